@@ -1,0 +1,142 @@
+"""File helpers every engine shares: crash-safe replacement, the directory lock, the identity file.
+
+* ``atomic_write`` is the one way any file is replaced: write a temp file, fsync
+  it, rename it over the target, fsync the directory. After a crash the target
+  holds either the old bytes or the new ones, never a mix.
+* ``DirLock`` makes one process the owner of an engine directory. It uses
+  ``flock`` on ``LOCK``, which the kernel releases when the process dies, so a
+  crashed writer never leaves a stale lock; the holder's pid is written into the
+  file so the error can name it.
+* The identity file ``DOCDB`` says which engine and format version own the
+  directory, so a hash directory is never opened as an LSM one (or vice versa),
+  and a directory of unrelated files is refused before anything is written.
+  Its format is one ASCII line: ``docdb-storage <engine> <version>\\n``.
+
+May import: the standard library and ``storage.errors``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+from storage.errors import FormatError, LockedError
+
+IDENTITY_NAME = "DOCDB"
+LOCK_NAME = "LOCK"
+TEMP_SUFFIX = ".tmp"
+_IDENTITY_MAGIC = "docdb-storage"
+
+
+def fsync_dir(directory: str) -> None:
+    """Make renames and unlinks inside ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str, data: bytes | list[bytes]) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves old or new, never torn."""
+    tmp = path + TEMP_SUFFIX
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        chunks = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
+
+
+def remove_temp_files(directory: str) -> None:
+    """Delete leftovers of writes that a crash interrupted before their rename."""
+    for name in os.listdir(directory):
+        if name.endswith(TEMP_SUFFIX):
+            os.unlink(os.path.join(directory, name))
+
+
+class DirLock:
+    """An exclusive, process-owned lock on an engine directory."""
+
+    def __init__(self, directory: str):
+        self.path = os.path.join(directory, LOCK_NAME)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise LockedError(
+                f"engine directory {directory!r} is locked by process {holder}; "
+                "only one process may open it at a time"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def prepare_directory(path: str, engine: str, version: int, owned_files) -> bool:
+    """Check that ``path`` may hold ``engine``; create it if new. Returns True if new.
+
+    ``owned_files(name) -> bool`` says whether a file name belongs to the engine;
+    a directory with files nobody owns, another engine's identity, or a newer
+    format version is refused with ``FormatError`` and left untouched.
+    """
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise FormatError(f"{path!r} is a file, not a docdb engine directory")
+    if not os.path.exists(path):
+        os.makedirs(path)
+    identity = os.path.join(path, IDENTITY_NAME)
+    names = [n for n in os.listdir(path) if n != LOCK_NAME]
+    if not os.path.exists(identity):
+        if names:
+            raise FormatError(
+                f"{path!r} is not a docdb {engine} engine directory "
+                f"(it holds {sorted(names)[:3]!r} and no {IDENTITY_NAME} file)"
+            )
+        return True
+    found_engine, found_version = read_identity(identity)
+    if found_engine != engine:
+        raise FormatError(f"{path!r} holds a docdb {found_engine!r} engine, not {engine!r}")
+    if found_version > version:
+        raise FormatError(
+            f"{path!r} uses {engine} format version {found_version}; "
+            f"this docdb reads versions up to {version}"
+        )
+    strangers = [n for n in names if n != IDENTITY_NAME and not owned_files(n)]
+    if strangers:
+        raise FormatError(f"{path!r} holds files that are not the {engine} engine's: {strangers[:3]!r}")
+    return False
+
+
+def write_identity(path: str, engine: str, version: int) -> None:
+    atomic_write(os.path.join(path, IDENTITY_NAME), f"{_IDENTITY_MAGIC} {engine} {version}\n".encode())
+
+
+def read_identity(identity_path: str) -> tuple[str, int]:
+    with open(identity_path, "rb") as f:
+        raw = f.read(256)
+    parts = raw.decode("ascii", "replace").split()
+    if len(parts) != 3 or parts[0] != _IDENTITY_MAGIC or not parts[2].isdigit():
+        raise FormatError(f"{identity_path!r} is not a docdb identity file")
+    return parts[1], int(parts[2])

@@ -1,0 +1,366 @@
+"""The hash-index engine: Bitcask (Basho, 2010) with a compact, sorted keydir.
+
+Life of a write: the record (or a batch's records) is encoded, appended to the
+active segment in one ``write`` call, fsynced if ``sync="full"``, and only then
+is the keydir pointed at it. Life of a read: one keydir lookup, one ``pread``,
+one checksum check. The active segment rolls over at ``segment_bytes``; when
+the dead bytes (overwritten or deleted records) pass ``merge_ratio`` of all
+bytes at a rollover, a merge starts in a background thread (``compact()`` runs
+one and waits for it).
+
+Improvements on the paper: batches are atomic across crashes (see
+``storage.record``); the keydir costs under 100 bytes per key and is kept in key
+order, so ordered scans need no sort (``storage.hash.keydir``); hint files also
+serve a segment that grew after its hint was written; merge outputs are ordered
+by their name so a crash mid-merge needs no recovery step.
+
+Locking: one ``RLock`` guards the keydir, the file table and appends; reads hold
+it only for the lookup and the ``pread``. A merge copies without it.
+May import: the standard library and ``storage``'s own modules.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from storage.engine import Engine, Op, check_sync
+from storage.errors import CorruptionError, StorageError
+from storage.files import (
+    TEMP_SUFFIX,
+    DirLock,
+    fsync_dir,
+    prepare_directory,
+    remove_temp_files,
+    write_identity,
+)
+from storage.hash.hint import remove_hint
+from storage.hash.keydir import OFFSET_BITS, OFFSET_MASK, SIZE_MASK, KeyDir, pack
+from storage.hash.loader import LoadTotals, index_segment, replay
+from storage.hash.merge import MergeCancelled, Merger
+from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name
+from storage.hash.scan import ScanIterator
+from storage.record import decode, encode, encode_batch
+from storage.syncer import PeriodicSync
+
+FORMAT_VERSION = 1
+_RELOCATE_CHUNK = 65536
+
+
+def _owned(name: str) -> bool:
+    return parse_name(name.removesuffix(TEMP_SUFFIX)) is not None
+
+
+class HashEngine(Engine):
+    """Bitcask. Options: ``segment_bytes`` (64 MiB), ``merge_ratio`` (0.5),
+    ``merge_min_bytes`` (16 MiB of dead data before an automatic merge),
+    ``sync_interval`` (1.0 s, for ``sync="normal"``)."""
+
+    name = "hash"
+
+    def __init__(self, path: str, sync: str = "normal", *, segment_bytes: int = 64 << 20,
+                 merge_ratio: float = 0.5, merge_min_bytes: int = 16 << 20,
+                 sync_interval: float = 1.0):
+        self.path = os.fspath(path)
+        self.sync = check_sync(sync)
+        if not SEGMENT_HEADER_SIZE < segment_bytes <= OFFSET_MASK:
+            raise ValueError(f"segment_bytes must be between {SEGMENT_HEADER_SIZE + 1} and {OFFSET_MASK}")
+        if not 0.0 < merge_ratio <= 1.0:
+            raise ValueError("merge_ratio must be in (0, 1]")
+        self.segment_bytes = segment_bytes
+        self.merge_ratio = merge_ratio
+        self.merge_min_bytes = merge_min_bytes
+        new = prepare_directory(self.path, "hash", FORMAT_VERSION, _owned)
+        self._dirlock = DirLock(self.path)
+        self._lock = threading.RLock()
+        self._merge_lock = threading.Lock()
+        self._closing = threading.Event()
+        self._merge_thread: threading.Thread | None = None
+        self._files: dict[int, Segment] = {}
+        self._next_file_no = 0
+        self._segments: list[Segment] = []  # live segments in replay order
+        self._keydir = KeyDir()
+        self.merges = 0
+        try:
+            if new:
+                write_identity(self.path, "hash", FORMAT_VERSION)
+            remove_temp_files(self.path)
+            self._load()
+        except BaseException:
+            self._release_files()
+            raise
+        self._syncer = PeriodicSync(self._sync_active, sync_interval) if sync == "normal" else None
+        self._maybe_merge()
+
+    # ----- opening -------------------------------------------------------------
+
+    def _register(self, segment: Segment) -> Segment:
+        segment.file_no = self._next_file_no
+        self._next_file_no += 1
+        self._files[segment.file_no] = segment
+        return segment
+
+    def _load(self) -> None:
+        places, hints = set(), set()
+        for name in os.listdir(self.path):
+            parsed = parse_name(name)
+            if parsed is not None:
+                (places if parsed[2] == "seg" else hints).add(parsed[:2])
+        for seg_id, sub in sorted(hints - places):  # a hint whose segment a merge deleted
+            remove_hint(os.path.join(self.path, f"{seg_id:010d}-{sub:04d}.hint"))
+        totals = LoadTotals()
+        ordered = sorted(places)
+        for place in ordered:
+            segment = self._register(Segment.open(self.path, *place))
+            self._segments.append(segment)
+            index = index_segment(segment, is_newest=place == ordered[-1] and place[1] == 0)
+            replay(self._keydir, segment, index, totals)
+        self._seq = totals.max_seq + 1
+        self._total_bytes = totals.total_bytes
+        self._live_bytes = totals.live_bytes
+        if not self._segments or self._segments[-1].sub != 0:
+            self._new_active()
+        self._active = self._segments[-1]
+
+    def _new_active(self) -> Segment:
+        seg_id = max((s.seg_id for s in self._segments), default=0) + 1
+        segment = self._register(Segment.create(self.path, seg_id, 0))
+        fsync_dir(self.path)
+        self._segments.append(segment)
+        self._active = segment
+        return segment
+
+    # ----- reads ---------------------------------------------------------------
+
+    def _get(self, key: bytes) -> bytes | None:
+        with self._lock:
+            packed = self._keydir.get(key)
+            if packed is None:
+                return None
+            loc = packed >> 32
+            segment = self._files[loc >> OFFSET_BITS]
+            offset = loc & OFFSET_MASK
+            buf = os.pread(segment.fd, packed & SIZE_MASK, offset)
+        record = decode(buf, segment.path, offset)
+        if record.key != key:
+            raise CorruptionError("record holds another key than the keydir says", segment.path, offset)
+        return record.value
+
+    def _contains(self, key: bytes) -> bool:
+        with self._lock:
+            return self._keydir.get(key) is not None
+
+    def _len(self) -> int:
+        return len(self._keydir)
+
+    def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+        with self._lock:
+            snap, overlay = self._keydir.snapshot(start, stop)
+            pinned = list(self._files.values())
+            for segment in pinned:
+                segment.pins += 1
+        return ScanIterator(snap, overlay, reverse, dict(self._files), pinned, self._unpin)
+
+    def _unpin(self, segments: list[Segment]) -> None:
+        with self._lock:
+            for segment in segments:
+                segment.release()
+
+    # ----- writes --------------------------------------------------------------
+
+    def _write(self, ops: list[Op]) -> None:
+        with self._lock:
+            self._check_open()
+            keydir = self._keydir
+            if len(ops) == 1:
+                key, value = ops[0]
+                if value is None and keydir.get(key) is None:
+                    return  # deleting a missing key: nothing to record
+                records = [encode(self._seq, key, value)]
+            else:
+                records = encode_batch(self._seq, ops)
+            data = records[0] if len(records) == 1 else b"".join(records)
+            active = self._active
+            if active.size + len(data) > self.segment_bytes and active.size > SEGMENT_HEADER_SIZE:
+                active = self._roll()
+            offset = active.append(data)
+            if self._syncer is None:
+                if self.sync == "full":
+                    active.sync()
+            else:
+                self._syncer.dirty = True
+            self._seq += len(records)
+            self._total_bytes += len(data)
+            file_no = active.file_no
+            live = 0
+            for (key, value), record in zip(ops, records):
+                size = len(record)
+                if value is None:
+                    old = keydir.remove(key)
+                else:
+                    old = keydir.put(key, pack(file_no, offset, size))
+                    live += size
+                if old is not None:
+                    live -= old & SIZE_MASK
+                offset += size
+            self._live_bytes += live
+
+    def _roll(self) -> Segment:
+        """Seal the active segment and start the next; may start a merge."""
+        if self.sync != "off":
+            self._active.sync()
+        active = self._new_active()
+        self._maybe_merge()
+        return active
+
+    # ----- durability ------------------------------------------------------------
+
+    def _sync_active(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            fd = os.dup(self._active.fd)
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._check_open()
+            self._active.sync()
+            if self._syncer is not None:
+                self._syncer.dirty = False
+                self._raise_sync_error()
+
+    def _raise_sync_error(self) -> None:
+        error, self._syncer.error = self._syncer.error, None  # type: ignore[union-attr]
+        if error is not None:
+            raise StorageError(f"a background fsync of {self.path!r} failed: {error}") from error
+
+    # ----- merge -------------------------------------------------------------------
+
+    def _maybe_merge(self) -> None:
+        dead = self._total_bytes - self._live_bytes
+        if (dead >= self.merge_min_bytes and dead > self.merge_ratio * self._total_bytes
+                and len(self._segments) > 1 and not self._merge_lock.locked()
+                and not self._closing.is_set()):
+            self._merge_thread = threading.Thread(target=self._merge_quietly, name="docdb-merge",
+                                                  daemon=True)
+            self._merge_thread.start()
+
+    def _merge_quietly(self) -> None:
+        try:
+            self._merge(roll=False)
+        except MergeCancelled:
+            pass
+        except Exception as error:  # reported by stats(); the data is unharmed
+            self.last_merge_error = error
+
+    last_merge_error: Exception | None = None
+
+    def compact(self) -> None:
+        self._check_open()
+        self._merge(roll=True)
+
+    def _merge(self, roll: bool) -> None:
+        with self._merge_lock:
+            with self._lock:
+                self._check_open()
+                if roll and self._active.size > SEGMENT_HEADER_SIZE:
+                    self._roll_without_merge()
+                inputs = [s for s in self._segments if s is not self._active]
+                if not inputs:
+                    return
+                snap = self._keydir.full_snapshot()
+            top = max(s.seg_id for s in inputs)
+            next_sub = max(s.sub for s in inputs if s.seg_id == top) + 1
+            merger = Merger(self.path, {s.file_no: s for s in inputs}, (top, next_sub),
+                            self.segment_bytes, self._closing)
+            result = merger.run(snap)
+            with self._lock:
+                if self._closed:  # outputs are durable; the next open replays them
+                    return
+                outputs = [self._register(s) for s in result.outputs]
+                self._segments[len(inputs):len(inputs)] = outputs  # after inputs, before active
+            new_locs = [(outputs[i].file_no << OFFSET_BITS) | off for i, off in result.new_locs]
+            self._relocate(snap, result.slots, new_locs)
+            self._retire(inputs, outputs)
+
+    def _roll_without_merge(self) -> None:
+        if self.sync != "off":
+            self._active.sync()
+        self._new_active()
+
+    def _relocate(self, snap, slots: list[int], new_locs: list[int]) -> None:
+        """Repoint the keydir at the copies, a chunk at a time, losing no race."""
+        for lo in range(0, len(slots), _RELOCATE_CHUNK):
+            chunk, locs = slots[lo:lo + _RELOCATE_CHUNK], new_locs[lo:lo + _RELOCATE_CHUNK]
+            with self._lock:
+                if self._keydir.relocate_slots(snap.version, chunk, locs):
+                    continue
+                for slot, loc in zip(chunk, locs):
+                    size = snap.sizes[slot]
+                    old = (snap.locs[slot] << 32) | size
+                    self._keydir.relocate_key(snap.keys[slot], old, (loc << 32) | size)
+
+    def _retire(self, inputs: list[Segment], outputs: list[Segment]) -> None:
+        with self._lock:
+            gone = {s.file_no for s in inputs}
+            self._segments = [s for s in self._segments if s.file_no not in gone]
+            for segment in inputs:  # oldest first: see storage.hash.merge
+                del self._files[segment.file_no]
+                self._total_bytes -= segment.size - SEGMENT_HEADER_SIZE
+                os.unlink(segment.path)
+                remove_hint(segment.hint_path)
+                segment.retired = True
+                if segment.pins <= 0:
+                    segment.close()
+            self._total_bytes += sum(s.size - SEGMENT_HEADER_SIZE for s in outputs)
+            fsync_dir(self.path)
+            self.merges += 1
+
+    # ----- stats and closing ----------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            self._check_open()
+            return {
+                "engine": self.name,
+                "keys": len(self._keydir),
+                "live_bytes": self._live_bytes,
+                "dead_bytes": self._total_bytes - self._live_bytes,
+                "total_bytes": self._total_bytes,
+                "segments": len(self._segments),
+                "hint_files": sum(os.path.exists(s.hint_path) for s in self._segments),
+                "active_segment": os.path.basename(self._active.path),
+                "merges": self.merges,
+                "merge_running": self._merge_lock.locked(),
+                "last_merge_error": repr(self.last_merge_error) if self.last_merge_error else None,
+                "sync": self.sync,
+            }
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closing.set()
+        with self._merge_lock:  # a running merge sees _closing and stops at once
+            pass
+        if self._syncer is not None:
+            self._syncer.stop()
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                if self.sync != "off":
+                    self._active.sync()
+            finally:
+                self._closed = True
+                self._release_files()
+
+    def _release_files(self) -> None:
+        for segment in self._files.values():
+            segment.close()
+        self._dirlock.release()

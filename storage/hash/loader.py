@@ -1,0 +1,84 @@
+"""Rebuilding the keydir when a hash engine opens.
+
+Segments are replayed oldest first. Each is read from its hint file where one
+is valid (and only the bytes after what the hint covers are scanned), otherwise
+scanned record by record with every checksum verified. A record that fails at
+the very end of the newest segment is the torn tail of an interrupted write and
+is cut off; anywhere else it is corruption and opening fails with
+``CorruptionError`` naming the file and offset.
+May import: the standard library and ``storage``'s own modules.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+from storage.errors import CorruptionError
+from storage.hash.hint import SegmentIndex, read_hint
+from storage.hash.keydir import KeyDir, pack
+from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment
+from storage.record import TOMBSTONE, TornTail, iter_records
+
+
+def index_segment(segment: Segment, is_newest: bool) -> SegmentIndex:
+    """The segment's records as columns: hint first, then a scan of the rest."""
+    hint = read_hint(segment.hint_path, segment.uid, segment.size)
+    if hint is not None and hint.covered == segment.size:
+        return hint
+    start = hint.covered if hint is not None else SEGMENT_HEADER_SIZE
+    keys = hint.keys if hint is not None else []
+    offsets = hint.offsets if hint is not None else array("Q")
+    sizes = hint.sizes if hint is not None else array("I")
+    flags = bytearray(hint.flags) if hint is not None else bytearray()
+    max_seq = hint.max_seq if hint is not None else 0
+    mapped = segment.map()
+    if mapped is None:
+        return SegmentIndex(keys, offsets, sizes, bytes(flags), max_seq, segment.size)
+    try:
+        for record in iter_records(mapped, start, values=False):
+            keys.append(record.key)
+            offsets.append(record.offset)
+            sizes.append(record.size)
+            flags.append(record.flags)
+            max_seq = max(max_seq, record.seq)
+    except TornTail as torn:
+        if not (is_newest and torn.at_end):
+            raise CorruptionError(torn.reason, segment.path, torn.bad_offset) from None
+        mapped.close()
+        mapped = None
+        segment.truncate(torn.offset)
+    finally:
+        if mapped is not None:
+            mapped.close()
+    return SegmentIndex(keys, offsets, sizes, bytes(flags), max_seq, segment.size)
+
+
+class LoadTotals:
+    """What replaying the segments adds up to, for the engine's accounting."""
+
+    def __init__(self) -> None:
+        self.max_seq = 0
+        self.total_bytes = 0
+        self.live_bytes = 0
+
+
+def replay(keydir: KeyDir, segment: Segment, index: SegmentIndex, totals: LoadTotals) -> None:
+    """Apply one segment's records to the keydir, newest segment last."""
+    file_no = segment.file_no
+    totals.max_seq = max(totals.max_seq, index.max_seq)
+    totals.total_bytes += sum(index.sizes)
+    if not any(f & TOMBSTONE for f in index.flags):
+        packed = [pack(file_no, off, size) for off, size in zip(index.offsets, index.sizes)]
+        if keydir.load_sorted(index.keys, packed):
+            totals.live_bytes += sum(index.sizes)
+            return
+    live = 0
+    for key, offset, size, flag in zip(index.keys, index.offsets, index.sizes, index.flags):
+        if flag & TOMBSTONE:
+            old = keydir.remove(key)
+        else:
+            old = keydir.put(key, pack(file_no, offset, size))
+            live += size
+        if old is not None:
+            live -= old & 0xFFFFFFFF
+    totals.live_bytes += live

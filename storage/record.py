@@ -1,0 +1,147 @@
+"""Record framing shared by the hash engine's segments and the LSM engine's write-ahead log.
+
+Format (version 1), little-endian, one record per key write::
+
+    crc32   u32   zlib.crc32 of every byte after this field (header rest + key + value)
+    seq     u64   engine-wide sequence number; larger is newer
+    flags   u8    bit 0 TOMBSTONE (a delete; value is empty)
+                  bit 1 CONTINUED (more records of the same atomic batch follow)
+    klen    u32   key length in bytes
+    vlen    u32   value length in bytes
+    key     klen bytes
+    value   vlen bytes
+
+A lone write is one record with CONTINUED clear. A batch of n writes is n
+records written with one ``write`` call, the first n-1 with CONTINUED set: a
+reader applies records only when it reaches one with CONTINUED clear, so after a
+crash a batch is either all there or, its tail torn off, dropped whole.
+
+May import: the standard library and ``storage.errors``.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from storage.errors import CorruptionError
+
+HEADER = struct.Struct("<IQBII")
+HEADER_SIZE = HEADER.size  # 21
+_BODY_HEAD = struct.Struct("<QBII")
+TOMBSTONE = 0x01
+CONTINUED = 0x02
+_KNOWN_FLAGS = TOMBSTONE | CONTINUED
+
+MAX_KEY = 64 * 1024
+MAX_VALUE = 256 * 1024 * 1024
+
+
+def encode(seq: int, key: bytes, value: bytes | None, flags: int = 0) -> bytes:
+    """One framed record; ``value=None`` makes a tombstone."""
+    if value is None:
+        flags |= TOMBSTONE
+        value = b""
+    body = _BODY_HEAD.pack(seq, flags, len(key), len(value)) + key + value
+    return struct.pack("<I", zlib.crc32(body)) + body
+
+
+def encode_batch(first_seq: int, ops: list[tuple[bytes, bytes | None]]) -> list[bytes]:
+    """Records for an atomic batch: all but the last carry CONTINUED."""
+    last = len(ops) - 1
+    return [
+        encode(first_seq + i, key, value, 0 if i == last else CONTINUED)
+        for i, (key, value) in enumerate(ops)
+    ]
+
+
+class Record(NamedTuple):
+    offset: int
+    size: int
+    seq: int
+    flags: int
+    key: bytes
+    value: bytes
+
+
+def decode(buf: bytes | memoryview, path: str, offset: int) -> Record:
+    """Decode and verify one whole record held in ``buf``; corruption raises."""
+    if len(buf) < HEADER_SIZE:
+        raise CorruptionError("record shorter than its header", path, offset)
+    crc, seq, flags, klen, vlen = HEADER.unpack_from(buf, 0)
+    size = HEADER_SIZE + klen + vlen
+    if len(buf) < size or flags & ~_KNOWN_FLAGS:
+        raise CorruptionError("record framing is damaged", path, offset)
+    if zlib.crc32(memoryview(buf)[4:size]) != crc:
+        raise CorruptionError("record checksum mismatch", path, offset)
+    key = bytes(buf[HEADER_SIZE:HEADER_SIZE + klen])
+    value = bytes(buf[HEADER_SIZE + klen:size])
+    return Record(offset, size, seq, flags, key, value)
+
+
+class TornTail(Exception):
+    """Raised by ``iter_records`` at the first record that does not decode.
+
+    ``offset`` is where the good prefix ends (the start of the first record of an
+    unfinished batch, or of the bad record), ``bad_offset`` where the bad record
+    starts, and ``at_end`` whether nothing but that record's own bytes (or zero
+    fill) follows it: only then can it be the torn tail of an interrupted write.
+    """
+
+    def __init__(self, offset: int, bad_offset: int, reason: str, at_end: bool):
+        super().__init__(reason)
+        self.offset = offset
+        self.bad_offset = bad_offset
+        self.reason = reason
+        self.at_end = at_end
+
+
+def iter_records(
+    buf: bytes | memoryview, start: int, base: int = 0, values: bool = True
+) -> Iterator[Record]:
+    """Yield the verified records of ``buf[start:]``, grouped into committed batches.
+
+    Records of a batch are yielded only once its last record has been verified.
+    At the first bad or incomplete record, or at the end of ``buf`` inside a batch,
+    ``TornTail`` is raised with the offset where the good prefix ends (``base`` is
+    added to offsets, for buffers that are a window onto a larger file). The
+    caller decides whether that is a torn tail to truncate or corruption.
+    With ``values=False`` the records carry an empty value (checksums are still
+    verified), which is all an index rebuild needs.
+    """
+    view = memoryview(buf)
+    end = len(view)
+    pos = start
+    committed = start
+    pending: list[Record] = []
+
+    def torn(reason: str, record_end: int | None) -> TornTail:
+        if record_end is None:  # size unknown: only zero fill may follow
+            at_end = not bytes(view[pos:end]).strip(b"\x00")
+        else:
+            at_end = record_end >= end
+        return TornTail(base + committed, base + pos, reason, at_end)
+
+    while pos < end:
+        if end - pos < HEADER_SIZE:
+            raise torn("incomplete record header", end)
+        crc, seq, flags, klen, vlen = HEADER.unpack_from(view, pos)
+        size = HEADER_SIZE + klen + vlen
+        if flags & ~_KNOWN_FLAGS or klen == 0 or klen > MAX_KEY or vlen > MAX_VALUE:
+            raise torn("record header is damaged", None)
+        if end - pos < size:
+            raise torn("incomplete record", pos + size)
+        if zlib.crc32(view[pos + 4:pos + size]) != crc:
+            raise torn("record checksum mismatch", pos + size)
+        key = bytes(view[pos + HEADER_SIZE:pos + HEADER_SIZE + klen])
+        value = bytes(view[pos + HEADER_SIZE + klen:pos + size]) if values else b""
+        pending.append(Record(base + pos, size, seq, flags, key, value))
+        pos += size
+        if not flags & CONTINUED:
+            yield from pending
+            pending.clear()
+            committed = pos
+    if pending:
+        raise TornTail(base + committed, base + committed, "batch without its final record", True)

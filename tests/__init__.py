@@ -1,0 +1,1 @@
+"""docdb's tests (a package, so tests/storage/ does not shadow the real storage package)."""
