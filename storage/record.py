@@ -81,6 +81,25 @@ def decode(buf: bytes | memoryview, path: str, offset: int) -> Record:
     return Record(offset, size, seq, flags, key, value)
 
 
+def value_of(buf: bytes, key: bytes, path: str, offset: int) -> bytes:
+    """The value in ``buf``, which must be one whole, intact record of ``key``.
+
+    The read path's check: cheaper than ``decode`` because it builds nothing
+    it does not return, and it refuses a record of another key, so a keydir
+    that pointed at the wrong place could never serve a wrong value.
+    """
+    if len(buf) < HEADER_SIZE:
+        raise CorruptionError("record is cut short", path, offset)
+    crc, _seq, flags, klen, vlen = HEADER.unpack_from(buf)
+    start = HEADER_SIZE + klen
+    if (zlib.crc32(memoryview(buf)[4:]) != crc or start + vlen != len(buf)
+            or flags & TOMBSTONE):
+        raise CorruptionError("record checksum mismatch", path, offset)
+    if buf[HEADER_SIZE:start] != key:
+        raise CorruptionError("record holds another key than the index says", path, offset)
+    return buf[start:]
+
+
 class TornTail(Exception):
     """Raised by ``iter_records`` at the first record that does not decode.
 

@@ -1,9 +1,10 @@
 """A background thread that fsyncs at least once a second, for ``sync="normal"``.
 
-Engines call ``mark_dirty()`` after each write (cheap: one attribute store); the
-thread wakes every ``interval`` seconds and, if anything was written, calls the
-engine's ``sync_now`` callback. ``stop()`` joins the thread; the engine then does
-its own final fsync on close.
+The thread wakes every ``interval`` seconds and calls the engine's ``sync_now``,
+which fsyncs if anything was written since its last fsync (the engine knows
+that from file sizes, so writers pay nothing per write). ``stop()`` joins the
+thread; the engine then does its own final fsync on close. An fsync error is
+kept in ``error`` for the engine to raise from its next ``flush``.
 May import: the standard library only.
 """
 
@@ -18,22 +19,16 @@ class PeriodicSync:
         self._sync_now = sync_now
         self._interval = interval
         self._stop = threading.Event()
-        self.dirty = False
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def mark_dirty(self) -> None:
-        self.dirty = True
-
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            if self.dirty:
-                self.dirty = False
-                try:
-                    self._sync_now()
-                except OSError as e:  # reported by the next flush/close, never lost silently
-                    self.error = e
+            try:
+                self._sync_now()
+            except OSError as e:  # reported by the next flush, never lost silently
+                self.error = e
 
     def stop(self) -> None:
         self._stop.set()

@@ -22,12 +22,15 @@ May import: the standard library and ``storage``'s own modules.
 from __future__ import annotations
 
 import os
+import struct
 import threading
 from collections.abc import Iterator
+from os import write as os_write
 from typing import Any
+from zlib import crc32
 
-from storage.engine import Engine, Op, check_sync
-from storage.errors import CorruptionError, StorageError
+from storage.engine import Engine, Op, check_key, check_sync, check_value
+from storage.errors import StorageError
 from storage.files import (
     TEMP_SUFFIX,
     DirLock,
@@ -37,16 +40,18 @@ from storage.files import (
     write_identity,
 )
 from storage.hash.hint import remove_hint
-from storage.hash.keydir import OFFSET_BITS, OFFSET_MASK, SIZE_MASK, KeyDir, pack
+from storage.hash.keydir import BLOCK, DICT_MAX, OFFSET_BITS, OFFSET_MASK, SIZE_MASK, KeyDir, pack
 from storage.hash.loader import LoadTotals, index_segment, replay
 from storage.hash.merge import MergeCancelled, Merger
-from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name
 from storage.hash.scan import ScanIterator
-from storage.record import decode, encode, encode_batch
+from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name
+from storage.record import MAX_KEY, MAX_VALUE, encode_batch, value_of
 from storage.syncer import PeriodicSync
 
 FORMAT_VERSION = 1
-_RELOCATE_CHUNK = 65536
+_BODY_HEAD = struct.Struct("<QBII")  # storage.record's header after the crc
+_CRC = struct.Struct("<I")
+_RELOCATE_CHUNK = 8192  # keys repointed per hold of the lock
 
 
 def _owned(name: str) -> bool:
@@ -56,15 +61,20 @@ def _owned(name: str) -> bool:
 class HashEngine(Engine):
     """Bitcask. Options: ``segment_bytes`` (64 MiB), ``merge_ratio`` (0.5),
     ``merge_min_bytes`` (16 MiB of dead data before an automatic merge),
-    ``sync_interval`` (1.0 s, for ``sync="normal"``)."""
+    ``sync_interval`` (1.0 s, for ``sync="normal"``), ``keydir_dict_max`` (2**18
+    keys kept in a dict before the keydir turns compact) and ``keydir_block``
+    (1024, the compact keydir's block size); see ``storage.hash.keydir``."""
 
     name = "hash"
 
     def __init__(self, path: str, sync: str = "normal", *, segment_bytes: int = 64 << 20,
                  merge_ratio: float = 0.5, merge_min_bytes: int = 16 << 20,
-                 sync_interval: float = 1.0):
+                 sync_interval: float = 1.0, keydir_dict_max: int = DICT_MAX,
+                 keydir_block: int = BLOCK):
         self.path = os.fspath(path)
         self.sync = check_sync(sync)
+        # put() appends inline while the record fits and no fsync is due.
+        self._fast_append_limit = -1 if sync == "full" else segment_bytes
         if not SEGMENT_HEADER_SIZE < segment_bytes <= OFFSET_MASK:
             raise ValueError(f"segment_bytes must be between {SEGMENT_HEADER_SIZE + 1} and {OFFSET_MASK}")
         if not 0.0 < merge_ratio <= 1.0:
@@ -81,7 +91,7 @@ class HashEngine(Engine):
         self._files: dict[int, Segment] = {}
         self._next_file_no = 0
         self._segments: list[Segment] = []  # live segments in replay order
-        self._keydir = KeyDir()
+        self._keydir = KeyDir(keydir_dict_max, keydir_block)
         self.merges = 0
         try:
             if new:
@@ -98,6 +108,7 @@ class HashEngine(Engine):
 
     def _register(self, segment: Segment) -> Segment:
         segment.file_no = self._next_file_no
+        segment.packed_base = pack(segment.file_no, 0, 0)
         self._next_file_no += 1
         self._files[segment.file_no] = segment
         return segment
@@ -118,8 +129,6 @@ class HashEngine(Engine):
             index = index_segment(segment, is_newest=place == ordered[-1] and place[1] == 0)
             replay(self._keydir, segment, index, totals)
         self._seq = totals.max_seq + 1
-        self._total_bytes = totals.total_bytes
-        self._live_bytes = totals.live_bytes
         if not self._segments or self._segments[-1].sub != 0:
             self._new_active()
         self._active = self._segments[-1]
@@ -134,34 +143,40 @@ class HashEngine(Engine):
 
     # ----- reads ---------------------------------------------------------------
 
-    def _get(self, key: bytes) -> bytes | None:
+    def get(self, key: bytes) -> bytes | None:
+        # The hot path: Engine.get's checks, inlined for the common case.
+        if key.__class__ is not bytes or not key or len(key) > MAX_KEY:
+            check_key(key)
         with self._lock:
+            if self._closed:
+                self._check_open()
             packed = self._keydir.get(key)
             if packed is None:
                 return None
             loc = packed >> 32
             segment = self._files[loc >> OFFSET_BITS]
             offset = loc & OFFSET_MASK
-            buf = os.pread(segment.fd, packed & SIZE_MASK, offset)
-        record = decode(buf, segment.path, offset)
-        if record.key != key:
-            raise CorruptionError("record holds another key than the keydir says", segment.path, offset)
-        return record.value
+            buf = segment.read(offset, packed & SIZE_MASK)
+        return value_of(buf, key, segment.path, offset)
+
+    def _get(self, key: bytes) -> bytes | None:
+        return self.get(key)
 
     def _contains(self, key: bytes) -> bool:
         with self._lock:
             return self._keydir.get(key) is not None
 
     def _len(self) -> int:
-        return len(self._keydir)
+        with self._lock:
+            return len(self._keydir)
 
     def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
         with self._lock:
-            snap, overlay = self._keydir.snapshot(start, stop)
+            snap = self._keydir.snapshot(start, stop)
             pinned = list(self._files.values())
             for segment in pinned:
                 segment.pins += 1
-        return ScanIterator(snap, overlay, reverse, dict(self._files), pinned, self._unpin)
+        return ScanIterator(snap, reverse, dict(self._files), pinned, self._unpin)
 
     def _unpin(self, segments: list[Segment]) -> None:
         with self._lock:
@@ -170,42 +185,62 @@ class HashEngine(Engine):
 
     # ----- writes --------------------------------------------------------------
 
+    def put(self, key: bytes, value: bytes) -> None:
+        # The hot path: Engine.put's checks, encode() and _append(), inlined for
+        # one record; every other write goes through _write.
+        if (key.__class__ is not bytes or value.__class__ is not bytes
+                or not 0 < len(key) <= MAX_KEY or len(value) > MAX_VALUE):
+            check_key(key)
+            check_value(value)
+        with self._lock:
+            if self._closed:
+                self._check_open()
+            seq = self._seq
+            body = _BODY_HEAD.pack(seq, 0, len(key), len(value)) + key + value
+            data = _CRC.pack(crc32(body)) + body
+            active = self._active
+            offset = active.size
+            size = len(data)
+            if offset + size > self._fast_append_limit:  # roll over, or fsync
+                file_no, offset = self._append(data)
+                packed = pack(file_no, offset, size)
+            else:
+                try:
+                    written = os_write(active.fd, data)
+                except OSError as error:
+                    active.undo_append(offset, error)
+                if written != size:
+                    active.finish_append(offset, data, written)
+                active.size = offset + size
+                packed = active.packed_base | offset << 32 | size
+            self._seq = seq + 1
+            self._keydir.put(key, packed)
+
     def _write(self, ops: list[Op]) -> None:
         with self._lock:
             self._check_open()
             keydir = self._keydir
-            if len(ops) == 1:
-                key, value = ops[0]
-                if value is None and keydir.get(key) is None:
-                    return  # deleting a missing key: nothing to record
-                records = [encode(self._seq, key, value)]
-            else:
-                records = encode_batch(self._seq, ops)
-            data = records[0] if len(records) == 1 else b"".join(records)
-            active = self._active
-            if active.size + len(data) > self.segment_bytes and active.size > SEGMENT_HEADER_SIZE:
-                active = self._roll()
-            offset = active.append(data)
-            if self._syncer is None:
-                if self.sync == "full":
-                    active.sync()
-            else:
-                self._syncer.dirty = True
+            if len(ops) == 1 and ops[0][1] is None and keydir.get(ops[0][0]) is None:
+                return  # deleting a missing key: nothing to record
+            records = encode_batch(self._seq, ops)
+            file_no, offset = self._append(b"".join(records))
             self._seq += len(records)
-            self._total_bytes += len(data)
-            file_no = active.file_no
-            live = 0
             for (key, value), record in zip(ops, records):
-                size = len(record)
                 if value is None:
-                    old = keydir.remove(key)
+                    keydir.remove(key)
                 else:
-                    old = keydir.put(key, pack(file_no, offset, size))
-                    live += size
-                if old is not None:
-                    live -= old & SIZE_MASK
-                offset += size
-            self._live_bytes += live
+                    keydir.put(key, pack(file_no, offset, len(record)))
+                offset += len(record)
+
+    def _append(self, data: bytes) -> tuple[int, int]:
+        """Append whole records to the active segment, honouring ``sync``."""
+        active = self._active
+        if active.size + len(data) > self.segment_bytes and active.size > SEGMENT_HEADER_SIZE:
+            active = self._roll()
+        offset = active.append(data)
+        if self.sync == "full":
+            active.sync()
+        return active.file_no, offset
 
     def _roll(self) -> Segment:
         """Seal the active segment and start the next; may start a merge."""
@@ -218,12 +253,15 @@ class HashEngine(Engine):
     # ----- durability ------------------------------------------------------------
 
     def _sync_active(self) -> None:
+        """The background fsync: only if the active segment grew since the last."""
         with self._lock:
-            if self._closed:
+            active = self._active
+            if self._closed or active.synced == active.size:
                 return
-            fd = os.dup(self._active.fd)
+            size, fd = active.size, os.dup(active.fd)  # the dup outlives a rollover
         try:
             os.fdatasync(fd)
+            active.synced = max(active.synced, size)
         finally:
             os.close(fd)
 
@@ -232,7 +270,6 @@ class HashEngine(Engine):
             self._check_open()
             self._active.sync()
             if self._syncer is not None:
-                self._syncer.dirty = False
                 self._raise_sync_error()
 
     def _raise_sync_error(self) -> None:
@@ -243,8 +280,9 @@ class HashEngine(Engine):
     # ----- merge -------------------------------------------------------------------
 
     def _maybe_merge(self) -> None:
-        dead = self._total_bytes - self._live_bytes
-        if (dead >= self.merge_min_bytes and dead > self.merge_ratio * self._total_bytes
+        total = self._data_bytes()
+        dead = total - self._keydir.live_bytes()
+        if (dead >= self.merge_min_bytes and dead > self.merge_ratio * total
                 and len(self._segments) > 1 and not self._merge_lock.locked()
                 and not self._closing.is_set()):
             self._merge_thread = threading.Thread(target=self._merge_quietly, name="docdb-merge",
@@ -274,7 +312,7 @@ class HashEngine(Engine):
                 inputs = [s for s in self._segments if s is not self._active]
                 if not inputs:
                     return
-                snap = self._keydir.full_snapshot()
+                snap = self._keydir.snapshot()
             top = max(s.seg_id for s in inputs)
             next_sub = max(s.sub for s in inputs if s.seg_id == top) + 1
             merger = Merger(self.path, {s.file_no: s for s in inputs}, (top, next_sub),
@@ -295,16 +333,16 @@ class HashEngine(Engine):
         self._new_active()
 
     def _relocate(self, snap, slots: list[int], new_locs: list[int]) -> None:
-        """Repoint the keydir at the copies, a chunk at a time, losing no race."""
+        """Repoint the keydir at the copies, a chunk at a time, losing no race.
+
+        A key written or deleted since the snapshot keeps its newer state.
+        """
         for lo in range(0, len(slots), _RELOCATE_CHUNK):
-            chunk, locs = slots[lo:lo + _RELOCATE_CHUNK], new_locs[lo:lo + _RELOCATE_CHUNK]
             with self._lock:
-                if self._keydir.relocate_slots(snap.version, chunk, locs):
-                    continue
-                for slot, loc in zip(chunk, locs):
+                for slot, loc in zip(slots[lo:lo + _RELOCATE_CHUNK], new_locs[lo:lo + _RELOCATE_CHUNK]):
                     size = snap.sizes[slot]
-                    old = (snap.locs[slot] << 32) | size
-                    self._keydir.relocate_key(snap.keys[slot], old, (loc << 32) | size)
+                    self._keydir.relocate(snap.keys[slot], (snap.locs[slot] << 32) | size,
+                                          (loc << 32) | size)
 
     def _retire(self, inputs: list[Segment], outputs: list[Segment]) -> None:
         with self._lock:
@@ -312,27 +350,30 @@ class HashEngine(Engine):
             self._segments = [s for s in self._segments if s.file_no not in gone]
             for segment in inputs:  # oldest first: see storage.hash.merge
                 del self._files[segment.file_no]
-                self._total_bytes -= segment.size - SEGMENT_HEADER_SIZE
                 os.unlink(segment.path)
                 remove_hint(segment.hint_path)
                 segment.retired = True
                 if segment.pins <= 0:
                     segment.close()
-            self._total_bytes += sum(s.size - SEGMENT_HEADER_SIZE for s in outputs)
             fsync_dir(self.path)
             self.merges += 1
 
     # ----- stats and closing ----------------------------------------------------
 
+    def _data_bytes(self) -> int:
+        """Bytes of records in all live segments."""
+        return sum(s.size - SEGMENT_HEADER_SIZE for s in self._segments)
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             self._check_open()
+            total = self._data_bytes()
             return {
                 "engine": self.name,
                 "keys": len(self._keydir),
-                "live_bytes": self._live_bytes,
-                "dead_bytes": self._total_bytes - self._live_bytes,
-                "total_bytes": self._total_bytes,
+                "live_bytes": self._keydir.live_bytes(),
+                "dead_bytes": total - self._keydir.live_bytes(),
+                "total_bytes": total,
                 "segments": len(self._segments),
                 "hint_files": sum(os.path.exists(s.hint_path) for s in self._segments),
                 "active_segment": os.path.basename(self._active.path),

@@ -15,7 +15,7 @@ from array import array
 
 from storage.errors import CorruptionError
 from storage.hash.hint import SegmentIndex, read_hint
-from storage.hash.keydir import KeyDir, pack
+from storage.hash.keydir import OFFSET_BITS, KeyDir, pack
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment
 from storage.record import TOMBSTONE, TornTail, iter_records
 
@@ -59,7 +59,6 @@ class LoadTotals:
     def __init__(self) -> None:
         self.max_seq = 0
         self.total_bytes = 0
-        self.live_bytes = 0
 
 
 def replay(keydir: KeyDir, segment: Segment, index: SegmentIndex, totals: LoadTotals) -> None:
@@ -68,17 +67,13 @@ def replay(keydir: KeyDir, segment: Segment, index: SegmentIndex, totals: LoadTo
     totals.max_seq = max(totals.max_seq, index.max_seq)
     totals.total_bytes += sum(index.sizes)
     if not any(f & TOMBSTONE for f in index.flags):
-        packed = [pack(file_no, off, size) for off, size in zip(index.offsets, index.sizes)]
-        if keydir.load_sorted(index.keys, packed):
-            totals.live_bytes += sum(index.sizes)
+        base = file_no << OFFSET_BITS
+        locs = array("Q", [base | off for off in index.offsets])
+        if keydir.load_sorted(index.keys, locs, index.sizes):
             return
-    live = 0
+    put, remove = keydir.put, keydir.remove
     for key, offset, size, flag in zip(index.keys, index.offsets, index.sizes, index.flags):
         if flag & TOMBSTONE:
-            old = keydir.remove(key)
+            remove(key)
         else:
-            old = keydir.put(key, pack(file_no, offset, size))
-            live += size
-        if old is not None:
-            live -= old & 0xFFFFFFFF
-    totals.live_bytes += live
+            put(key, pack(file_no, offset, size))

@@ -84,7 +84,7 @@ class Merger:
         for slot in range(len(keys)):
             loc = locs[slot]
             mapped = maps.get(loc >> OFFSET_BITS, False)
-            if mapped is False or not sizes[slot]:
+            if mapped is False:
                 continue
             if slot & 0x3FF == 0 and self.cancelled.is_set():
                 raise MergeCancelled()

@@ -25,8 +25,9 @@ import os
 import re
 import struct
 import zlib
+from typing import NoReturn
 
-from storage.errors import CorruptionError, FormatError
+from storage.errors import CorruptionError, FormatError, StorageError
 from storage.record import HEADER_SIZE, Record, decode
 
 MAGIC = b"\x89DocDBhs"
@@ -62,8 +63,12 @@ class Segment:
         self.uid = uid
         self.size = size
         self.file_no = -1  # assigned by the engine's file table
+        self.packed_base = 0  # file_no in a keydir location (storage.hash.keydir.pack)
+        self.synced = size  # bytes known to be on disk
         self.pins = 0
         self.retired = False
+        self._map: mmap.mmap | None = None
+        self._mapped = 0  # bytes of the file the map covers
 
     @property
     def order(self) -> tuple[int, int]:
@@ -103,24 +108,58 @@ class Segment:
         return cls(path, seg_id, sub, fd, uid, size)
 
     def append(self, data: bytes) -> int:
-        """Write ``data`` at the end in one system call; return where it starts."""
+        """Write ``data`` at the end; return where it starts."""
         offset = self.size
-        written = os.write(self.fd, data)
-        if written != len(data):  # a short write: finish it, the record must be whole
-            view = memoryview(data)[written:]
-            while view:
-                view = view[os.write(self.fd, view):]
+        try:
+            written = os.write(self.fd, data)
+        except OSError as error:
+            self.undo_append(offset, error)
+        if written != len(data):
+            self.finish_append(offset, data, written)
         self.size = offset + len(data)
         return offset
 
-    def read(self, offset: int, size: int) -> Record:
-        buf = os.pread(self.fd, size, offset)
-        return decode(buf, self.path, offset)
+    def finish_append(self, offset: int, data: bytes, written: int) -> None:
+        """Complete a short write: a record must never be left half on disk."""
+        try:
+            while written < len(data):
+                written += os.write(self.fd, memoryview(data)[written:])
+        except OSError as error:
+            self.undo_append(offset, error)
 
-    def read_value(self, offset: int, size: int) -> bytes:
-        """The value of the record at ``offset``; raises ``CorruptionError`` if damaged."""
-        record = self.read(offset, size)
-        return record.value
+    def undo_append(self, offset: int, error: OSError) -> NoReturn:
+        """Cut the file back to ``offset`` after a failed write, then report it.
+
+        Records appended later must not follow a partial one (that would read
+        as corruption in the middle of the segment).
+        """
+        os.ftruncate(self.fd, offset)
+        raise StorageError(f"could not append to {self.path!r}: {error}") from error
+
+    def read(self, offset: int, size: int) -> bytes:
+        """``size`` bytes at ``offset``: from the memory map where it covers them.
+
+        A slice of the map costs no system call; bytes appended since the map
+        was made are read with ``pread`` until enough of them pile up to be
+        worth a remap (``REMAP_BYTES``).
+        """
+        end = offset + size
+        if end > self._mapped:
+            if self.size - self._mapped < self.REMAP_BYTES:
+                return os.pread(self.fd, size, offset)
+            self._remap()
+        return self._map[offset:end]  # type: ignore[index]
+
+    REMAP_BYTES = 1 << 20
+
+    def _remap(self) -> None:
+        if self._map is not None:
+            self._map.close()
+        self._map = mmap.mmap(self.fd, self.size, access=mmap.ACCESS_READ)
+        self._mapped = self.size
+
+    def read_record(self, offset: int, size: int) -> Record:
+        return decode(self.read(offset, size), self.path, offset)
 
     def map(self) -> mmap.mmap | None:
         """A read-only map of the whole file, for scanning it on open."""
@@ -129,14 +168,23 @@ class Segment:
         return mmap.mmap(self.fd, self.size, access=mmap.ACCESS_READ)
 
     def truncate(self, size: int) -> None:
+        self._unmap()
         os.ftruncate(self.fd, size)
         os.fsync(self.fd)
         self.size = size
 
     def sync(self) -> None:
+        size = self.size
         os.fdatasync(self.fd)
+        self.synced = size
+
+    def _unmap(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map, self._mapped = None, 0
 
     def close(self) -> None:
+        self._unmap()
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

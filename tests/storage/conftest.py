@@ -1,0 +1,35 @@
+"""Fixtures shared by the storage tests: every engine, with tiny thresholds.
+
+Small segment and memtable sizes make rollover, flush, merge and compaction
+happen inside every test run instead of only at production sizes.
+"""
+
+import pytest
+
+import storage
+
+SMALL_OPTIONS = {
+    "hash": {"segment_bytes": 4096, "merge_min_bytes": 1024, "sync_interval": 0.05,
+             "keydir_dict_max": 16, "keydir_block": 4},
+}
+
+
+@pytest.fixture(params=storage.ENGINES)
+def engine_name(request):
+    return request.param
+
+
+@pytest.fixture
+def open_engine(engine_name, tmp_path):
+    """``open_engine(**overrides)`` opens the engine under test in ``tmp_path/db``; all get closed."""
+    opened = []
+
+    def _open(path=None, **overrides):
+        options = {**SMALL_OPTIONS.get(engine_name, {}), "sync": "off", **overrides}
+        engine = storage.open(path or tmp_path / "db", engine=engine_name, **options)
+        opened.append(engine)
+        return engine
+
+    yield _open
+    for engine in opened:
+        engine.close()

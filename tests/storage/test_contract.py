@@ -1,0 +1,284 @@
+"""The Engine contract (storage/engine.py), checked on every engine."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import storage
+
+
+def test_put_get_delete_and_protocols(open_engine):
+    db = open_engine()
+    assert db.get(b"k") is None
+    db.put(b"k", b"v1")
+    db.put(b"k", b"v2")
+    assert db.get(b"k") == b"v2"
+    assert db[b"k"] == b"v2"
+    assert b"k" in db and b"x" not in db
+    assert len(db) == 1
+    db.put(b"empty", b"")
+    assert db.get(b"empty") == b"" and len(db) == 2
+    db.delete(b"k")
+    db.delete(b"never-there")
+    assert db.get(b"k") is None and b"k" not in db and len(db) == 1
+    with pytest.raises(KeyError):
+        db[b"k"]
+
+
+def test_values_survive_reopen(open_engine, tmp_path):
+    db = open_engine()
+    for i in range(500):
+        db.put(b"key%04d" % i, os.urandom(i % 50))
+    expected = dict(db.scan())
+    for i in range(0, 500, 3):
+        db.delete(b"key%04d" % i)
+        del expected[b"key%04d" % i]
+    db.close()
+    db = open_engine()
+    assert dict(db.scan()) == expected
+    assert len(db) == len(expected)
+
+
+def test_batch_is_applied_whole_on_success(open_engine):
+    db = open_engine()
+    db.put(b"gone", b"x")
+    with db.batch() as b:
+        b.put(b"a", b"1")
+        b.put(b"b", b"2")
+        b.delete(b"gone")
+        b.put(b"a", b"3")  # later op in the same batch wins
+        assert db.get(b"a") is None  # not visible before the block exits
+    assert db.get(b"a") == b"3" and db.get(b"b") == b"2" and db.get(b"gone") is None
+    assert len(db) == 2
+
+
+def test_batch_is_discarded_on_exception(open_engine):
+    db = open_engine()
+    db.put(b"a", b"old")
+    with pytest.raises(RuntimeError):
+        with db.batch() as b:
+            b.put(b"a", b"new")
+            b.put(b"b", b"new")
+            raise RuntimeError("boom")
+    assert db.get(b"a") == b"old" and db.get(b"b") is None and len(db) == 1
+
+
+def test_batch_cannot_be_reused(open_engine):
+    db = open_engine()
+    with db.batch() as b:
+        b.put(b"a", b"1")
+    with pytest.raises(ValueError):
+        b.put(b"b", b"2")
+
+
+def test_scan_order_bounds_and_reverse(open_engine):
+    db = open_engine()
+    keys = [bytes([i]) + b"x" * (i % 3) for i in range(1, 200)]
+    for k in keys:
+        db.put(k, k * 2)
+    everything = sorted(keys)
+    assert [k for k, _ in db.scan()] == everything
+    assert all(v == k * 2 for k, v in db.scan())
+    assert [k for k, _ in db.scan(reverse=True)] == everything[::-1]
+    lo, hi = bytes([50]), bytes([120])
+    inside = [k for k in everything if lo <= k < hi]
+    assert [k for k, _ in db.scan(lo, hi)] == inside
+    assert [k for k, _ in db.scan(lo, hi, reverse=True)] == inside[::-1]
+    assert [k for k, _ in db.scan(start=lo)] == [k for k in everything if k >= lo]
+    assert [k for k, _ in db.scan(stop=hi)] == [k for k in everything if k < hi]
+    assert list(db.scan(hi, lo)) == []
+    assert list(db.scan(b"\xff\xff", None)) == []
+
+
+def test_scan_sees_a_snapshot(open_engine):
+    db = open_engine()
+    for i in range(100):
+        db.put(b"k%03d" % i, b"old")
+    it = db.scan()
+    first = next(it)
+    db.put(b"k050", b"new")
+    db.put(b"k999", b"added")
+    db.delete(b"k060")
+    rest = list(it)
+    seen = dict([first, *rest])
+    assert seen[b"k050"] == b"old" and b"k999" not in seen and b"k060" in seen
+    assert len(seen) == 100
+
+
+@pytest.mark.parametrize("bad", ["str", 1, None, bytearray(b"x"), memoryview(b"x")])
+def test_non_bytes_raise_type_error_and_write_nothing(open_engine, bad):
+    db = open_engine()
+    db.put(b"k", b"v")
+    before = db.stats()
+    with pytest.raises(TypeError):
+        db.put(bad, b"v")
+    with pytest.raises(TypeError):
+        db.put(b"k", bad)
+    with pytest.raises(TypeError):
+        db.get(bad)
+    with pytest.raises(TypeError):
+        db.delete(bad)
+    with pytest.raises(TypeError):
+        bad in db  # noqa: B015
+    with pytest.raises(TypeError):
+        with db.batch() as b:
+            b.put(b"other", b"v")
+            b.put(bad, b"v")
+    assert db.stats() == before and db.get(b"other") is None
+
+
+def test_size_limits(open_engine):
+    db = open_engine()
+    before = db.stats()
+    with pytest.raises(ValueError):
+        db.put(b"", b"v")
+    with pytest.raises(ValueError):
+        db.put(b"k" * (64 * 1024 + 1), b"v")
+    with pytest.raises(ValueError):
+        db.get(b"")
+    # A value one byte over 256 MiB, built without holding a second copy.
+    with pytest.raises(ValueError):
+        db.put(b"k", bytes(256 * 1024 * 1024 + 1))
+    assert db.stats() == before and len(db) == 0
+    db.put(b"k" * (64 * 1024), b"max key")
+    assert db.get(b"k" * (64 * 1024)) == b"max key"
+
+
+def test_large_value_round_trip(open_engine):
+    db = open_engine()
+    big = os.urandom(3 * 1024 * 1024)  # larger than a segment: written whole anyway
+    db.put(b"big", big)
+    db.close()
+    db = open_engine()
+    assert db.get(b"big") == big
+
+
+def test_bad_arguments(open_engine, engine_name, tmp_path):
+    with pytest.raises(ValueError):
+        storage.open(tmp_path / "x", engine=engine_name, sync="sometimes")
+    with pytest.raises(ValueError):
+        storage.open(tmp_path / "y", engine="btree")
+    with pytest.raises(TypeError):
+        storage.open(tmp_path / "z", engine=engine_name, no_such_option=1)
+    db = open_engine()
+    with pytest.raises(TypeError):
+        db.scan(start="a")
+
+
+def test_closed_engine_refuses_work(open_engine):
+    db = open_engine()
+    db.put(b"k", b"v")
+    db.close()
+    db.close()  # idempotent
+    for call in (lambda: db.get(b"k"), lambda: db.put(b"k", b"v"), lambda: len(db),
+                 lambda: db.scan(), lambda: db.stats(), lambda: db.flush(), db.compact):
+        with pytest.raises(storage.ClosedError):
+            call()
+
+
+def test_context_manager_closes(open_engine, engine_name, tmp_path):
+    with storage.open(tmp_path / "cm", engine=engine_name) as db:
+        db.put(b"k", b"v")
+    with pytest.raises(storage.ClosedError):
+        db.get(b"k")
+    with storage.open(tmp_path / "cm", engine=engine_name) as db:
+        assert db.get(b"k") == b"v"
+
+
+def test_stats_shape(open_engine):
+    db = open_engine()
+    for i in range(300):
+        db.put(b"k%d" % (i % 50), b"v" * 40)
+    stats = db.stats()
+    assert stats["keys"] == 50 == len(db)
+    assert stats["live_bytes"] > 0 and stats["dead_bytes"] > 0
+    assert stats["total_bytes"] == stats["live_bytes"] + stats["dead_bytes"]
+    db.compact()
+    after = db.stats()
+    assert after["dead_bytes"] < stats["dead_bytes"] and after["keys"] == 50
+    assert dict(db.scan()) == {b"k%d" % i: b"v" * 40 for i in range(50)}
+
+
+@pytest.mark.parametrize("sync", ["full", "normal", "off"])
+def test_sync_modes_write_and_flush(open_engine, sync):
+    db = open_engine(sync=sync)
+    db.put(b"k", b"v")
+    with db.batch() as b:
+        b.put(b"j", b"w")
+    db.flush()
+    db.close()
+    db = open_engine(sync=sync)
+    assert db.get(b"k") == b"v" and db.get(b"j") == b"w"
+
+
+def test_other_engine_or_foreign_directory_is_refused(engine_name, tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(storage.FormatError):
+        storage.open(foreign, engine=engine_name)
+    assert sorted(os.listdir(foreign)) == ["notes.txt"]
+    a_file = tmp_path / "file"
+    a_file.write_bytes(b"data")
+    with pytest.raises(storage.FormatError):
+        storage.open(a_file, engine=engine_name)
+    assert a_file.read_bytes() == b"data"
+    db_dir = tmp_path / "db2"
+    storage.open(db_dir, engine=engine_name).close()
+    for other in storage.ENGINES:
+        if other != engine_name:
+            with pytest.raises(storage.FormatError, match=engine_name):
+                storage.open(db_dir, engine=other)
+
+
+def test_second_open_is_locked(open_engine, engine_name, tmp_path):
+    open_engine()
+    with pytest.raises(storage.LockedError, match=str(os.getpid())):
+        storage.open(tmp_path / "db", engine=engine_name)
+    code = (
+        "import storage, sys\n"
+        "try:\n"
+        f"    storage.open({str(tmp_path / 'db')!r}, engine={engine_name!r})\n"
+        "except storage.LockedError as e:\n"
+        "    print(e); sys.exit(3)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert str(os.getpid()) in proc.stdout
+
+
+def test_threads_share_an_engine(open_engine):
+    db = open_engine()
+    errors = []
+
+    def worker(n):
+        try:
+            for i in range(300):
+                key = b"t%d-%d" % (n, i)
+                db.put(key, key)
+                assert db.get(key) == key
+                if i % 7 == 0:
+                    with db.batch() as b:
+                        b.put(key + b"b", b"1")
+                        b.delete(key)
+        except Exception as e:  # noqa: BLE001 - surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    expected = {}
+    for n in range(4):
+        for i in range(300):
+            key = b"t%d-%d" % (n, i)
+            if i % 7 == 0:
+                expected[key + b"b"] = b"1"
+            else:
+                expected[key] = key
+    assert dict(db.scan()) == expected and len(db) == len(expected)

@@ -1,0 +1,111 @@
+"""Every engine against a dict: random puts, deletes, batches, scans, reopens, compactions."""
+
+import shutil
+import tempfile
+
+import hypothesis.strategies as st
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+import storage
+from tests.storage.conftest import SMALL_OPTIONS
+
+# A small key space so overwrites, deletes of live keys and scan bounds collide.
+keys = st.binary(min_size=1, max_size=3).map(lambda b: bytes(x % 6 for x in b) or b"\x00")
+values = st.binary(max_size=300)
+bounds = st.none() | keys
+
+
+def machine_for(engine_name: str):
+    class EngineMatchesDict(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.dir = tempfile.mkdtemp(prefix=f"docdb-{engine_name}-")
+            self.model: dict[bytes, bytes] = {}
+            self.db = self._open()
+
+        def _open(self):
+            return storage.open(self.dir, engine=engine_name, sync="off",
+                                **SMALL_OPTIONS.get(engine_name, {}))
+
+        @rule(key=keys, value=values)
+        def put(self, key, value):
+            self.db.put(key, value)
+            self.model[key] = value
+
+        @rule(key=keys)
+        def delete(self, key):
+            self.db.delete(key)
+            self.model.pop(key, None)
+
+        @rule(ops=st.lists(st.tuples(keys, st.none() | values), min_size=1, max_size=8),
+              fail=st.booleans())
+        def batch(self, ops, fail):
+            try:
+                with self.db.batch() as b:
+                    for key, value in ops:
+                        b.delete(key) if value is None else b.put(key, value)
+                    if fail:
+                        raise KeyboardInterrupt  # any exception discards the batch
+            except KeyboardInterrupt:
+                return
+            for key, value in ops:
+                if value is None:
+                    self.model.pop(key, None)
+                else:
+                    self.model[key] = value
+
+        @rule(key=keys)
+        def get(self, key):
+            assert self.db.get(key) == self.model.get(key)
+            assert (key in self.db) == (key in self.model)
+
+        @rule(start=bounds, stop=bounds, reverse=st.booleans())
+        def scan(self, start, stop, reverse):
+            expected = sorted(
+                (k, v) for k, v in self.model.items()
+                if (start is None or k >= start) and (stop is None or k < stop)
+            )
+            if reverse:
+                expected.reverse()
+            assert list(self.db.scan(start, stop, reverse)) == expected
+
+        @rule()
+        def reopen(self):
+            self.db.close()
+            self.db = self._open()
+
+        @rule()
+        def compact(self):
+            self.db.compact()
+
+        @rule()
+        def flush(self):
+            self.db.flush()
+
+        @precondition(lambda self: len(self.model) > 0)
+        @rule(data=st.data())
+        def overwrite_many(self, data):
+            """Enough churn to roll segments and trigger automatic merges."""
+            key = data.draw(st.sampled_from(sorted(self.model)))
+            for i in range(40):
+                value = bytes([i]) * 100
+                self.db.put(key, value)
+            self.model[key] = value
+
+        @invariant()
+        def length_matches(self):
+            assert len(self.db) == len(self.model)
+
+        def teardown(self):
+            self.db.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    EngineMatchesDict.__name__ = f"{engine_name.title()}EngineMatchesDict"
+    return EngineMatchesDict
+
+
+for _name in storage.ENGINES:
+    _machine = machine_for(_name)
+    _machine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+    globals()[f"Test{_machine.__name__}"] = _machine.TestCase
