@@ -1,0 +1,85 @@
+"""The hash engine's keydir, in both its forms, against a dict."""
+
+import hypothesis.strategies as st
+from hypothesis import given, settings
+
+from storage.hash.keydir import SIZE_MASK, KeyDir, pack, unpack
+
+keys = st.binary(min_size=1, max_size=3)
+ops = st.lists(
+    st.tuples(st.sampled_from(["put", "remove", "relocate"]), keys,
+              st.integers(0, 2**40 - 1), st.integers(1, 2**32 - 1)),
+    max_size=300,
+)
+
+
+def check(kd: KeyDir, model: dict[bytes, int], start=None, stop=None):
+    assert len(kd) == len(model)
+    for key, packed in model.items():
+        assert kd.get(key) == packed
+    assert kd.live_bytes() == sum(p & SIZE_MASK for p in model.values())
+    snap = kd.snapshot(start, stop)
+    expected = sorted(
+        (k, p) for k, p in model.items()
+        if (start is None or k >= start) and (stop is None or k < stop)
+    )
+    got = [(k, (loc << 32) | size) for k, loc, size in zip(snap.keys, snap.locs, snap.sizes)]
+    assert got == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=ops, dict_max=st.sampled_from([0, 3, 50, 10_000]), block=st.sampled_from([2, 3, 8]),
+       start=st.none() | keys, stop=st.none() | keys)
+def test_keydir_matches_a_dict(ops, dict_max, block, start, stop):
+    kd = KeyDir(dict_max=dict_max, block=block)
+    model: dict[bytes, int] = {}
+    for op, key, offset, size in ops:
+        packed = pack(3, offset, size)
+        if op == "put":
+            kd.put(key, packed)
+            model[key] = packed
+        elif op == "remove":
+            assert kd.remove(key) == model.pop(key, None)
+        else:
+            old = model.get(key, 0)
+            moved = kd.relocate(key, old, packed)
+            assert moved == (key in model)
+            if moved:
+                model[key] = packed
+        assert kd.get(key) == model.get(key)
+    check(kd, model, start, stop)
+    if len(model) > dict_max:
+        assert kd.compact
+
+
+@settings(max_examples=100, deadline=None)
+@given(first=st.lists(keys, unique=True), second=st.lists(keys, unique=True),
+       dict_max=st.sampled_from([0, 5, 10_000]))
+def test_load_sorted_fast_path_or_refusal(first, second, dict_max):
+    kd = KeyDir(dict_max=dict_max, block=4)
+    model = {}
+    for batch, file_no in ((sorted(first), 1), (sorted(second), 2)):
+        from array import array
+        locs = array("Q", [(file_no << 40) | i for i in range(len(batch))])
+        sizes = array("I", [10 + i for i in range(len(batch))])
+        if not kd.load_sorted(batch, locs, sizes):
+            for key, loc, size in zip(batch, locs, sizes):
+                kd.put(key, (loc << 32) | size)
+        for key, loc, size in zip(batch, locs, sizes):
+            model[key] = (loc << 32) | size
+    check(kd, model)
+
+
+def test_pack_round_trip():
+    assert unpack(pack(7, 2**40 - 1, 2**32 - 1)) == (7, 2**40 - 1, 2**32 - 1)
+    assert unpack(pack(0, 0, 1)) == (0, 0, 1)
+
+
+def test_turns_compact_past_dict_max_and_scans_in_order():
+    kd = KeyDir(dict_max=100, block=16)
+    for i in range(1000):
+        kd.put(b"%05d" % ((i * 7919) % 1000), pack(1, i, 5))
+        assert kd.compact == (i >= 100)
+    assert len(kd) == 1000
+    assert kd.snapshot().keys == [b"%05d" % i for i in range(1000)]
+    assert kd.snapshot(b"00100", b"00110").keys == [b"%05d" % i for i in range(100, 110)]
