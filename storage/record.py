@@ -92,8 +92,8 @@ def value_of(buf: bytes, key: bytes, path: str, offset: int) -> bytes:
         raise CorruptionError("record is cut short", path, offset)
     crc, _seq, flags, klen, vlen = HEADER.unpack_from(buf)
     start = HEADER_SIZE + klen
-    if (zlib.crc32(memoryview(buf)[4:]) != crc or start + vlen != len(buf)
-            or flags & TOMBSTONE):
+    body = buf[4:] if len(buf) < 8192 else memoryview(buf)[4:]  # copy when cheaper
+    if zlib.crc32(body) != crc or start + vlen != len(buf) or flags & TOMBSTONE:
         raise CorruptionError("record checksum mismatch", path, offset)
     if buf[HEADER_SIZE:start] != key:
         raise CorruptionError("record holds another key than the index says", path, offset)
@@ -109,12 +109,14 @@ class TornTail(Exception):
     fill) follows it: only then can it be the torn tail of an interrupted write.
     """
 
-    def __init__(self, offset: int, bad_offset: int, reason: str, at_end: bool):
+    def __init__(self, offset: int, bad_offset: int, reason: str, at_end: bool,
+                 zero_fill: bool = False):
         super().__init__(reason)
         self.offset = offset
         self.bad_offset = bad_offset
         self.reason = reason
         self.at_end = at_end
+        self.zero_fill = zero_fill  # only zeros from bad_offset on: space never written
 
 
 def iter_records(
@@ -137,11 +139,9 @@ def iter_records(
     pending: list[Record] = []
 
     def torn(reason: str, record_end: int | None) -> TornTail:
-        if record_end is None:  # size unknown: only zero fill may follow
-            at_end = not bytes(view[pos:end]).strip(b"\x00")
-        else:
-            at_end = record_end >= end
-        return TornTail(base + committed, base + pos, reason, at_end)
+        zero_fill = not bytes(view[pos:end]).strip(b"\x00")
+        at_end = zero_fill if record_end is None else record_end >= end
+        return TornTail(base + committed, base + pos, reason, at_end, zero_fill)
 
     while pos < end:
         if end - pos < HEADER_SIZE:

@@ -25,7 +25,6 @@ import os
 import struct
 import threading
 from collections.abc import Iterator
-from os import write as os_write
 from typing import Any
 from zlib import crc32
 
@@ -73,8 +72,7 @@ class HashEngine(Engine):
                  keydir_block: int = BLOCK):
         self.path = os.fspath(path)
         self.sync = check_sync(sync)
-        # put() appends inline while the record fits and no fsync is due.
-        self._fast_append_limit = -1 if sync == "full" else segment_bytes
+        self._sync_full = sync == "full"
         if not SEGMENT_HEADER_SIZE < segment_bytes <= OFFSET_MASK:
             raise ValueError(f"segment_bytes must be between {SEGMENT_HEADER_SIZE + 1} and {OFFSET_MASK}")
         if not 0.0 < merge_ratio <= 1.0:
@@ -156,7 +154,11 @@ class HashEngine(Engine):
             loc = packed >> 32
             segment = self._files[loc >> OFFSET_BITS]
             offset = loc & OFFSET_MASK
-            buf = segment.read(offset, packed & SIZE_MASK)
+            end = offset + (packed & SIZE_MASK)
+            if end <= segment.mapped:
+                buf = segment.mm[offset:end]
+            else:
+                buf = segment.read(offset, end - offset)
         return value_of(buf, key, segment.path, offset)
 
     def _get(self, key: bytes) -> bytes | None:
@@ -176,7 +178,7 @@ class HashEngine(Engine):
             pinned = list(self._files.values())
             for segment in pinned:
                 segment.pins += 1
-        return ScanIterator(snap, reverse, dict(self._files), pinned, self._unpin)
+        return ScanIterator(snap, reverse, dict(self._files), pinned, self._unpin, self._check_open)
 
     def _unpin(self, segments: list[Segment]) -> None:
         with self._lock:
@@ -201,17 +203,13 @@ class HashEngine(Engine):
             active = self._active
             offset = active.size
             size = len(data)
-            if offset + size > self._fast_append_limit:  # roll over, or fsync
+            end = offset + size
+            if end > active.mapped or self._sync_full:  # grow, roll over or fsync
                 file_no, offset = self._append(data)
                 packed = pack(file_no, offset, size)
             else:
-                try:
-                    written = os_write(active.fd, data)
-                except OSError as error:
-                    active.undo_append(offset, error)
-                if written != size:
-                    active.finish_append(offset, data, written)
-                active.size = offset + size
+                active.mm[offset:end] = data
+                active.size = end
                 packed = active.packed_base | offset << 32 | size
             self._seq = seq + 1
             self._keydir.put(key, packed)
@@ -237,16 +235,14 @@ class HashEngine(Engine):
         active = self._active
         if active.size + len(data) > self.segment_bytes and active.size > SEGMENT_HEADER_SIZE:
             active = self._roll()
-        offset = active.append(data)
-        if self.sync == "full":
+        offset = active.append(data, self.segment_bytes)
+        if self._sync_full:
             active.sync()
         return active.file_no, offset
 
     def _roll(self) -> Segment:
         """Seal the active segment and start the next; may start a merge."""
-        if self.sync != "off":
-            self._active.sync()
-        active = self._new_active()
+        active = self._roll_without_merge()
         self._maybe_merge()
         return active
 
@@ -327,10 +323,11 @@ class HashEngine(Engine):
             self._relocate(snap, result.slots, new_locs)
             self._retire(inputs, outputs)
 
-    def _roll_without_merge(self) -> None:
+    def _roll_without_merge(self) -> Segment:
+        self._active.seal()  # before the next exists: only the newest may have a tail
         if self.sync != "off":
             self._active.sync()
-        self._new_active()
+        return self._new_active()
 
     def _relocate(self, snap, slots: list[int], new_locs: list[int]) -> None:
         """Repoint the keydir at the copies, a chunk at a time, losing no race.
@@ -395,6 +392,7 @@ class HashEngine(Engine):
             if self._closed:
                 return
             try:
+                self._active.seal()
                 if self.sync != "off":
                     self._active.sync()
             finally:

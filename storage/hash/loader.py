@@ -4,8 +4,9 @@ Segments are replayed oldest first. Each is read from its hint file where one
 is valid (and only the bytes after what the hint covers are scanned), otherwise
 scanned record by record with every checksum verified. A record that fails at
 the very end of the newest segment is the torn tail of an interrupted write and
-is cut off; anywhere else it is corruption and opening fails with
-``CorruptionError`` naming the file and offset.
+is cut off, as is a tail of zeros (preallocated space never written) in any
+segment; anything else is corruption and opening fails with ``CorruptionError``
+naming the file and offset.
 May import: the standard library and ``storage``'s own modules.
 """
 
@@ -42,7 +43,9 @@ def index_segment(segment: Segment, is_newest: bool) -> SegmentIndex:
             flags.append(record.flags)
             max_seq = max(max_seq, record.seq)
     except TornTail as torn:
-        if not (is_newest and torn.at_end):
+        # Zeros are space preallocated and never written (see Segment); any
+        # other bad tail can only be the interrupted last write, in the newest.
+        if not (torn.zero_fill or (is_newest and torn.at_end)):
             raise CorruptionError(torn.reason, segment.path, torn.bad_offset) from None
         mapped.close()
         mapped = None

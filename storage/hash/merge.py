@@ -134,13 +134,14 @@ class Merger:
     @staticmethod
     def _drain(out: Output) -> None:
         if out.chunks:
-            out.segment.append(b"".join(out.chunks))
+            out.segment.append(b"".join(out.chunks), 0)
             out.chunks.clear()
             out.pending = 0
 
     def _publish(self) -> list[Segment]:
         """fsync, rename into place, write hints, fsync the directory."""
         for out in self.outputs:
+            out.segment.seal()
             out.segment.sync()
         for out in self.outputs:
             final = out.segment.path[: -len(TEMP_SUFFIX)]

@@ -27,8 +27,10 @@ class ScanIterator:
     """Iterator of ``(key, value)``; holds pins on segments until it is done."""
 
     def __init__(self, snap: Snapshot, reverse: bool, files: dict[int, Segment],
-                 pinned: list[Segment], unpin: Callable[[list[Segment]], None]):
+                 pinned: list[Segment], unpin: Callable[[list[Segment]], None],
+                 check_open: Callable[[], None]):
         self._entries = _entries(snap, reverse)
+        self._check_open = check_open
         self._files = files
         self._pinned: list[Segment] | None = pinned
         self._unpin = unpin
@@ -42,6 +44,7 @@ class ScanIterator:
         except StopIteration:
             self.close()
             raise
+        self._check_open()  # a closed engine has closed its files
         segment = self._files[loc >> OFFSET_BITS]
         offset = loc & OFFSET_MASK
         return key, value_of(segment.read(offset, size), key, segment.path, offset)

@@ -20,12 +20,12 @@ May import: the standard library and ``storage``'s own modules.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import re
 import struct
 import zlib
-from typing import NoReturn
 
 from storage.errors import CorruptionError, FormatError, StorageError
 from storage.record import HEADER_SIZE, Record, decode
@@ -48,12 +48,24 @@ def parse_name(name: str) -> tuple[int, int, str] | None:
 
 
 class Segment:
-    """One open segment file. Reads are one ``os.pread`` and a checksum check.
+    """One open segment file: appends and reads go through a shared memory map.
+
+    Writing a record is a ``memcpy`` into a ``MAP_SHARED`` map of the file: the
+    bytes are in the kernel's page cache when ``append`` returns, so they
+    survive a crash of the process exactly as an ``os.write`` would, without a
+    system call per record. The file grows ahead of the writes by
+    ``posix_fallocate`` in steps of ``GROW_BYTES`` (so a full disk is an
+    ``OSError`` at growth time, never a ``SIGBUS`` in a write), and ``seal``
+    trims the unused tail when the segment stops being the active one. After a
+    crash that tail is zeros, which no record can start with: the loader cuts it.
 
     ``pins`` counts open scans that may still read it; a merge that retires a
     segment unlinks the file at once but closes the descriptor only when the
-    last pin goes, so a scan keeps reading its snapshot.
+    last pin goes, so a scan keeps reading its snapshot. A remap never closes
+    the previous map: a reader still holding it keeps it alive.
     """
+
+    GROW_BYTES = 1 << 20
 
     def __init__(self, path: str, seg_id: int, sub: int, fd: int, uid: int, size: int):
         self.path = path
@@ -61,14 +73,15 @@ class Segment:
         self.sub = sub
         self.fd = fd
         self.uid = uid
-        self.size = size
+        self.size = size  # bytes of header and records
+        self.allocated = size  # bytes of the file, zeros past ``size``
         self.file_no = -1  # assigned by the engine's file table
         self.packed_base = 0  # file_no in a keydir location (storage.hash.keydir.pack)
         self.synced = size  # bytes known to be on disk
         self.pins = 0
         self.retired = False
-        self._map: mmap.mmap | None = None
-        self._mapped = 0  # bytes of the file the map covers
+        self.mm: mmap.mmap | None = None  # writable while active, else read-only
+        self.mapped = 0  # bytes of the file the map covers
 
     @property
     def order(self) -> tuple[int, int]:
@@ -84,14 +97,19 @@ class Segment:
         path = path or os.path.join(directory, segment_name(seg_id, sub))
         uid = int.from_bytes(os.urandom(8), "little")
         head = _HEADER.pack(MAGIC, VERSION, uid)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        os.write(fd, head + struct.pack("<I", zlib.crc32(head)))
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, head + struct.pack("<I", zlib.crc32(head)))
+        except OSError as error:
+            os.close(fd)
+            os.unlink(path)
+            raise StorageError(f"could not create {path!r}: {error}") from error
         return cls(path, seg_id, sub, fd, uid, SEGMENT_HEADER_SIZE)
 
     @classmethod
     def open(cls, directory: str, seg_id: int, sub: int) -> Segment:
         path = os.path.join(directory, segment_name(seg_id, sub))
-        fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        fd = os.open(path, os.O_RDWR)
         try:
             raw = os.pread(fd, SEGMENT_HEADER_SIZE, 0)
             magic, version, uid = _HEADER.unpack_from(raw.ljust(SEGMENT_HEADER_SIZE, b"\0"))
@@ -107,56 +125,54 @@ class Segment:
             raise
         return cls(path, seg_id, sub, fd, uid, size)
 
-    def append(self, data: bytes) -> int:
-        """Write ``data`` at the end; return where it starts."""
+    def append(self, data: bytes, limit: int) -> int:
+        """Copy whole records to the end; return where they start.
+
+        The file is preallocated up to ``limit`` (the rollover size) at most,
+        unless ``data`` itself needs more.
+        """
         offset = self.size
-        try:
-            written = os.write(self.fd, data)
-        except OSError as error:
-            self.undo_append(offset, error)
-        if written != len(data):
-            self.finish_append(offset, data, written)
-        self.size = offset + len(data)
+        end = offset + len(data)
+        if end > self.mapped:
+            self.grow(end, limit)
+        self.mm[offset:end] = data  # type: ignore[index]
+        self.size = end
         return offset
 
-    def finish_append(self, offset: int, data: bytes, written: int) -> None:
-        """Complete a short write: a record must never be left half on disk."""
-        try:
-            while written < len(data):
-                written += os.write(self.fd, memoryview(data)[written:])
-        except OSError as error:
-            self.undo_append(offset, error)
+    def grow(self, end: int, limit: int) -> None:
+        """Make the file and the writable map reach at least ``end`` bytes."""
+        if end > self.allocated:
+            target = max(end, min(self.allocated + self.GROW_BYTES, limit))
+            try:
+                try:
+                    os.posix_fallocate(self.fd, 0, target)
+                except OSError as error:
+                    if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                        raise
+                    os.ftruncate(self.fd, target)  # no fallocate on this file system
+            except OSError as error:
+                os.ftruncate(self.fd, self.allocated)
+                raise StorageError(f"could not grow {self.path!r}: {error}") from error
+            self.allocated = target
+        self.mm = mmap.mmap(self.fd, self.allocated)
+        self.mapped = self.allocated
 
-    def undo_append(self, offset: int, error: OSError) -> NoReturn:
-        """Cut the file back to ``offset`` after a failed write, then report it.
-
-        Records appended later must not follow a partial one (that would read
-        as corruption in the middle of the segment).
-        """
-        os.ftruncate(self.fd, offset)
-        raise StorageError(f"could not append to {self.path!r}: {error}") from error
+    def seal(self) -> None:
+        """Trim the preallocated tail: the segment takes no more appends."""
+        if self.allocated > self.size:
+            self.mm, self.mapped = None, 0
+            os.ftruncate(self.fd, self.size)
+            self.allocated = self.size
 
     def read(self, offset: int, size: int) -> bytes:
-        """``size`` bytes at ``offset``: from the memory map where it covers them.
-
-        A slice of the map costs no system call; bytes appended since the map
-        was made are read with ``pread`` until enough of them pile up to be
-        worth a remap (``REMAP_BYTES``).
-        """
+        """``size`` bytes at ``offset``, from the memory map."""
         end = offset + size
-        if end > self._mapped:
-            if self.size - self._mapped < self.REMAP_BYTES:
-                return os.pread(self.fd, size, offset)
-            self._remap()
-        return self._map[offset:end]  # type: ignore[index]
-
-    REMAP_BYTES = 1 << 20
-
-    def _remap(self) -> None:
-        if self._map is not None:
-            self._map.close()
-        self._map = mmap.mmap(self.fd, self.size, access=mmap.ACCESS_READ)
-        self._mapped = self.size
+        if end > self.mapped:
+            if end > self.size:
+                raise CorruptionError("read past the end of the segment", self.path, offset)
+            self.mm = mmap.mmap(self.fd, self.size, access=mmap.ACCESS_READ)
+            self.mapped = self.size
+        return self.mm[offset:end]  # type: ignore[index]
 
     def read_record(self, offset: int, size: int) -> Record:
         return decode(self.read(offset, size), self.path, offset)
@@ -168,23 +184,21 @@ class Segment:
         return mmap.mmap(self.fd, self.size, access=mmap.ACCESS_READ)
 
     def truncate(self, size: int) -> None:
-        self._unmap()
+        self.mm, self.mapped = None, 0
         os.ftruncate(self.fd, size)
         os.fsync(self.fd)
-        self.size = size
+        self.size = self.allocated = size
 
     def sync(self) -> None:
+        """fsync; on Linux this also writes pages dirtied through the map."""
         size = self.size
         os.fdatasync(self.fd)
         self.synced = size
 
-    def _unmap(self) -> None:
-        if self._map is not None:
-            self._map.close()
-            self._map, self._mapped = None, 0
-
     def close(self) -> None:
-        self._unmap()
+        if self.mm is not None:
+            self.mm.close()
+            self.mm, self.mapped = None, 0
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

@@ -58,11 +58,10 @@ def test_batch_is_applied_whole_on_success(open_engine):
 def test_batch_is_discarded_on_exception(open_engine):
     db = open_engine()
     db.put(b"a", b"old")
-    with pytest.raises(RuntimeError):
-        with db.batch() as b:
-            b.put(b"a", b"new")
-            b.put(b"b", b"new")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), db.batch() as b:
+        b.put(b"a", b"new")
+        b.put(b"b", b"new")
+        raise RuntimeError("boom")
     assert db.get(b"a") == b"old" and db.get(b"b") is None and len(db) == 1
 
 
@@ -123,10 +122,9 @@ def test_non_bytes_raise_type_error_and_write_nothing(open_engine, bad):
         db.delete(bad)
     with pytest.raises(TypeError):
         bad in db  # noqa: B015
-    with pytest.raises(TypeError):
-        with db.batch() as b:
-            b.put(b"other", b"v")
-            b.put(bad, b"v")
+    with pytest.raises(TypeError), db.batch() as b:
+        b.put(b"other", b"v")
+        b.put(bad, b"v")
     assert db.stats() == before and db.get(b"other") is None
 
 
@@ -282,3 +280,14 @@ def test_threads_share_an_engine(open_engine):
             else:
                 expected[key] = key
     assert dict(db.scan()) == expected and len(db) == len(expected)
+
+
+def test_scan_after_close_raises_closed_error(open_engine):
+    db = open_engine()
+    for i in range(20):
+        db.put(b"k%02d" % i, b"v")
+    it = db.scan()
+    next(it)
+    db.close()
+    with pytest.raises(storage.ClosedError):
+        next(it)
