@@ -107,7 +107,8 @@ def prepare_directory(path: str, engine: str, version: int, owned_files) -> bool
     if not os.path.exists(path):
         os.makedirs(path)
     identity = os.path.join(path, IDENTITY_NAME)
-    names = [n for n in os.listdir(path) if n != LOCK_NAME]
+    # LOCK, and an identity file whose creation a crash interrupted, are ours.
+    names = [n for n in os.listdir(path) if n not in (LOCK_NAME, IDENTITY_NAME + TEMP_SUFFIX)]
     if not os.path.exists(identity):
         if names:
             raise FormatError(

@@ -3,6 +3,9 @@
 Format (version 1), little-endian, one record per key write::
 
     crc32   u32   zlib.crc32 of every byte after this field (header rest + key + value)
+    hcrc    u32   zlib.crc32 of the 17 bytes seq..vlen, so the lengths can be
+                  trusted before the body is: a flipped bit in a length is then
+                  damage, never mistaken for a record cut short by a crash
     seq     u64   engine-wide sequence number; larger is newer
     flags   u8    bit 0 TOMBSTONE (a delete; value is empty)
                   bit 1 CONTINUED (more records of the same atomic batch follow)
@@ -28,9 +31,10 @@ from typing import NamedTuple
 
 from storage.errors import CorruptionError
 
-HEADER = struct.Struct("<IQBII")
-HEADER_SIZE = HEADER.size  # 21
-_BODY_HEAD = struct.Struct("<QBII")
+HEADER = struct.Struct("<IIQBII")
+HEADER_SIZE = HEADER.size  # 25
+_FIELDS = struct.Struct("<QBII")
+_U32 = struct.Struct("<I")
 TOMBSTONE = 0x01
 CONTINUED = 0x02
 _KNOWN_FLAGS = TOMBSTONE | CONTINUED
@@ -44,8 +48,9 @@ def encode(seq: int, key: bytes, value: bytes | None, flags: int = 0) -> bytes:
     if value is None:
         flags |= TOMBSTONE
         value = b""
-    body = _BODY_HEAD.pack(seq, flags, len(key), len(value)) + key + value
-    return struct.pack("<I", zlib.crc32(body)) + body
+    fields = _FIELDS.pack(seq, flags, len(key), len(value))
+    body = _U32.pack(zlib.crc32(fields)) + fields + key + value
+    return _U32.pack(zlib.crc32(body)) + body
 
 
 def encode_batch(first_seq: int, ops: list[tuple[bytes, bytes | None]]) -> list[bytes]:
@@ -70,7 +75,7 @@ def decode(buf: bytes | memoryview, path: str, offset: int) -> Record:
     """Decode and verify one whole record held in ``buf``; corruption raises."""
     if len(buf) < HEADER_SIZE:
         raise CorruptionError("record shorter than its header", path, offset)
-    crc, seq, flags, klen, vlen = HEADER.unpack_from(buf, 0)
+    crc, _hcrc, seq, flags, klen, vlen = HEADER.unpack_from(buf, 0)
     size = HEADER_SIZE + klen + vlen
     if len(buf) < size or flags & ~_KNOWN_FLAGS:
         raise CorruptionError("record framing is damaged", path, offset)
@@ -90,7 +95,7 @@ def value_of(buf: bytes, key: bytes, path: str, offset: int) -> bytes:
     """
     if len(buf) < HEADER_SIZE:
         raise CorruptionError("record is cut short", path, offset)
-    crc, _seq, flags, klen, vlen = HEADER.unpack_from(buf)
+    crc, _hcrc, _seq, flags, klen, vlen = HEADER.unpack_from(buf)
     start = HEADER_SIZE + klen
     body = buf[4:] if len(buf) < 8192 else memoryview(buf)[4:]  # copy when cheaper
     if zlib.crc32(body) != crc or start + vlen != len(buf) or flags & TOMBSTONE:
@@ -105,8 +110,10 @@ class TornTail(Exception):
 
     ``offset`` is where the good prefix ends (the start of the first record of an
     unfinished batch, or of the bad record), ``bad_offset`` where the bad record
-    starts, and ``at_end`` whether nothing but that record's own bytes (or zero
-    fill) follows it: only then can it be the torn tail of an interrupted write.
+    starts. ``at_end`` says whether the damage can be an interrupted final write:
+    the record runs past the end, or only zeros follow the part of it that was
+    written. ``zero_fill`` says everything from ``bad_offset`` on is zeros:
+    space preallocated and never written.
     """
 
     def __init__(self, offset: int, bad_offset: int, reason: str, at_end: bool,
@@ -116,7 +123,11 @@ class TornTail(Exception):
         self.bad_offset = bad_offset
         self.reason = reason
         self.at_end = at_end
-        self.zero_fill = zero_fill  # only zeros from bad_offset on: space never written
+        self.zero_fill = zero_fill
+
+
+def _zeros(view: memoryview) -> bool:
+    return not view.tobytes().strip(b"\x00")
 
 
 def iter_records(
@@ -126,11 +137,10 @@ def iter_records(
 
     Records of a batch are yielded only once its last record has been verified.
     At the first bad or incomplete record, or at the end of ``buf`` inside a batch,
-    ``TornTail`` is raised with the offset where the good prefix ends (``base`` is
-    added to offsets, for buffers that are a window onto a larger file). The
-    caller decides whether that is a torn tail to truncate or corruption.
-    With ``values=False`` the records carry an empty value (checksums are still
-    verified), which is all an index rebuild needs.
+    ``TornTail`` is raised (``base`` is added to its offsets, for buffers that
+    are a window onto a larger file). The caller decides whether that is a torn
+    tail to truncate or corruption. With ``values=False`` the records carry an
+    empty value (checksums are still verified), which is all an index rebuild needs.
     """
     view = memoryview(buf)
     end = len(view)
@@ -138,20 +148,21 @@ def iter_records(
     committed = start
     pending: list[Record] = []
 
-    def torn(reason: str, record_end: int | None) -> TornTail:
-        zero_fill = not bytes(view[pos:end]).strip(b"\x00")
-        at_end = zero_fill if record_end is None else record_end >= end
-        return TornTail(base + committed, base + pos, reason, at_end, zero_fill)
+    def torn(reason: str, written_until: int) -> TornTail:
+        """Damage at ``pos``; a crash could explain it if only zeros follow ``written_until``."""
+        at_end = written_until >= end or _zeros(view[written_until:end])
+        return TornTail(base + committed, base + pos, reason, at_end, _zeros(view[pos:end]))
 
     while pos < end:
         if end - pos < HEADER_SIZE:
             raise torn("incomplete record header", end)
-        crc, seq, flags, klen, vlen = HEADER.unpack_from(view, pos)
+        crc, hcrc, seq, flags, klen, vlen = HEADER.unpack_from(view, pos)
+        if (zlib.crc32(view[pos + 8:pos + HEADER_SIZE]) != hcrc or flags & ~_KNOWN_FLAGS
+                or klen == 0 or klen > MAX_KEY or vlen > MAX_VALUE):
+            raise torn("record header is damaged", pos + HEADER_SIZE)
         size = HEADER_SIZE + klen + vlen
-        if flags & ~_KNOWN_FLAGS or klen == 0 or klen > MAX_KEY or vlen > MAX_VALUE:
-            raise torn("record header is damaged", None)
         if end - pos < size:
-            raise torn("incomplete record", pos + size)
+            raise torn("incomplete record", end)
         if zlib.crc32(view[pos + 4:pos + size]) != crc:
             raise torn("record checksum mismatch", pos + size)
         key = bytes(view[pos + HEADER_SIZE:pos + HEADER_SIZE + klen])

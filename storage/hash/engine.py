@@ -22,11 +22,9 @@ May import: the standard library and ``storage``'s own modules.
 from __future__ import annotations
 
 import os
-import struct
 import threading
 from collections.abc import Iterator
 from typing import Any
-from zlib import crc32
 
 from storage.engine import Engine, Op, check_key, check_sync, check_value
 from storage.errors import StorageError
@@ -43,13 +41,11 @@ from storage.hash.keydir import BLOCK, DICT_MAX, OFFSET_BITS, OFFSET_MASK, SIZE_
 from storage.hash.loader import LoadTotals, index_segment, replay
 from storage.hash.merge import MergeCancelled, Merger
 from storage.hash.scan import ScanIterator
-from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name
-from storage.record import MAX_KEY, MAX_VALUE, encode_batch, value_of
+from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name, segment_name
+from storage.record import MAX_KEY, MAX_VALUE, encode, encode_batch, value_of
 from storage.syncer import PeriodicSync
 
 FORMAT_VERSION = 1
-_BODY_HEAD = struct.Struct("<QBII")  # storage.record's header after the crc
-_CRC = struct.Struct("<I")
 _RELOCATE_CHUNK = 8192  # keys repointed per hold of the lock
 
 
@@ -119,6 +115,9 @@ class HashEngine(Engine):
                 (places if parsed[2] == "seg" else hints).add(parsed[:2])
         for seg_id, sub in sorted(hints - places):  # a hint whose segment a merge deleted
             remove_hint(os.path.join(self.path, f"{seg_id:010d}-{sub:04d}.hint"))
+        newest = max(places, default=None)
+        if newest is not None and newest[1] == 0 and self._headerless(newest):
+            places.discard(newest)  # its creation was cut short: it holds no records
         totals = LoadTotals()
         ordered = sorted(places)
         for place in ordered:
@@ -130,6 +129,14 @@ class HashEngine(Engine):
         if not self._segments or self._segments[-1].sub != 0:
             self._new_active()
         self._active = self._segments[-1]
+
+    def _headerless(self, place: tuple[int, int]) -> bool:
+        """Remove the newest segment if a power loss left it shorter than its header."""
+        path = os.path.join(self.path, segment_name(*place))
+        if os.path.getsize(path) >= SEGMENT_HEADER_SIZE:
+            return False
+        os.unlink(path)
+        return True
 
     def _new_active(self) -> Segment:
         seg_id = max((s.seg_id for s in self._segments), default=0) + 1
@@ -188,8 +195,8 @@ class HashEngine(Engine):
     # ----- writes --------------------------------------------------------------
 
     def put(self, key: bytes, value: bytes) -> None:
-        # The hot path: Engine.put's checks, encode() and _append(), inlined for
-        # one record; every other write goes through _write.
+        # The hot path: Engine.put's checks and _append(), inlined for one
+        # record; every other write goes through _write.
         if (key.__class__ is not bytes or value.__class__ is not bytes
                 or not 0 < len(key) <= MAX_KEY or len(value) > MAX_VALUE):
             check_key(key)
@@ -198,8 +205,7 @@ class HashEngine(Engine):
             if self._closed:
                 self._check_open()
             seq = self._seq
-            body = _BODY_HEAD.pack(seq, 0, len(key), len(value)) + key + value
-            data = _CRC.pack(crc32(body)) + body
+            data = encode(seq, key, value)
             active = self._active
             offset = active.size
             size = len(data)

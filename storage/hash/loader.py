@@ -12,6 +12,7 @@ May import: the standard library and ``storage``'s own modules.
 
 from __future__ import annotations
 
+import os
 from array import array
 
 from storage.errors import CorruptionError
@@ -32,27 +33,24 @@ def index_segment(segment: Segment, is_newest: bool) -> SegmentIndex:
     sizes = hint.sizes if hint is not None else array("I")
     flags = bytearray(hint.flags) if hint is not None else bytearray()
     max_seq = hint.max_seq if hint is not None else 0
-    mapped = segment.map()
-    if mapped is None:
-        return SegmentIndex(keys, offsets, sizes, bytes(flags), max_seq, segment.size)
+    # Read into bytes, not a map: an exception's traceback may keep views alive.
+    data = os.pread(segment.fd, segment.size - start, start)
+    damage = None
     try:
-        for record in iter_records(mapped, start, values=False):
+        for record in iter_records(data, 0, base=start, values=False):
             keys.append(record.key)
             offsets.append(record.offset)
             sizes.append(record.size)
             flags.append(record.flags)
             max_seq = max(max_seq, record.seq)
     except TornTail as torn:
+        damage = torn
+    if damage is not None:
         # Zeros are space preallocated and never written (see Segment); any
         # other bad tail can only be the interrupted last write, in the newest.
-        if not (torn.zero_fill or (is_newest and torn.at_end)):
-            raise CorruptionError(torn.reason, segment.path, torn.bad_offset) from None
-        mapped.close()
-        mapped = None
-        segment.truncate(torn.offset)
-    finally:
-        if mapped is not None:
-            mapped.close()
+        if not (damage.zero_fill or (is_newest and damage.at_end)):
+            raise CorruptionError(damage.reason, segment.path, damage.bad_offset)
+        segment.truncate(damage.offset)
     return SegmentIndex(keys, offsets, sizes, bytes(flags), max_seq, segment.size)
 
 

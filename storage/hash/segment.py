@@ -28,6 +28,7 @@ import struct
 import zlib
 
 from storage.errors import CorruptionError, FormatError, StorageError
+from storage.files import TEMP_SUFFIX
 from storage.record import HEADER_SIZE, Record, decode
 
 MAGIC = b"\x89DocDBhs"
@@ -94,17 +95,21 @@ class Segment:
     @classmethod
     def create(cls, directory: str, seg_id: int, sub: int, path: str | None = None) -> Segment:
         """A new empty segment; ``path`` lets a merge write under a temp name first."""
-        path = path or os.path.join(directory, segment_name(seg_id, sub))
+        final = path or os.path.join(directory, segment_name(seg_id, sub))
+        # Header first, under a temp name: a crash never leaves a headerless segment.
+        building = final + TEMP_SUFFIX if not final.endswith(TEMP_SUFFIX) else final
         uid = int.from_bytes(os.urandom(8), "little")
         head = _HEADER.pack(MAGIC, VERSION, uid)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(building, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             os.write(fd, head + struct.pack("<I", zlib.crc32(head)))
+            if building != final:
+                os.rename(building, final)
         except OSError as error:
             os.close(fd)
-            os.unlink(path)
-            raise StorageError(f"could not create {path!r}: {error}") from error
-        return cls(path, seg_id, sub, fd, uid, SEGMENT_HEADER_SIZE)
+            os.unlink(building)
+            raise StorageError(f"could not create {final!r}: {error}") from error
+        return cls(final, seg_id, sub, fd, uid, SEGMENT_HEADER_SIZE)
 
     @classmethod
     def open(cls, directory: str, seg_id: int, sub: int) -> Segment:
