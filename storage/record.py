@@ -14,6 +14,12 @@ Format (version 1), little-endian, one record per key write::
     key     klen bytes
     value   vlen bytes
 
+A write that is interrupted by a crash leaves zeros in its first
+``PUBLISH_BYTES`` (the crc32 of its first record) when the writer stores those
+last, as the hash engine's memory-mapped appends do: a reader that finds a bad
+record whose crc32 is zero, and nothing after the batch it starts, knows it for
+a write never finished, not for damage (see ``TornTail.unpublished``).
+
 A lone write is one record with CONTINUED clear. A batch of n writes is n
 records written with one ``write`` call, the first n-1 with CONTINUED set: a
 reader applies records only when it reaches one with CONTINUED clear, so after a
@@ -34,6 +40,7 @@ from storage.errors import CorruptionError
 HEADER = struct.Struct("<IIQBII")
 HEADER_SIZE = HEADER.size  # 25
 _FIELDS = struct.Struct("<QBII")
+PUBLISH_BYTES = 4
 _U32 = struct.Struct("<I")
 TOMBSTONE = 0x01
 CONTINUED = 0x02
@@ -113,21 +120,45 @@ class TornTail(Exception):
     starts. ``at_end`` says whether the damage can be an interrupted final write:
     the record runs past the end, or only zeros follow the part of it that was
     written. ``zero_fill`` says everything from ``bad_offset`` on is zeros:
-    space preallocated and never written.
+    space preallocated and never written. ``unpublished`` says the bad record's
+    crc32 is zero and nothing follows its batch: a write whose publishing
+    store never happened.
     """
 
     def __init__(self, offset: int, bad_offset: int, reason: str, at_end: bool,
-                 zero_fill: bool = False):
+                 zero_fill: bool = False, unpublished: bool = False):
         super().__init__(reason)
         self.offset = offset
         self.bad_offset = bad_offset
         self.reason = reason
         self.at_end = at_end
         self.zero_fill = zero_fill
+        self.unpublished = unpublished
 
 
 def _zeros(view: memoryview) -> bool:
     return not view.tobytes().strip(b"\x00")
+
+
+def _unpublished(view: memoryview, pos: int, end: int) -> bool:
+    """Is the bad record at ``pos`` the start of a write whose publishing store never ran?
+
+    Its crc32 must be zero, and nothing but zeros may follow the batch it
+    starts. The batch is followed through the headers whose own checksum
+    (hcrc) holds; a header that fails it was itself cut short, so the write
+    ends there. A record zeroed by damage in the middle of a segment is
+    followed by more writes; an unfinished last write is not.
+    """
+    if not _zeros(view[pos:pos + PUBLISH_BYTES]):
+        return False
+    while pos + HEADER_SIZE <= end:
+        _crc, hcrc, _seq, flags, klen, vlen = HEADER.unpack_from(view, pos)
+        if zlib.crc32(view[pos + 8:pos + HEADER_SIZE]) != hcrc:
+            return True
+        pos += HEADER_SIZE + klen + vlen
+        if not flags & CONTINUED:
+            return pos >= end or _zeros(view[pos:end])
+    return True
 
 
 def iter_records(
@@ -151,7 +182,9 @@ def iter_records(
     def torn(reason: str, written_until: int) -> TornTail:
         """Damage at ``pos``; a crash could explain it if only zeros follow ``written_until``."""
         at_end = written_until >= end or _zeros(view[written_until:end])
-        return TornTail(base + committed, base + pos, reason, at_end, _zeros(view[pos:end]))
+        unpublished = _unpublished(view, pos, end)
+        return TornTail(base + committed, base + pos, reason, at_end, _zeros(view[pos:end]),
+                        unpublished)
 
     while pos < end:
         if end - pos < HEADER_SIZE:

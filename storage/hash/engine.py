@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from storage.engine import Engine, Op, check_key, check_sync, check_value
-from storage.errors import StorageError
+from storage.errors import CorruptionError, StorageError
 from storage.files import (
     TEMP_SUFFIX,
     DirLock,
@@ -37,7 +37,16 @@ from storage.files import (
     write_identity,
 )
 from storage.hash.hint import remove_hint
-from storage.hash.keydir import BLOCK, DICT_MAX, OFFSET_BITS, OFFSET_MASK, SIZE_MASK, KeyDir, pack
+from storage.hash.keydir import (
+    BLOCK,
+    DICT_MAX,
+    OFFSET_BITS,
+    OFFSET_MASK,
+    SIZE_MASK,
+    KeyDir,
+    pack,
+    unpack,
+)
 from storage.hash.loader import LoadTotals, index_segment, replay
 from storage.hash.merge import MergeCancelled, Merger
 from storage.hash.scan import ScanIterator
@@ -124,6 +133,7 @@ class HashEngine(Engine):
             segment = self._register(Segment.open(self.path, *place))
             self._segments.append(segment)
             index = index_segment(segment, is_newest=place == ordered[-1] and place[1] == 0)
+            segment.map_for_reading()
             replay(self._keydir, segment, index, totals)
         self._seq = totals.max_seq + 1
         if not self._segments or self._segments[-1].sub != 0:
@@ -149,23 +159,39 @@ class HashEngine(Engine):
     # ----- reads ---------------------------------------------------------------
 
     def get(self, key: bytes) -> bytes | None:
-        # The hot path: Engine.get's checks, inlined for the common case.
-        if key.__class__ is not bytes or not key or len(key) > MAX_KEY:
+        # The hot path, without the lock while the keydir is a dict: a dict
+        # lookup is atomic, a file_no is never reused, and a segment's bytes
+        # never change once a keydir entry points at them. Whatever a race can
+        # do to this path (a map sealed or closed under it, a short slice, a
+        # retired file) makes it fall back to the locked path, which decides.
+        if key.__class__ is not bytes or not 0 < len(key) <= MAX_KEY:
             check_key(key)
-        with self._lock:
-            if self._closed:
-                self._check_open()
-            packed = self._keydir.get(key)
+        lookup = self._keydir.dict_get
+        if lookup is not None and not self._closed:
+            packed = lookup(key)
             if packed is None:
                 return None
             loc = packed >> 32
-            segment = self._files[loc >> OFFSET_BITS]
+            segment = self._files.get(loc >> OFFSET_BITS)
             offset = loc & OFFSET_MASK
-            end = offset + (packed & SIZE_MASK)
-            if end <= segment.mapped:
-                buf = segment.mm[offset:end]
-            else:
-                buf = segment.read(offset, end - offset)
+            size = packed & SIZE_MASK
+            try:
+                buf = segment.mm[offset:offset + size]  # type: ignore[union-attr]
+                if len(buf) == size:
+                    return value_of(buf, key, segment.path, offset)  # type: ignore[union-attr]
+            except (AttributeError, TypeError, ValueError, CorruptionError):
+                pass
+        return self._locked_get(key)
+
+    def _locked_get(self, key: bytes) -> bytes | None:
+        with self._lock:
+            self._check_open()
+            packed = self._keydir.get(key)
+            if packed is None:
+                return None
+            file_no, offset, size = unpack(packed)
+            segment = self._files[file_no]
+            buf = segment.read(offset, size)
         return value_of(buf, key, segment.path, offset)
 
     def _get(self, key: bytes) -> bytes | None:
@@ -207,15 +233,12 @@ class HashEngine(Engine):
             seq = self._seq
             data = encode(seq, key, value)
             active = self._active
-            offset = active.size
             size = len(data)
-            end = offset + size
-            if end > active.mapped or self._sync_full:  # grow, roll over or fsync
+            if active.size + size > self.segment_bytes or self._sync_full:  # roll over, fsync
                 file_no, offset = self._append(data)
                 packed = pack(file_no, offset, size)
             else:
-                active.mm[offset:end] = data
-                active.size = end
+                offset = active.append(data, self.segment_bytes)
                 packed = active.packed_base | offset << 32 | size
             self._seq = seq + 1
             self._keydir.put(key, packed)

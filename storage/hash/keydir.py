@@ -68,7 +68,10 @@ class KeyDir:
         self._locs: list[array] = []
         self._sizes: list[array] = []
         self._len = 0  # keys in blocked form
-        self.get = self._dict.get  # type: ignore[method-assign]
+        # The dict's own ``get`` while the keydir is a dict, else None. One call
+        # of it is atomic under the GIL, so readers may use it without the
+        # engine's lock; the dict is never changed again once replaced.
+        self.dict_get = self._dict.get
 
     def __len__(self) -> int:
         return len(self._dict) if self._dict is not None else self._len
@@ -89,8 +92,6 @@ class KeyDir:
         return self._dict is None
 
     def get(self, key: bytes) -> int | None:
-        # In dict form the instance attribute ``get`` is the dict's own ``get``
-        # (set in __init__), so the engine's lookups run with no Python frame.
         if self._dict is not None:
             return self._dict.get(key)
         b = bisect_right(self._firsts, key) - 1
@@ -173,8 +174,7 @@ class KeyDir:
         assert d is not None
         keys = sorted(d)
         packed = list(map(d.__getitem__, keys))
-        self._dict, self._sorted = None, None
-        del self.get  # back to the method
+        self._dict, self._sorted, self.dict_get = None, None, None
         self._len = 0
         locs = array("Q", [p >> 32 for p in packed])
         sizes = array("I", [p & SIZE_MASK for p in packed])
@@ -208,8 +208,7 @@ class KeyDir:
         if self._dict is not None:
             if self._dict or len(keys) <= self._dict_max:
                 return False
-            self._dict = None
-            del self.get
+            self._dict = self.dict_get = None
         if self._keys and keys[0] <= self._keys[-1][-1]:
             return False
         if any(map(bytes.__ge__, keys, keys[1:])):

@@ -46,9 +46,10 @@ def index_segment(segment: Segment, is_newest: bool) -> SegmentIndex:
     except TornTail as torn:
         damage = torn
     if damage is not None:
-        # Zeros are space preallocated and never written (see Segment); any
-        # other bad tail can only be the interrupted last write, in the newest.
-        if not (damage.zero_fill or (is_newest and damage.at_end)):
+        # Zeros are space preallocated and never written (see Segment); a tail
+        # cut short, or a write never published, can only be the interrupted
+        # last write, in the newest segment. Anything else is damage.
+        if not (damage.zero_fill or (is_newest and (damage.at_end or damage.unpublished))):
             raise CorruptionError(damage.reason, segment.path, damage.bad_offset)
         segment.truncate(damage.offset)
     return SegmentIndex(keys, offsets, sizes, bytes(flags), max_seq, segment.size)

@@ -66,30 +66,24 @@ class Merger:
         self.outputs: list[Output] = []
 
     def run(self, snap: Snapshot) -> MergeResult:
-        maps = {fno: seg.map() for fno, seg in self.inputs.items()}
         try:
-            return self._copy(snap, maps)
+            return self._copy(snap)
         except BaseException:
             self._discard()
             raise
-        finally:
-            for m in maps.values():
-                if m is not None:
-                    m.close()
 
-    def _copy(self, snap: Snapshot, maps: dict) -> MergeResult:
+    def _copy(self, snap: Snapshot) -> MergeResult:
         slots: list[int] = []
         new_locs: list[tuple[int, int]] = []
         locs, sizes, keys = snap.locs, snap.sizes, snap.keys
         for slot in range(len(keys)):
             loc = locs[slot]
-            mapped = maps.get(loc >> OFFSET_BITS, False)
-            if mapped is False:
+            segment = self.inputs.get(loc >> OFFSET_BITS)
+            if segment is None:
                 continue
             if slot & 0x3FF == 0 and self.cancelled.is_set():
                 raise MergeCancelled()
-            offset, size = loc & OFFSET_MASK, sizes[slot]
-            raw = self._verified(mapped, loc >> OFFSET_BITS, offset, size, keys[slot])
+            raw = self._verified(segment, loc & OFFSET_MASK, sizes[slot], keys[slot])
             out = self._output_for(len(raw.data))
             out_offset = out.segment.size + out.pending
             out.chunks.append(raw.data)
@@ -106,14 +100,12 @@ class Merger:
             self._drain(out)
         return MergeResult(self._publish(), slots, new_locs)
 
-    def _verified(self, mapped, file_no: int, offset: int, size: int, key: bytes):
-        path = self.inputs[file_no].path
-        if mapped is None or offset + size > len(mapped):
-            raise CorruptionError("keydir points past the end of a segment", path, offset)
-        data = mapped[offset:offset + size]
-        record = decode(data, path, offset)
+    @staticmethod
+    def _verified(segment: Segment, offset: int, size: int, key: bytes) -> _Raw:
+        data = segment.read(offset, size)
+        record = decode(data, segment.path, offset)
         if record.key != key:
-            raise CorruptionError("record holds another key than the keydir says", path, offset)
+            raise CorruptionError("record holds another key than the keydir says", segment.path, offset)
         if record.flags & CONTINUED:  # batch framing means nothing outside its batch
             data = encode(record.seq, record.key, record.value)
         return _Raw(data, record.seq)

@@ -29,7 +29,7 @@ import zlib
 
 from storage.errors import CorruptionError, FormatError, StorageError
 from storage.files import TEMP_SUFFIX
-from storage.record import HEADER_SIZE, Record, decode
+from storage.record import HEADER_SIZE, PUBLISH_BYTES, Record, decode
 
 MAGIC = b"\x89DocDBhs"
 VERSION = 1
@@ -54,7 +54,8 @@ class Segment:
     Writing a record is a ``memcpy`` into a ``MAP_SHARED`` map of the file: the
     bytes are in the kernel's page cache when ``append`` returns, so they
     survive a crash of the process exactly as an ``os.write`` would, without a
-    system call per record. The file grows ahead of the writes by
+    system call per record. A write is published by its first 4 bytes, stored
+    last (see ``append`` and ``storage.record.PUBLISH_BYTES``). The file grows ahead of the writes by
     ``posix_fallocate`` in steps of ``GROW_BYTES`` (so a full disk is an
     ``OSError`` at growth time, never a ``SIGBUS`` in a write), and ``seal``
     trims the unused tail when the segment stops being the active one. After a
@@ -82,7 +83,7 @@ class Segment:
         self.pins = 0
         self.retired = False
         self.mm: mmap.mmap | None = None  # writable while active, else read-only
-        self.mapped = 0  # bytes of the file the map covers
+        self.mapped = 0  # bytes the writable map covers; 0 when there is none
 
     @property
     def order(self) -> tuple[int, int]:
@@ -131,7 +132,7 @@ class Segment:
         return cls(path, seg_id, sub, fd, uid, size)
 
     def append(self, data: bytes, limit: int) -> int:
-        """Copy whole records to the end; return where they start.
+        """Copy whole records to the end; return where they start. Writers hold the lock.
 
         The file is preallocated up to ``limit`` (the rollover size) at most,
         unless ``data`` itself needs more.
@@ -140,7 +141,13 @@ class Segment:
         end = offset + len(data)
         if end > self.mapped:
             self.grow(end, limit)
-        self.mm[offset:end] = data  # type: ignore[index]
+        mm = self.mm
+        # Publish last: a memcpy may store its bytes in any order, so a kill in
+        # the middle could leave any of them unwritten. The first record's
+        # crc32 goes in last, as one store: until then it is zero, which marks
+        # the write as never completed (storage.record.TornTail.unpublished).
+        mm[offset + PUBLISH_BYTES:end] = data[PUBLISH_BYTES:]  # type: ignore[index]
+        mm[offset:offset + PUBLISH_BYTES] = data[:PUBLISH_BYTES]  # type: ignore[index]
         self.size = end
         return offset
 
@@ -163,32 +170,38 @@ class Segment:
         self.mapped = self.allocated
 
     def seal(self) -> None:
-        """Trim the preallocated tail: the segment takes no more appends."""
+        """No more appends: map read-only what was written, trim the preallocated rest."""
+        self.map_for_reading()
+        self.mapped = 0
         if self.allocated > self.size:
-            self.mm, self.mapped = None, 0
             os.ftruncate(self.fd, self.size)
             self.allocated = self.size
 
-    def read(self, offset: int, size: int) -> bytes:
-        """``size`` bytes at ``offset``, from the memory map."""
-        end = offset + size
-        if end > self.mapped:
-            if end > self.size:
-                raise CorruptionError("read past the end of the segment", self.path, offset)
+    def map_for_reading(self) -> None:
+        """Give readers a read-only map of the records (a header-only file has none).
+
+        Readers never create or replace maps themselves: they read ``mm`` once,
+        so a map swapped under them stays valid for the slice they take.
+        """
+        if self.size > SEGMENT_HEADER_SIZE:
             self.mm = mmap.mmap(self.fd, self.size, access=mmap.ACCESS_READ)
-            self.mapped = self.size
-        return self.mm[offset:end]  # type: ignore[index]
+        else:
+            self.mm = None
+
+    def read(self, offset: int, size: int) -> bytes:
+        """``size`` bytes at ``offset``, from the map (``pread`` if it has none)."""
+        mm = self.mm
+        if mm is not None:
+            buf = mm[offset:offset + size]
+            if len(buf) == size:
+                return buf
+        return os.pread(self.fd, size, offset)
 
     def read_record(self, offset: int, size: int) -> Record:
         return decode(self.read(offset, size), self.path, offset)
 
-    def map(self) -> mmap.mmap | None:
-        """A read-only map of the whole file, for scanning it on open."""
-        if self.size <= SEGMENT_HEADER_SIZE:
-            return None
-        return mmap.mmap(self.fd, self.size, access=mmap.ACCESS_READ)
-
     def truncate(self, size: int) -> None:
+        """Cut a torn tail off (when opening: nobody reads it yet)."""
         self.mm, self.mapped = None, 0
         os.ftruncate(self.fd, size)
         os.fsync(self.fd)
