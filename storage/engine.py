@@ -7,7 +7,8 @@ most 256 MiB) inside one directory that it owns. The contract, which
 * ``get(key)`` returns the value of the newest acknowledged ``put`` of ``key``, or
   ``None`` after a ``delete`` or if it was never written; ``engine[key]`` raises
   ``KeyError`` instead of returning ``None``; ``key in engine``; ``len(engine)``
-  counts live keys.
+  counts live keys. ``engine[key] = value`` is ``put``; ``del engine[key]`` is
+  ``delete`` but raises ``KeyError`` for a missing key, as a dict does.
 * ``with engine.batch() as b: ...`` collects puts and deletes and applies them
   atomically when the block exits without an exception: readers, and a reopen
   after a crash, see all of the batch or none of it. An exception inside the
@@ -149,6 +150,14 @@ class Engine(ABC):
         if value is None:
             raise KeyError(key)
         return value
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.put(key, value)
+
+    def __delitem__(self, key: bytes) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self.delete(key)
 
     def __contains__(self, key: object) -> bool:
         check_key(key)

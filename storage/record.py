@@ -50,14 +50,24 @@ MAX_KEY = 64 * 1024
 MAX_VALUE = 256 * 1024 * 1024
 
 
-def encode(seq: int, key: bytes, value: bytes | None, flags: int = 0) -> bytes:
-    """One framed record; ``value=None`` makes a tombstone."""
+def encode_parts(seq: int, key: bytes, value: bytes | None, flags: int = 0) -> tuple[bytes, bytes]:
+    """One framed record as (its crc32, everything after it); ``value=None`` is a tombstone.
+
+    Split so that a writer can store the crc32 last (``PUBLISH_BYTES``)
+    without copying the record to slice it.
+    """
     if value is None:
         flags |= TOMBSTONE
         value = b""
     fields = _FIELDS.pack(seq, flags, len(key), len(value))
     body = _U32.pack(zlib.crc32(fields)) + fields + key + value
-    return _U32.pack(zlib.crc32(body)) + body
+    return _U32.pack(zlib.crc32(body)), body
+
+
+def encode(seq: int, key: bytes, value: bytes | None, flags: int = 0) -> bytes:
+    """One framed record; ``value=None`` makes a tombstone."""
+    crc, body = encode_parts(seq, key, value, flags)
+    return crc + body
 
 
 def encode_batch(first_seq: int, ops: list[tuple[bytes, bytes | None]]) -> list[bytes]:

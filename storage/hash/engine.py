@@ -51,7 +51,7 @@ from storage.hash.loader import LoadTotals, index_segment, replay
 from storage.hash.merge import MergeCancelled, Merger
 from storage.hash.scan import ScanIterator
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name, segment_name
-from storage.record import MAX_KEY, MAX_VALUE, encode, encode_batch, value_of
+from storage.record import MAX_KEY, MAX_VALUE, PUBLISH_BYTES, encode_batch, encode_parts, value_of
 from storage.syncer import PeriodicSync
 
 FORMAT_VERSION = 1
@@ -231,14 +231,14 @@ class HashEngine(Engine):
             if self._closed:
                 self._check_open()
             seq = self._seq
-            data = encode(seq, key, value)
+            crc, body = encode_parts(seq, key, value)
             active = self._active
-            size = len(data)
+            size = len(body) + PUBLISH_BYTES
             if active.size + size > self.segment_bytes or self._sync_full:  # roll over, fsync
-                file_no, offset = self._append(data)
+                file_no, offset = self._append(crc + body)
                 packed = pack(file_no, offset, size)
             else:
-                offset = active.append(data, self.segment_bytes)
+                offset = active.append_parts(crc, body, self.segment_bytes)
                 packed = active.packed_base | offset << 32 | size
             self._seq = seq + 1
             self._keydir.put(key, packed)

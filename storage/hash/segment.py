@@ -137,8 +137,13 @@ class Segment:
         The file is preallocated up to ``limit`` (the rollover size) at most,
         unless ``data`` itself needs more.
         """
+        return self.append_parts(data[:PUBLISH_BYTES], data[PUBLISH_BYTES:], limit)
+
+    def append_parts(self, head: bytes, body: bytes, limit: int) -> int:
+        """``append`` of ``head + body``, where ``head`` is the first record's crc32."""
         offset = self.size
-        end = offset + len(data)
+        start = offset + PUBLISH_BYTES
+        end = start + len(body)
         if end > self.mapped:
             self.grow(end, limit)
         mm = self.mm
@@ -146,8 +151,8 @@ class Segment:
         # the middle could leave any of them unwritten. The first record's
         # crc32 goes in last, as one store: until then it is zero, which marks
         # the write as never completed (storage.record.TornTail.unpublished).
-        mm[offset + PUBLISH_BYTES:end] = data[PUBLISH_BYTES:]  # type: ignore[index]
-        mm[offset:offset + PUBLISH_BYTES] = data[:PUBLISH_BYTES]  # type: ignore[index]
+        mm[start:end] = body  # type: ignore[index]
+        mm[offset:start] = head  # type: ignore[index]
         self.size = end
         return offset
 

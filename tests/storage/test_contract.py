@@ -26,6 +26,12 @@ def test_put_get_delete_and_protocols(open_engine):
     assert db.get(b"k") is None and b"k" not in db and len(db) == 1
     with pytest.raises(KeyError):
         db[b"k"]
+    db[b"item"] = b"set"
+    assert db.get(b"item") == b"set"
+    del db[b"item"]
+    assert b"item" not in db
+    with pytest.raises(KeyError):
+        del db[b"item"]
 
 
 def test_values_survive_reopen(open_engine, tmp_path):
