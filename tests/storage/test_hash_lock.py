@@ -135,18 +135,12 @@ def test_child_process_is_told_the_parent_holds_it(tmp_path):
     assert open_in_child(db_path) == "OPENED"
 
 
-def test_directory_opens_after_holder_closes(tmp_path, holders):
+@pytest.mark.parametrize("release", ["close_engine", "kill"])
+def test_directory_opens_after_holder_lets_go(tmp_path, holders, release):
+    """Closing the engine (the process lives on) or killing the process frees the directory."""
     db_path = tmp_path / "db"
     holder = holders(db_path)
-    holder.close_engine()  # the process lives on; only the engine is closed
-    with storage.open(db_path, **OPTIONS) as db:
-        assert db.get(b"holder-%d" % holder.pid) == b"here"
-
-
-def test_directory_opens_after_holder_is_killed(tmp_path, holders):
-    db_path = tmp_path / "db"
-    holder = holders(db_path)
-    holder.kill()
+    getattr(holder, release)()
     with storage.open(db_path, **OPTIONS) as db:
         assert db.get(b"holder-%d" % holder.pid) == b"here"
 
