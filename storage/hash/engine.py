@@ -1,21 +1,23 @@
-"""The hash-index engine: Bitcask (Basho, 2010) with a compact, sorted keydir.
+"""The hash-index engine: Bitcask (Basho, 2010), with improvements.
 
-Life of a write: the record (or a batch's records) is encoded, appended to the
-active segment in one ``write`` call, fsynced if ``sync="full"``, and only then
-is the keydir pointed at it. Life of a read: one keydir lookup, one ``pread``,
-one checksum check. The active segment rolls over at ``segment_bytes``; when
-the dead bytes (overwritten or deleted records) pass ``merge_ratio`` of all
-bytes at a rollover, a merge starts in a background thread (``compact()`` runs
-one and waits for it).
+Life of a write: the record (or a batch's records) is encoded and copied into
+the active segment's shared memory map (``storage.hash.segment``), its crc32
+stored last; with ``sync="full"`` it is fsynced; only then is the keydir
+pointed at it. Life of a read: one keydir lookup, one slice of a map, one
+checksum check. The active segment rolls over at ``segment_bytes``; when the
+dead bytes (overwritten or deleted records) pass ``merge_ratio`` of all bytes
+at a rollover, a merge starts in a background thread (``compact()`` runs one
+and waits for it).
 
-Improvements on the paper: batches are atomic across crashes (see
-``storage.record``); the keydir costs under 100 bytes per key and is kept in key
-order, so ordered scans need no sort (``storage.hash.keydir``); hint files also
-serve a segment that grew after its hint was written; merge outputs are ordered
-by their name so a crash mid-merge needs no recovery step.
+Improvements on the paper: batches are atomic across crashes and interrupted
+writes are told apart from damage (``storage.record``); the keydir turns from a
+dict into a sorted blocked array of under 100 bytes per key when it grows, and
+gives ordered scans (``storage.hash.keydir``); hint files also serve a segment
+that grew after its hint was written; merge outputs are ordered by their names
+so a crash mid-merge needs no recovery step.
 
-Locking: one ``RLock`` guards the keydir, the file table and appends; reads hold
-it only for the lookup and the ``pread``. A merge copies without it.
+Locking: one ``RLock`` guards the keydir, the file table and appends. Gets skip
+it while the keydir is a dict (see ``get``); a merge copies without it.
 May import: the standard library and ``storage``'s own modules.
 """
 
