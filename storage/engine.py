@@ -207,7 +207,10 @@ class Engine(ABC):
         """Reclaim the space of overwritten and deleted data; returns when done."""
 
     @abstractmethod
-    def stats(self) -> dict[str, Any]: ...
+    def stats(self) -> dict[str, Any]:
+        """Counters; every engine has ``engine``, ``keys``, ``disk_bytes`` (its files'
+        sizes now) and ``bytes_written`` (to its files since it was opened, for
+        write amplification), plus its own."""
 
     @abstractmethod
     def close(self) -> None:

@@ -62,6 +62,11 @@ def atomic_write(path: str, data: bytes | list[bytes]) -> None:
     fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
+def directory_bytes(directory: str) -> int:
+    """Bytes of the files in ``directory``: what the engine costs on disk."""
+    return sum(entry.stat().st_size for entry in os.scandir(directory) if entry.is_file())
+
+
 def remove_temp_files(directory: str) -> None:
     """Delete leftovers of writes that a crash interrupted before their rename."""
     for name in os.listdir(directory):

@@ -33,6 +33,7 @@ from storage.errors import CorruptionError, StorageError
 from storage.files import (
     TEMP_SUFFIX,
     DirLock,
+    directory_bytes,
     fsync_dir,
     prepare_directory,
     remove_temp_files,
@@ -97,6 +98,7 @@ class HashEngine(Engine):
         self._next_file_no = 0
         self._segments: list[Segment] = []  # live segments in replay order
         self._keydir = KeyDir(keydir_dict_max, keydir_block)
+        self._bytes_written = 0  # to segments and hints since open: write amplification
         self.merges = 0
         try:
             if new:
@@ -242,6 +244,7 @@ class HashEngine(Engine):
             else:
                 offset = active.append_parts(crc, body, self.segment_bytes)
                 packed = active.packed_base | offset << 32 | size
+            self._bytes_written += size
             self._seq = seq + 1
             self._keydir.put(key, packed)
 
@@ -267,6 +270,7 @@ class HashEngine(Engine):
         if active.size + len(data) > self.segment_bytes and active.size > SEGMENT_HEADER_SIZE:
             active = self._roll()
         offset = active.append(data, self.segment_bytes)
+        self._bytes_written += len(data)
         if self._sync_full:
             active.sync()
         return active.file_no, offset
@@ -345,6 +349,7 @@ class HashEngine(Engine):
             merger = Merger(self.path, {s.file_no: s for s in inputs}, (top, next_sub),
                             self.segment_bytes, self._closing)
             result = merger.run(snap)
+            self._bytes_written += merger.bytes_written
             with self._lock:
                 if self._closed:  # outputs are durable; the next open replays them
                     return
@@ -402,6 +407,8 @@ class HashEngine(Engine):
                 "live_bytes": self._keydir.live_bytes(),
                 "dead_bytes": total - self._keydir.live_bytes(),
                 "total_bytes": total,
+                "disk_bytes": directory_bytes(self.path),
+                "bytes_written": self._bytes_written,
                 "segments": len(self._segments),
                 "hint_files": sum(os.path.exists(s.hint_path) for s in self._segments),
                 "active_segment": os.path.basename(self._active.path),

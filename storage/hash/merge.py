@@ -64,6 +64,7 @@ class Merger:
         self.segment_bytes = segment_bytes
         self.cancelled = cancelled
         self.outputs: list[Output] = []
+        self.bytes_written = 0  # segments and hint files
 
     def run(self, snap: Snapshot) -> MergeResult:
         try:
@@ -144,6 +145,7 @@ class Merger:
             index = SegmentIndex(out.keys, out.offsets, out.sizes, bytes(len(out.keys)),
                                  out.max_seq, out.segment.size)
             write_hint(out.segment.hint_path, out.segment.uid, index)
+            self.bytes_written += out.segment.size + os.path.getsize(out.segment.hint_path)
         return [out.segment for out in self.outputs]
 
     def _discard(self) -> None:

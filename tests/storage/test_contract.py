@@ -198,6 +198,7 @@ def test_stats_shape(open_engine):
         db.put(b"k%d" % (i % 50), b"v" * 40)
     stats = db.stats()
     assert stats["keys"] == 50 == len(db)
+    assert stats["bytes_written"] >= 300 * 40 and stats["disk_bytes"] > 50 * 40
     assert stats["live_bytes"] > 0 and stats["dead_bytes"] > 0
     assert stats["total_bytes"] == stats["live_bytes"] + stats["dead_bytes"]
     db.compact()
