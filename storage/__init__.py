@@ -21,7 +21,7 @@ from storage.errors import (
     StorageError,
 )
 
-ENGINES = ("hash",)
+ENGINES = ("hash", "lsm")
 
 __all__ = [
     "open",
@@ -43,4 +43,8 @@ def open(path: str | os.PathLike, engine: str = "hash", sync: str = "normal", **
         from storage.hash import HashEngine
 
         return HashEngine(os.fspath(path), sync, **options)
+    if engine == "lsm":
+        from storage.lsm import LSMEngine
+
+        return LSMEngine(os.fspath(path), sync, **options)
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")

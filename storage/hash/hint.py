@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import os
 import struct
-import sys
 import zlib
 from array import array
-from itertools import accumulate
 from typing import NamedTuple
 
+from storage.columns import from_le, split, to_le
 from storage.files import atomic_write
 
 MAGIC = b"\x89DocDBht"
@@ -55,28 +54,13 @@ class SegmentIndex(NamedTuple):
     covered: int
 
 
-def _le(a: array) -> bytes:
-    if sys.byteorder != "little":
-        a = array(a.typecode, a)
-        a.byteswap()
-    return a.tobytes()
-
-
-def _from_le(typecode: str, raw: bytes | memoryview) -> array:
-    a = array(typecode)
-    a.frombytes(raw)
-    if sys.byteorder != "little":
-        a.byteswap()
-    return a
-
-
 def write_hint(path: str, uid: int, index: SegmentIndex) -> None:
     head = _HEAD.pack(MAGIC, VERSION, uid, index.covered, len(index.keys), index.max_seq)
     body = [
         head,
-        _le(array("I", map(len, index.keys))),
-        _le(index.offsets),
-        _le(index.sizes),
+        to_le(array("I", map(len, index.keys))),
+        to_le(index.offsets),
+        to_le(index.sizes),
         bytes(index.flags),
         b"".join(index.keys),
     ]
@@ -102,15 +86,14 @@ def read_hint(path: str, uid: int, segment_size: int) -> SegmentIndex | None:
     pos = _HEAD.size
     columns = []
     for typecode, width in (("I", 4), ("Q", 8), ("I", 4)):
-        columns.append(_from_le(typecode, view[pos:pos + width * count]))
+        columns.append(from_le(typecode, view[pos:pos + width * count]))
         pos += width * count
     klens, offsets, sizes = columns
     flags = bytes(view[pos:pos + count])
     pos += count
-    ends = list(accumulate(klens, initial=pos))
-    if ends[-1] != len(raw) - 4:
+    keys, end = split(raw, klens, pos)
+    if end != len(raw) - 4:
         return None
-    keys = [raw[a:b] for a, b in zip(ends, ends[1:])]
     return SegmentIndex(keys, offsets, sizes, flags, max_seq, covered)
 
 

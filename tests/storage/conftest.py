@@ -11,6 +11,7 @@ import storage
 SMALL_OPTIONS = {
     "hash": {"segment_bytes": 4096, "merge_min_bytes": 1024, "sync_interval": 0.05,
              "keydir_dict_max": 16, "keydir_block": 4},
+    "lsm": {"memtable_bytes": 2048, "block_bytes": 256, "fanout": 2, "sync_interval": 0.05},
 }
 
 

@@ -1,0 +1,445 @@
+"""The ordered engine: an LSM tree (LevelDB/RocksDB lineage) in pure Python.
+
+Life of a write: its records go to the write-ahead log (fsynced if
+``sync="full"``), then into the memtable. A full memtable (``memtable_bytes``)
+is rotated out with its log: a background worker writes it to an SSTable,
+records the table in the manifest, and only then deletes the log. After each
+flush the worker compacts runs of similar-sized tables (``compaction``).
+
+Life of a read: memtable, then the memtable being flushed, then tables newest
+first, each skipped by key range and bloom filter before a block is read.
+Reads take no lock: they use ``_view``, a tuple (memtable, flushing memtable,
+tables) that every structural change replaces whole. Scans copy the memtable
+part of their range and stream the rest; a table a compaction deletes stays
+readable by those who hold it (its descriptor closes with the last reference).
+
+Recovery: the manifest names the live tables and the first log still needed;
+those logs are replayed (a torn tail of the newest is cut), flushed to a table,
+and deleted. Files the manifest does not name are leftovers of a crash and go.
+May import: the standard library and ``storage``'s own modules.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from storage.engine import Engine, Op, check_sync
+from storage.errors import ClosedError, CorruptionError, StorageError
+from storage.files import (
+    TEMP_SUFFIX,
+    DirLock,
+    directory_bytes,
+    fsync_dir,
+    prepare_directory,
+    remove_temp_files,
+    write_identity,
+)
+from storage.lsm.compaction import pick_run
+from storage.lsm.manifest import NAME as MANIFEST_NAME
+from storage.lsm.manifest import Manifest
+from storage.lsm.memtable import Memtable
+from storage.lsm.merge import merge
+from storage.lsm.sstable import ENTRY_OVERHEAD, MISSING, BlockCache, SSTable, TableBuilder
+from storage.lsm.wal import WriteAheadLog, log_name, replay, value_of_record
+from storage.record import encode_batch
+from storage.syncer import PeriodicSync
+
+FORMAT_VERSION = 1
+_FILE = re.compile(r"^(\d{6,})\.(log|sst)$")
+
+
+def _owned(name: str) -> bool:
+    name = name.removesuffix(TEMP_SUFFIX)
+    return name == MANIFEST_NAME or _FILE.match(name) is not None
+
+
+def table_name(number: int) -> str:
+    return f"{number:06d}.sst"
+
+
+class Cancelled(ClosedError):
+    """The engine is closing; a compaction stopped and removed its output."""
+
+
+class LSMEngine(Engine):
+    """LSM tree. Options: ``memtable_bytes`` (4 MiB), ``block_bytes`` (4 KiB),
+    ``bloom_bits`` (10 per key), ``fanout`` (4 tables of a tier trigger a
+    compaction), ``block_cache_blocks`` (1024), ``sync_interval`` (1.0 s)."""
+
+    name = "lsm"
+
+    def __init__(self, path: str, sync: str = "normal", *, memtable_bytes: int = 4 << 20,
+                 block_bytes: int = 4096, bloom_bits: int = 10, fanout: int = 4,
+                 block_cache_blocks: int = 1024, sync_interval: float = 1.0):
+        self.path = os.fspath(path)
+        self.sync = check_sync(sync)
+        if memtable_bytes < 1 or block_bytes < 1 or bloom_bits < 1 or fanout < 2:
+            raise ValueError("memtable_bytes, block_bytes and bloom_bits must be positive, fanout >= 2")
+        self.memtable_bytes, self.block_bytes = memtable_bytes, block_bytes
+        self.bloom_bits, self.fanout = bloom_bits, fanout
+        new = prepare_directory(self.path, "lsm", FORMAT_VERSION, _owned)
+        self._dirlock = DirLock(self.path)
+        self._lock = threading.RLock()  # writes and every change of _view
+        self._room = threading.Condition(self._lock)  # a flush finished
+        self._jobs = threading.Lock()  # one flush or compaction at a time
+        self._wake = threading.Event()
+        self._closing = False
+        self._cache = BlockCache(block_cache_blocks)
+        self._wal: WriteAheadLog | None = None
+        self._tables: list[SSTable] = []
+        self.background_error: BaseException | None = None
+        self.flushes = self.compactions = 0
+        self._bytes_written = self._user_bytes = 0
+        self._writes = 0
+        self._count: tuple[int, int, int] | None = None  # (writes, keys, bytes) when counted
+        try:
+            if new:
+                write_identity(self.path, "lsm", FORMAT_VERSION)
+                Manifest().save(self.path)
+            remove_temp_files(self.path)
+            self._recover()
+        except BaseException:
+            self._release()
+            raise
+        self._syncer = PeriodicSync(self._sync_wal, sync_interval) if sync == "normal" else None
+        self._worker = threading.Thread(target=self._work, name="docdb-lsm", daemon=True)
+        self._worker.start()
+        self._wake.set()  # compact whatever recovery left
+
+    # ----- opening ---------------------------------------------------------------
+
+    def _file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def _recover(self) -> None:
+        manifest = Manifest.load(self.path)
+        found: dict[str, set[int]] = {"log": set(), "sst": set()}
+        for name in os.listdir(self.path):
+            m = _FILE.match(name)
+            if m:
+                found[m.group(2)].add(int(m.group(1)))
+        live = [number for number, _ in manifest.tables]
+        missing = set(live) - found["sst"]
+        if missing:
+            raise CorruptionError(f"the manifest lists tables that are gone: {sorted(missing)}",
+                                  self._file(MANIFEST_NAME))
+        for number in found["sst"] - set(live):  # written by a flush or compaction a crash cut short
+            os.unlink(self._file(table_name(number)))
+        self._tables = [SSTable(self._file(table_name(n)), n, self._cache) for n in live]
+        manifest.next_file = max([manifest.next_file, *(n + 1 for s in found.values() for n in s)])
+        self._manifest = manifest
+        logs = sorted(n for n in found["log"] if n >= manifest.log_number)
+        memtable, seq = Memtable(), manifest.last_seq
+        for number in logs:
+            for record in replay(self._file(log_name(number)), number == logs[-1]):
+                memtable.put(record.key, value_of_record(record))
+                seq = max(seq, record.seq)
+        self._seq = seq + 1
+        self._mem, self._imm = Memtable(), None
+        self._wal = self._open_new_log()
+        self._update_view()
+        if len(memtable):
+            self._write_table(memtable, log_number=self._wal_number)
+        else:
+            self._manifest.log_number = self._wal_number
+            self._bytes_written += self._manifest.save(self.path)
+        self._delete_logs_below(self._manifest.log_number)
+
+    def _allocate(self) -> int:
+        """The next file number (saved with the next manifest; recovery skips past any used)."""
+        number = self._manifest.next_file
+        self._manifest.next_file += 1
+        return number
+
+    def _open_new_log(self) -> WriteAheadLog:
+        self._wal_number = self._allocate()
+        return WriteAheadLog(self._file(log_name(self._wal_number)))
+
+    def _delete_logs_below(self, number: int) -> None:
+        for name in os.listdir(self.path):
+            m = _FILE.match(name)
+            if m and m.group(2) == "log" and int(m.group(1)) < number:
+                os.unlink(self._file(name))
+
+    def _update_view(self) -> None:
+        self._view = (self._mem, self._imm, tuple(self._tables))
+
+    # ----- reads ---------------------------------------------------------------------
+
+    def _get(self, key: bytes) -> bytes | None:
+        mem, imm, tables = self._view
+        value = mem.get(key)
+        if value is MISSING and imm is not None:
+            value = imm.get(key)
+        if value is MISSING:
+            for table in tables:
+                value = table.get(key)
+                if value is not MISSING:
+                    break
+        return None if value is MISSING else value
+
+    def _contains(self, key: bytes) -> bool:
+        return self._get(key) is not None
+
+    def _sources(self, start: bytes | None, stop: bytes | None, reverse: bool) -> list:
+        with self._lock:
+            mem, imm, tables = self._view
+            sources: list = [mem.items(start, stop, reverse)]
+        if imm is not None:
+            sources.append(imm.items(start, stop, reverse))
+        sources.extend(table.items(start, stop, reverse) for table in tables)
+        return sources
+
+    def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+        entries = merge(self._sources(start, stop, reverse), reverse)
+        return self._while_open(entries)  # type: ignore[arg-type]
+
+    def _while_open(self, entries: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
+        for entry in entries:
+            if self._closed:
+                self._check_open()
+            yield entry
+
+    def _len(self) -> int:
+        return self._live()[0]
+
+    def _live(self) -> tuple[int, int]:
+        """(live keys, their bytes as stored) by merging everything: O(n), cached until
+        the next write (flushes and compactions do not change them)."""
+        writes = self._writes
+        if self._count is None or self._count[0] != writes:
+            keys = size = 0
+            for key, value in merge(self._sources(None, None, False)):
+                keys += 1
+                size += len(key) + len(value) + ENTRY_OVERHEAD
+            self._count = (writes, keys, size)
+        return self._count[1], self._count[2]  # type: ignore[return-value]
+
+    # ----- writes ----------------------------------------------------------------------
+
+    def _write(self, ops: list[Op]) -> None:
+        with self._lock:
+            self._check_open()
+            self._raise_background_error()
+            records = encode_batch(self._seq, ops)
+            data = b"".join(records)
+            self._wal.append(data)  # type: ignore[union-attr]
+            if self.sync == "full":
+                self._wal.sync()  # type: ignore[union-attr]
+            self._seq += len(ops)
+            self._writes += 1
+            self._bytes_written += len(data)
+            mem = self._mem
+            for key, value in ops:
+                mem.put(key, value)
+                self._user_bytes += len(key) + (len(value) if value is not None else 0)
+            if mem.bytes >= self.memtable_bytes:
+                self._rotate()
+
+    def _rotate(self) -> None:
+        """Swap in an empty memtable and log; the worker flushes the full one. Holds the lock."""
+        while self._imm is not None:  # the previous flush must land first: backpressure
+            self._raise_background_error()
+            if self._closing:
+                raise ClosedError(f"the lsm engine at {self.path!r} is closing")
+            self._room.wait(0.1)
+        old = self._wal
+        self._wal = self._open_new_log()
+        if self.sync != "off":
+            old.sync()  # type: ignore[union-attr]
+        old.close()  # type: ignore[union-attr]
+        self._imm, self._mem = self._mem, Memtable()
+        self._imm_log = self._wal_number  # logs below it hold nothing but the flushing memtable
+        self._update_view()
+        self._wake.set()
+
+    def _raise_background_error(self) -> None:
+        if self.background_error is not None:
+            raise StorageError(f"background work on {self.path!r} failed: {self.background_error}") \
+                from self.background_error
+
+    # ----- flush and compaction ---------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closing:
+                return
+            try:
+                self._flush_rotated()
+                while not self._closing and self._compact_once(full=False):
+                    pass
+            except Cancelled:
+                return
+            except Exception as error:  # kept, and raised to the next writer
+                self.background_error = error
+                with self._lock:
+                    self._room.notify_all()
+
+    def _flush_rotated(self) -> None:
+        with self._jobs:
+            imm = self._imm
+            if imm is None:
+                return
+            self._write_table(imm, log_number=self._imm_log)
+
+    def _write_table(self, memtable: Memtable, log_number: int) -> None:
+        """Flush ``memtable`` to a new newest table; then logs below ``log_number`` go."""
+        with self._lock:
+            number = self._allocate()
+        builder = TableBuilder(self._file(table_name(number)) + TEMP_SUFFIX, len(memtable),
+                               self.block_bytes, self.bloom_bits)
+        for key, value in memtable.items():
+            builder.add(key, value)
+        table = self._install(builder, number)
+        with self._lock:
+            self._tables.insert(0, table)
+            self._bytes_written += table.size
+            self._manifest.log_number = log_number
+            if self._imm is memtable:
+                self._imm = None
+            self._save_manifest()
+            self._room.notify_all()
+        self.flushes += 1
+        self._delete_logs_below(log_number)
+
+    def _install(self, builder: TableBuilder, number: int) -> SSTable:
+        """Finish, fsync and rename a built table into place (the manifest names it later)."""
+        builder.finish()
+        final = self._file(table_name(number))
+        os.replace(builder.path, final)
+        fsync_dir(self.path)
+        return SSTable(final, number, self._cache)
+
+    def _save_manifest(self) -> None:
+        """Record the current tables (holding the lock) and publish them to readers."""
+        self._manifest.tables = [(t.file_no, t.size) for t in self._tables]
+        self._manifest.last_seq = self._seq - 1
+        self._bytes_written += self._manifest.save(self.path)
+        self._update_view()
+
+    def _compact_once(self, full: bool) -> bool:
+        """Merge one run of tables (all of them if ``full``); False if there was none."""
+        with self._jobs:
+            with self._lock:
+                tables = list(self._tables)
+            run = (0, len(tables)) if full else pick_run(
+                [t.size for t in tables], self.memtable_bytes, self.fanout)
+            if run is None or (full and len(tables) <= 1 and not any(t.tombstones for t in tables)):
+                return False
+            lo, hi = run
+            inputs = tables[lo:hi]
+            with self._lock:
+                number = self._allocate()
+            output = self._merge_tables(inputs, number, drop_tombstones=hi == len(tables))
+            with self._lock:
+                self._tables[lo:hi] = [output] if output is not None else []
+                self._bytes_written += output.size if output is not None else 0
+                self._save_manifest()
+            for table in inputs:  # readers holding one keep reading it; see SSTable
+                os.unlink(table.path)
+            self.compactions += 1
+            return True
+
+    def _merge_tables(self, inputs: list[SSTable], number: int, drop_tombstones: bool) -> SSTable | None:
+        builder = TableBuilder(self._file(table_name(number)) + TEMP_SUFFIX,
+                               sum(t.entries for t in inputs), self.block_bytes, self.bloom_bits)
+        try:
+            sources = [t.items(None, None, False) for t in inputs]
+            for i, (key, value) in enumerate(merge(sources, keep_tombstones=not drop_tombstones)):
+                if i & 0x3FF == 0 and self._closing:
+                    raise Cancelled()
+                builder.add(key, value)
+            if not builder.entries:
+                builder.abandon()
+                return None
+            return self._install(builder, number)
+        except BaseException:
+            builder.abandon()
+            raise
+
+    def compact(self) -> None:
+        """Flush the memtable and merge every table into one, dropping tombstones."""
+        with self._lock:
+            self._check_open()
+            self._raise_background_error()
+            if len(self._mem):
+                self._rotate()
+        self._flush_rotated()
+        self._compact_once(full=True)
+
+    # ----- durability, stats, closing ---------------------------------------------------
+
+    def _sync_wal(self) -> None:
+        with self._lock:
+            wal = self._wal
+            if self._closed or wal is None or wal.synced == wal.size:
+                return
+            size, fd = wal.size, os.dup(wal.fd)
+        try:
+            os.fdatasync(fd)
+            wal.synced = max(wal.synced, size)
+        finally:
+            os.close(fd)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._check_open()
+            self._wal.sync()  # type: ignore[union-attr]
+
+    def stats(self) -> dict[str, Any]:
+        self._check_open()
+        keys, live = self._live()
+        with self._lock:
+            mem, imm, tables = self._view
+            total = sum(t.size for t in tables) + (self._wal.size if self._wal is not None else 0)
+            return {
+                "engine": self.name,
+                "keys": keys,
+                "live_bytes": live,
+                "dead_bytes": max(total - live, 0),
+                "total_bytes": total,
+                "tables": len(tables),
+                "table_bytes": sum(t.size for t in tables),
+                "table_sizes": [t.size for t in tables],
+                "memtable_bytes": mem.bytes + (imm.bytes if imm is not None else 0),
+                "wal_bytes": self._wal.size if self._wal is not None else 0,
+                "disk_bytes": directory_bytes(self.path),
+                "bytes_written": self._bytes_written,
+                "user_bytes": self._user_bytes,
+                "write_amplification": self._bytes_written / self._user_bytes if self._user_bytes else None,
+                "flushes": self.flushes,
+                "compactions": self.compactions,
+                "background_error": repr(self.background_error) if self.background_error else None,
+                "sync": self.sync,
+            }
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closing = True  # a running compaction stops; an unflushed memtable stays in its log
+        self._wake.set()
+        self._worker.join()
+        if self._syncer is not None:
+            self._syncer.stop()
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                if self.sync != "off" and self._wal is not None:
+                    self._wal.sync()
+            finally:
+                self._closed = True
+                self._release()
+
+    def _release(self) -> None:
+        if self._wal is not None:
+            self._wal.close()
+        for table in self._tables:
+            table.close()
+        self._dirlock.release()

@@ -1,0 +1,37 @@
+"""The newest-wins merge of sorted sources, used by scans, len() and compaction.
+
+Written once, as LevelDB's merger.cc is: each source yields ``(key, value)``
+in order (value ``None`` for a tombstone), sources are ranked newest first, and
+for a key present in several sources only the newest entry survives. Streams:
+memory is one entry per source, never a whole table.
+May import: the standard library and ``storage``'s own modules.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+
+from storage.lsm.sstable import Entry
+
+
+def _ranked(source: Iterable[Entry], rank: int) -> Iterator[tuple[bytes, int, bytes | None]]:
+    for key, value in source:
+        yield key, rank, value
+
+
+def merge(sources: list[Iterable[Entry]], reverse: bool = False,
+          keep_tombstones: bool = False) -> Iterator[Entry]:
+    """Entries of all ``sources`` (newest first) in key order, newest wins per key.
+
+    Ties on a key sort by rank so the newest comes first, in both directions
+    (forward ranks ascend, reverse ranks are negated before sorting descending).
+    """
+    ranked = [_ranked(src, -r if reverse else r) for r, src in enumerate(sources)]
+    previous = None
+    for key, _rank, value in heapq.merge(*ranked, reverse=reverse):
+        if key == previous:
+            continue
+        previous = key
+        if value is not None or keep_tombstones:
+            yield key, value

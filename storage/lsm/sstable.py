@@ -1,0 +1,281 @@
+"""SSTables: immutable sorted files of key/value entries (tombstones included).
+
+Format (version 1), little-endian. Every block is its payload followed by the
+payload's ``zlib.crc32`` (u32), checked on every read::
+
+    data block*   ~block_bytes of entries, in key order, as columns:
+                  count u32 | klens count x u32 | vlens count x u32 (0xFFFFFFFF:
+                  tombstone) | keys concatenated | values concatenated
+    meta block    entries u64 | tombstones u64 | smallest klen u32 + key |
+                  largest klen u32 + key
+    index block   the sparse index, one entry per data block, as columns:
+                  count u32 | klens u32 | offsets u64 | sizes u32 | first keys
+    bloom block   storage.lsm.bloom (about 10 bits per key)
+    footer        meta, index, bloom: (offset u64, size u32) each | magic 8 bytes
+                  b"\\x89DocDBst" | version u32 | crc32 u32 of the footer before it
+
+Columns make a block one ``frombytes`` and one comprehension to parse; parsed
+blocks are kept in a shared LRU ``BlockCache``. ``TableBuilder`` and
+``SSTable`` are the writer and reader pair, as in LevelDB's table/.
+May import: the standard library and ``storage``'s own modules.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import weakref
+import zlib
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from storage.columns import from_le, split, to_le
+from storage.errors import ClosedError, CorruptionError, FormatError
+from storage.lsm.bloom import BloomFilter
+
+MAGIC = b"\x89DocDBst"
+VERSION = 1
+TOMBSTONE_LEN = 0xFFFFFFFF
+ENTRY_OVERHEAD = 8  # an entry's two lengths in its data block
+MISSING = object()  # "this table knows nothing of the key" (None is a tombstone)
+_FOOTER = struct.Struct("<QIQIQI8sI")
+FOOTER_SIZE = _FOOTER.size + 4
+_U32 = struct.Struct("<I")
+_META = struct.Struct("<QQ")
+
+Entry = tuple[bytes, "bytes | None"]
+
+
+def _framed(payload: bytes) -> bytes:
+    return payload + _U32.pack(zlib.crc32(payload))
+
+
+def encode_block(keys: list[bytes], values: list[bytes | None]) -> bytes:
+    vlens = array("I", [TOMBSTONE_LEN if v is None else len(v) for v in values])
+    return _framed(b"".join([
+        _U32.pack(len(keys)), to_le(array("I", map(len, keys))), to_le(vlens),
+        b"".join(keys), b"".join(v for v in values if v is not None),
+    ]))
+
+
+def decode_block(raw: bytes, path: str, offset: int) -> tuple[list[bytes], list[bytes | None]]:
+    payload = _checked(raw, path, offset)
+    try:
+        (count,) = _U32.unpack_from(payload)
+        klens = from_le("I", payload[4:4 + 4 * count])
+        vlens = from_le("I", payload[4 + 4 * count:4 + 8 * count])
+        keys, pos = split(payload, klens, 4 + 8 * count)
+        stored = [n for n in vlens if n != TOMBSTONE_LEN]
+        pieces, end = split(payload, stored, pos)
+    except (struct.error, ValueError):
+        raise CorruptionError("data block is malformed", path, offset) from None
+    if end != len(payload) or len(keys) != count:
+        raise CorruptionError("data block is malformed", path, offset)
+    it = iter(pieces)
+    values = [None if n == TOMBSTONE_LEN else next(it) for n in vlens]
+    return keys, values
+
+
+def _checked(raw: bytes, path: str, offset: int) -> bytes:
+    if len(raw) < 4 or zlib.crc32(memoryview(raw)[:-4]) != _U32.unpack_from(raw, len(raw) - 4)[0]:
+        raise CorruptionError("block checksum mismatch", path, offset)
+    return raw[:-4]
+
+
+class TableBuilder:
+    """Writes one SSTable from entries given in ascending key order."""
+
+    def __init__(self, path: str, expected_keys: int, block_bytes: int = 4096, bloom_bits: int = 10):
+        self.path = path
+        self._file = open(path, "wb")  # noqa: SIM115 - closed in finish/abandon
+        self._block_bytes = block_bytes
+        self._bloom = BloomFilter.build((), max(expected_keys, 1), bloom_bits)
+        self._keys: list[bytes] = []
+        self._values: list[bytes | None] = []
+        self._pending = 0
+        self._index_keys: list[bytes] = []
+        self._index_offsets = array("Q")
+        self._index_sizes = array("I")
+        self._offset = 0
+        self.entries = self.tombstones = 0
+        self.smallest = self.largest = b""
+
+    def add(self, key: bytes, value: bytes | None) -> None:
+        if not self.entries:
+            self.smallest = key
+        self.largest = key
+        self.entries += 1
+        self.tombstones += value is None
+        self._bloom.add(key)
+        self._keys.append(key)
+        self._values.append(value)
+        self._pending += len(key) + (len(value) if value is not None else 0) + 8
+        if self._pending >= self._block_bytes:
+            self._flush_block()
+
+    def _flush_block(self) -> None:
+        if not self._keys:
+            return
+        block = encode_block(self._keys, self._values)
+        self._index_keys.append(self._keys[0])
+        self._index_offsets.append(self._offset)
+        self._index_sizes.append(len(block))
+        self._write(block)
+        self._keys, self._values, self._pending = [], [], 0
+
+    def _write(self, data: bytes) -> tuple[int, int]:
+        offset = self._offset
+        self._file.write(data)
+        self._offset += len(data)
+        return offset, len(data)
+
+    def finish(self) -> int:
+        """Write meta, index, bloom and footer; fsync; return the file size."""
+        self._flush_block()
+        meta = self._write(_framed(b"".join([
+            _META.pack(self.entries, self.tombstones),
+            _U32.pack(len(self.smallest)), self.smallest, _U32.pack(len(self.largest)), self.largest,
+        ])))
+        index = self._write(_framed(b"".join([
+            _U32.pack(len(self._index_keys)), to_le(array("I", map(len, self._index_keys))),
+            to_le(self._index_offsets), to_le(self._index_sizes), b"".join(self._index_keys),
+        ])))
+        bloom = self._write(_framed(self._bloom.to_bytes()))
+        footer = _FOOTER.pack(*meta, *index, *bloom, MAGIC, VERSION)
+        self._write(footer + _U32.pack(zlib.crc32(footer)))
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        return self._offset
+
+    def abandon(self) -> None:
+        self._file.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+class BlockCache:
+    """An LRU of parsed data blocks, shared by the tables of one engine."""
+
+    def __init__(self, capacity: int):
+        self._capacity = capacity
+        self._blocks: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            block = self._blocks.get(key)
+            if block is not None:
+                self._blocks.move_to_end(key)
+            return block
+
+    def put(self, key, block) -> None:
+        with self._lock:
+            self._blocks[key] = block
+            while len(self._blocks) > self._capacity:
+                self._blocks.popitem(last=False)
+
+
+class SSTable:
+    """An open SSTable. Its descriptor closes when the last reference goes (or on ``close``),
+    so a scan holding it keeps reading after a compaction has deleted the file."""
+
+    def __init__(self, path: str, file_no: int, cache: BlockCache):
+        self.path = path
+        self.file_no = file_no
+        self._cache = cache
+        self.fd = os.open(path, os.O_RDONLY)
+        self._finalizer = weakref.finalize(self, os.close, self.fd)
+        try:
+            self.size = os.fstat(self.fd).st_size
+            self._load_footer()
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self, offset: int, size: int) -> bytes:
+        if not self._finalizer.alive:
+            raise ClosedError(f"{self.path!r} is closed")
+        data = os.pread(self.fd, size, offset)
+        if len(data) != size:
+            raise CorruptionError("table is shorter than its index says", self.path, offset)
+        return data
+
+    def _load_footer(self) -> None:
+        if self.size < FOOTER_SIZE:
+            raise CorruptionError("table is too short for its footer", self.path, 0)
+        raw = self._read(self.size - FOOTER_SIZE, FOOTER_SIZE)
+        *places, magic, version = _FOOTER.unpack_from(raw)
+        if magic != MAGIC:
+            raise FormatError(f"{self.path!r} is not a docdb SSTable")
+        if zlib.crc32(raw[:-4]) != _U32.unpack_from(raw, len(raw) - 4)[0]:
+            raise CorruptionError("table footer checksum mismatch", self.path, self.size - FOOTER_SIZE)
+        if version > VERSION:
+            raise FormatError(f"{self.path!r} has table format {version}; this docdb reads up to {VERSION}")
+        (meta_off, meta_size, index_off, index_size, bloom_off, bloom_size) = places
+        try:
+            self._parse_meta(_checked(self._read(meta_off, meta_size), self.path, meta_off))
+            self._parse_index(_checked(self._read(index_off, index_size), self.path, index_off))
+            bloom = _checked(self._read(bloom_off, bloom_size), self.path, bloom_off)
+            self.bloom = BloomFilter.from_bytes(bloom)
+        except (struct.error, ValueError):
+            raise CorruptionError("table metadata is malformed", self.path, index_off) from None
+
+    def _parse_meta(self, payload: bytes) -> None:
+        self.entries, self.tombstones = _META.unpack_from(payload)
+        pos = _META.size
+        (n,) = _U32.unpack_from(payload, pos)
+        self.smallest = payload[pos + 4:pos + 4 + n]
+        pos += 4 + n
+        (n,) = _U32.unpack_from(payload, pos)
+        self.largest = payload[pos + 4:pos + 4 + n]
+
+    def _parse_index(self, payload: bytes) -> None:
+        (count,) = _U32.unpack_from(payload)
+        klens = from_le("I", payload[4:4 + 4 * count])
+        self._offsets = from_le("Q", payload[4 + 4 * count:4 + 12 * count])
+        self._sizes = from_le("I", payload[4 + 12 * count:4 + 16 * count])
+        self._firsts, end = split(payload, klens, 4 + 16 * count)
+        if end != len(payload) or len(self._firsts) != count:
+            raise ValueError("index block is malformed")
+
+    def _block(self, i: int, cache: bool = True) -> tuple[list[bytes], list[bytes | None]]:
+        key = (self.file_no, i)
+        block = self._cache.get(key) if cache else None
+        if block is None:
+            offset = self._offsets[i]
+            block = decode_block(self._read(offset, self._sizes[i]), self.path, offset)
+            if cache:
+                self._cache.put(key, block)
+        return block
+
+    def get(self, key: bytes):
+        """The value, ``None`` for a tombstone, or ``MISSING``."""
+        if key < self.smallest or key > self.largest or not self.bloom.may_contain(key):
+            return MISSING
+        i = bisect_right(self._firsts, key) - 1
+        if i < 0:
+            return MISSING
+        keys, values = self._block(i)
+        j = bisect_left(keys, key)
+        if j < len(keys) and keys[j] == key:
+            return values[j]
+        return MISSING
+
+    def items(self, start: bytes | None, stop: bytes | None, reverse: bool) -> Iterator[Entry]:
+        """Entries with ``start <= key < stop`` in order, a block at a time, tombstones too."""
+        firsts = self._firsts
+        lo = 0 if start is None else max(bisect_right(firsts, start) - 1, 0)
+        hi = len(firsts) if stop is None else bisect_left(firsts, stop)
+        for i in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
+            keys, values = self._block(i, cache=False)
+            a = 0 if start is None else bisect_left(keys, start)
+            b = len(keys) if stop is None else bisect_left(keys, stop)
+            pairs = zip(keys[a:b], values[a:b])
+            yield from (reversed(list(pairs)) if reverse else pairs)
+
+    def close(self) -> None:
+        self._finalizer()
