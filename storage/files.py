@@ -63,8 +63,18 @@ def atomic_write(path: str, data: bytes | list[bytes]) -> None:
 
 
 def directory_bytes(directory: str) -> int:
-    """Bytes of the files in ``directory``: what the engine costs on disk."""
-    return sum(entry.stat().st_size for entry in os.scandir(directory) if entry.is_file())
+    """Bytes of the files in ``directory``: what the engine costs on disk.
+
+    Background work may rename or delete a file while this runs; it is skipped.
+    """
+    total = 0
+    for entry in os.scandir(directory):
+        try:
+            if entry.is_file():
+                total += entry.stat().st_size
+        except FileNotFoundError:
+            pass
+    return total
 
 
 def remove_temp_files(directory: str) -> None:

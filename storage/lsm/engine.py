@@ -85,7 +85,8 @@ class LSMEngine(Engine):
         self._dirlock = DirLock(self.path)
         self._lock = threading.RLock()  # writes and every change of _view
         self._room = threading.Condition(self._lock)  # a flush finished
-        self._jobs = threading.Lock()  # one flush or compaction at a time
+        self._flushing = threading.Lock()  # one flush at a time
+        self._compacting = threading.Lock()  # one compaction at a time (flushes go on meanwhile)
         self._wake = threading.Event()
         self._closing = False
         self._cache = BlockCache(block_cache_blocks)
@@ -282,7 +283,7 @@ class LSMEngine(Engine):
                     self._room.notify_all()
 
     def _flush_rotated(self) -> None:
-        with self._jobs:
+        with self._flushing:
             imm = self._imm
             if imm is None:
                 return
@@ -324,8 +325,13 @@ class LSMEngine(Engine):
         self._update_view()
 
     def _compact_once(self, full: bool) -> bool:
-        """Merge one run of tables (all of them if ``full``); False if there was none."""
-        with self._jobs:
+        """Merge one run of tables (all of them if ``full``); False if there was none.
+
+        Flushes may prepend tables while it runs (it even runs them itself, so
+        writers never wait for a long compaction); its inputs stay a contiguous
+        run, found again by identity when the output is installed.
+        """
+        with self._compacting:
             with self._lock:
                 tables = list(self._tables)
             run = (0, len(tables)) if full else pick_run(
@@ -338,7 +344,9 @@ class LSMEngine(Engine):
                 number = self._allocate()
             output = self._merge_tables(inputs, number, drop_tombstones=hi == len(tables))
             with self._lock:
-                self._tables[lo:hi] = [output] if output is not None else []
+                lo = next(i for i, t in enumerate(self._tables) if t is inputs[0])
+                assert all(a is b for a, b in zip(self._tables[lo:lo + len(inputs)], inputs))
+                self._tables[lo:lo + len(inputs)] = [output] if output is not None else []
                 self._bytes_written += output.size if output is not None else 0
                 self._save_manifest()
             for table in inputs:  # readers holding one keep reading it; see SSTable
@@ -352,8 +360,11 @@ class LSMEngine(Engine):
         try:
             sources = [t.items(None, None, False) for t in inputs]
             for i, (key, value) in enumerate(merge(sources, keep_tombstones=not drop_tombstones)):
-                if i & 0x3FF == 0 and self._closing:
-                    raise Cancelled()
+                if i & 0x3FF == 0:
+                    if self._closing:
+                        raise Cancelled()
+                    if self._imm is not None:  # a writer may be waiting for room
+                        self._flush_rotated()
                 builder.add(key, value)
             if not builder.entries:
                 builder.abandon()
