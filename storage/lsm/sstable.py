@@ -68,14 +68,16 @@ def decode_block(raw: bytes, path: str, offset: int) -> tuple[list[bytes], list[
         klens = from_le("I", payload[4:4 + 4 * count])
         vlens = from_le("I", payload[4 + 4 * count:4 + 8 * count])
         keys, pos = split(payload, klens, 4 + 8 * count)
-        stored = [n for n in vlens if n != TOMBSTONE_LEN]
-        pieces, end = split(payload, stored, pos)
+        has_tombstones = TOMBSTONE_LEN in vlens
+        stored = [n for n in vlens if n != TOMBSTONE_LEN] if has_tombstones else vlens
+        values, end = split(payload, stored, pos)
     except (struct.error, ValueError):
         raise CorruptionError("data block is malformed", path, offset) from None
     if end != len(payload) or len(keys) != count:
         raise CorruptionError("data block is malformed", path, offset)
-    it = iter(pieces)
-    values = [None if n == TOMBSTONE_LEN else next(it) for n in vlens]
+    if has_tombstones:
+        it = iter(values)
+        values = [None if n == TOMBSTONE_LEN else next(it) for n in vlens]
     return keys, values
 
 
