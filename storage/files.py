@@ -145,6 +145,24 @@ def prepare_directory(path: str, engine: str, version: int, owned_files) -> bool
     return False
 
 
+def claim_directory(path: str, engine: str, version: int, owned_files) -> tuple[DirLock, bool]:
+    """Check, lock and (if new) stamp an engine directory; clear temp leftovers.
+
+    Returns the held lock and whether the directory is new. Every refusal
+    happens before anything is written.
+    """
+    new = prepare_directory(path, engine, version, owned_files)
+    lock = DirLock(path)
+    try:
+        if new:
+            write_identity(path, engine, version)
+        remove_temp_files(path)
+    except BaseException:
+        lock.release()
+        raise
+    return lock, new
+
+
 def write_identity(path: str, engine: str, version: int) -> None:
     atomic_write(os.path.join(path, IDENTITY_NAME), f"{_IDENTITY_MAGIC} {engine} {version}\n".encode())
 

@@ -29,15 +29,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from storage.engine import Engine, Op, check_key, check_sync, check_value
-from storage.errors import CorruptionError, StorageError
+from storage.errors import CorruptionError
 from storage.files import (
     TEMP_SUFFIX,
-    DirLock,
+    claim_directory,
     directory_bytes,
     fsync_dir,
-    prepare_directory,
-    remove_temp_files,
-    write_identity,
 )
 from storage.hash.hint import remove_hint
 from storage.hash.keydir import (
@@ -88,8 +85,7 @@ class HashEngine(Engine):
         self.segment_bytes = segment_bytes
         self.merge_ratio = merge_ratio
         self.merge_min_bytes = merge_min_bytes
-        new = prepare_directory(self.path, "hash", FORMAT_VERSION, _owned)
-        self._dirlock = DirLock(self.path)
+        self._dirlock, _ = claim_directory(self.path, "hash", FORMAT_VERSION, _owned)
         self._lock = threading.RLock()
         self._merge_lock = threading.Lock()
         self._closing = threading.Event()
@@ -101,14 +97,12 @@ class HashEngine(Engine):
         self._bytes_written = 0  # to segments and hints since open: write amplification
         self.merges = 0
         try:
-            if new:
-                write_identity(self.path, "hash", FORMAT_VERSION)
-            remove_temp_files(self.path)
             self._load()
         except BaseException:
             self._release_files()
             raise
-        self._syncer = PeriodicSync(self._sync_active, sync_interval) if sync == "normal" else None
+        self._syncer = (PeriodicSync(self._lock, lambda: None if self._closed else self._active,
+                                     sync_interval) if sync == "normal" else None)
         self._maybe_merge()
 
     # ----- opening -------------------------------------------------------------
@@ -283,30 +277,12 @@ class HashEngine(Engine):
 
     # ----- durability ------------------------------------------------------------
 
-    def _sync_active(self) -> None:
-        """The background fsync: only if the active segment grew since the last."""
-        with self._lock:
-            active = self._active
-            if self._closed or active.synced == active.size:
-                return
-            size, fd = active.size, os.dup(active.fd)  # the dup outlives a rollover
-        try:
-            os.fdatasync(fd)
-            active.synced = max(active.synced, size)
-        finally:
-            os.close(fd)
-
     def flush(self) -> None:
         with self._lock:
             self._check_open()
             self._active.sync()
             if self._syncer is not None:
-                self._raise_sync_error()
-
-    def _raise_sync_error(self) -> None:
-        error, self._syncer.error = self._syncer.error, None  # type: ignore[union-attr]
-        if error is not None:
-            raise StorageError(f"a background fsync of {self.path!r} failed: {error}") from error
+                self._syncer.raise_error(self.path)
 
     # ----- merge -------------------------------------------------------------------
 

@@ -31,12 +31,9 @@ from storage.engine import Engine, Op, check_sync
 from storage.errors import ClosedError, CorruptionError, StorageError
 from storage.files import (
     TEMP_SUFFIX,
-    DirLock,
+    claim_directory,
     directory_bytes,
     fsync_dir,
-    prepare_directory,
-    remove_temp_files,
-    write_identity,
 )
 from storage.lsm.compaction import pick_run
 from storage.lsm.manifest import NAME as MANIFEST_NAME
@@ -81,8 +78,7 @@ class LSMEngine(Engine):
             raise ValueError("memtable_bytes, block_bytes and bloom_bits must be positive, fanout >= 2")
         self.memtable_bytes, self.block_bytes = memtable_bytes, block_bytes
         self.bloom_bits, self.fanout = bloom_bits, fanout
-        new = prepare_directory(self.path, "lsm", FORMAT_VERSION, _owned)
-        self._dirlock = DirLock(self.path)
+        self._dirlock, new = claim_directory(self.path, "lsm", FORMAT_VERSION, _owned)
         self._lock = threading.RLock()  # writes and every change of _view
         self._room = threading.Condition(self._lock)  # a flush finished
         self._flushing = threading.Lock()  # one flush at a time
@@ -99,14 +95,13 @@ class LSMEngine(Engine):
         self._count: tuple[int, int, int] | None = None  # (writes, keys, bytes) when counted
         try:
             if new:
-                write_identity(self.path, "lsm", FORMAT_VERSION)
                 Manifest().save(self.path)
-            remove_temp_files(self.path)
             self._recover()
         except BaseException:
             self._release()
             raise
-        self._syncer = PeriodicSync(self._sync_wal, sync_interval) if sync == "normal" else None
+        self._syncer = (PeriodicSync(self._lock, lambda: None if self._closed else self._wal,
+                                     sync_interval) if sync == "normal" else None)
         self._worker = threading.Thread(target=self._work, name="docdb-lsm", daemon=True)
         self._worker.start()
         self._wake.set()  # compact whatever recovery left
@@ -386,22 +381,12 @@ class LSMEngine(Engine):
 
     # ----- durability, stats, closing ---------------------------------------------------
 
-    def _sync_wal(self) -> None:
-        with self._lock:
-            wal = self._wal
-            if self._closed or wal is None or wal.synced == wal.size:
-                return
-            size, fd = wal.size, os.dup(wal.fd)
-        try:
-            os.fdatasync(fd)
-            wal.synced = max(wal.synced, size)
-        finally:
-            os.close(fd)
-
     def flush(self) -> None:
         with self._lock:
             self._check_open()
             self._wal.sync()  # type: ignore[union-attr]
+            if self._syncer is not None:
+                self._syncer.raise_error(self.path)
 
     def stats(self) -> dict[str, Any]:
         self._check_open()
