@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import struct
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 
 __all__ = ["DictFile"]
@@ -71,10 +72,15 @@ class DictFile:
         _write_all(self.fd, b"".join([_encode(k, v) for k, v in items]))
         self.data.update(items)
 
-    def scan(self) -> Iterator[tuple[bytes, bytes]]:
-        """Ordered iteration has to sort every key: a dict has no order by key."""
+    def scan(self, start: bytes | None = None,
+             stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """Ordered iteration has to sort every key, even for a short range:
+        a dict has no order by key, and a sorted copy kept aside would be an index."""
         data = self.data
-        for key in sorted(data):
+        keys = sorted(data)
+        lo = 0 if start is None else bisect_left(keys, start)
+        hi = len(keys) if stop is None else bisect_left(keys, stop)
+        for key in keys[lo:hi]:
             yield key, data[key]
 
     def sync(self) -> None:

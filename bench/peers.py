@@ -3,106 +3,50 @@
 Every adapter hands the timing loops the system's own raw callables (``putter``,
 ``getter``) so a loop pays no adapter overhead where the system itself has none;
 the adapters only decide what "begin a write phase", "end a write phase", "a
-batch", "an ordered scan" and "a merge" mean for each system.
+batch", "an ordered scan" (whole or a range) and "a merge" mean for each system.
 
 How the sync levels map onto the peers, mirroring docdb's contract
 (``storage.engine``: "off" hands each write to the OS and fsyncs only on
 ``flush``; "normal" also fsyncs at least once a second and on ``flush``):
 
-=======  ===============================  ========================================
-level    sqlite3                          semidbm, dict+file
-=======  ===============================  ========================================
-off      ``synchronous=OFF``, rollback    a write per put, never fsync
-         journal
-normal   ``journal_mode=WAL``,            a write per put, an fsync every second
-         ``synchronous=NORMAL``           from a thread, and one at phase end
-=======  ===============================  ========================================
+=======  =======================  ===========================  =======================
+level    sqlite3                  plyvel (LevelDB)             semidbm, dict+file
+=======  =======================  ===========================  =======================
+off      ``synchronous=OFF``,     ``put(sync=False)``: the     a write per put, never
+         rollback journal         WAL record is written to     fsync
+                                  the OS, never fsynced
+normal   ``journal_mode=WAL``,    ``put(sync=False)``; the     a write per put, an
+         ``synchronous=NORMAL``   log is fsynced every second  fsync every second from
+                                  from a thread and at phase   a thread, and one at
+                                  end                          phase end
+=======  =======================  ===========================  =======================
+
+plyvel writes with ``sync=False`` at both levels: LevelDB's log write without
+fsync survives a process crash, which is what both of docdb's levels promise
+for a process crash; ``sync=True`` would fsync every put, which is docdb's
+"full". LevelDB has no call that only fsyncs, so "normal"'s fsync is an empty
+write batch with ``sync=True``: a 19-byte log record and one ``fdatasync``.
+plyvel runs with LevelDB's defaults (4 MiB write buffer, 8 MiB block cache,
+Snappy, no bloom filter, as LevelDB's own db_bench).
 
 A timed write phase ends with each system's own "make it count" call: sqlite3
 ``COMMIT`` at both levels; under "normal" docdb ``flush()`` and an fsync for
-semidbm and dict+file; under "off" nothing more for those three, since every
-write has already reached the OS, which is all "off" promises.
-May import: the standard library, semidbm, docdb's ``storage`` and bench modules.
+plyvel, semidbm and dict+file; under "off" nothing more for those four, since
+every write has already reached the OS, which is all "off" promises.
+May import: the standard library, semidbm, plyvel, docdb's ``storage`` and bench modules.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from bench.dictfile import DictFile
+from bench.peerbase import SYNC_LEVELS, Getter, Items, Opener, Peer, periodic_fsync
+from bench.pypeers import DictFilePeer, SemidbmPeer
 
 __all__ = ["PEER_OPENERS", "SYNC_LEVELS", "Opener", "Peer", "docdb_opener"]
-
-SYNC_LEVELS = ("off", "normal")
-Items = Sequence[tuple[bytes, bytes]]
-Getter = Callable[[bytes], "bytes | None"]
-
-
-class Peer:
-    """Base adapter; ``batch_note`` marks systems without a real batch."""
-
-    label = "?"
-    batch_note: str | None = None
-
-    def putter(self) -> Callable[[bytes, bytes], Any]:
-        raise NotImplementedError
-
-    def begin(self) -> None:
-        """Start a write phase (a transaction where the system has them)."""
-
-    def end(self) -> None:
-        """End a write phase at the configured sync level; timed with the writes."""
-
-    def put_batch(self, items: Items, size: int) -> None:
-        raise NotImplementedError
-
-    def getter(self) -> Getter:
-        raise NotImplementedError
-
-    def scan(self) -> Iterator[tuple[bytes, bytes]]:
-        raise NotImplementedError
-
-    def merge(self) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-
-Opener = Callable[[str, str], Peer]
-
-
-class PeriodicFsync:
-    """docdb's sync="normal" background fsync, mirrored for peers that lack one.
-
-    It fsyncs every ``interval`` seconds whether or not anything was written (a
-    clean fsync is nearly free), so the peers' put paths need no dirty flag.
-    OSError is ignored: a merge may swap the file under the thread for a moment.
-    """
-
-    def __init__(self, fsync: Callable[[], None], interval: float = 1.0) -> None:
-        self._fsync, self._interval = fsync, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-fsync", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            with contextlib.suppress(OSError):
-                self._fsync()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def periodic_fsync(sync: str, fsync: Callable[[], None]) -> PeriodicFsync | None:
-    return PeriodicFsync(fsync) if sync == "normal" else None
 
 
 class DocdbPeer(Peer):
@@ -112,6 +56,7 @@ class DocdbPeer(Peer):
         import storage  # the real package; imported late so --help works without it
 
         self.label = f"docdb-{engine}"
+        self.write_method = "stats()"
         self.durable = sync != "off"
         self.eng = storage.open(path, engine=engine, sync=sync, **options)
 
@@ -133,18 +78,24 @@ class DocdbPeer(Peer):
     def getter(self) -> Getter:
         return self.eng.get
 
-    def scan(self) -> Iterator[tuple[bytes, bytes]]:
-        return self.eng.scan()
+    def scan(self, start: bytes | None = None,
+             stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        return self.eng.scan(start, stop)
 
     def merge(self) -> None:
         self.eng.compact()
+
+    def bytes_written(self) -> int:
+        """The engine's own count: the hash engine writes through a memory map,
+        which no system-call counter sees."""
+        return self.eng.stats()["bytes_written"]
 
     def close(self) -> None:
         self.eng.close()
 
 
 def docdb_opener(engine: str, options: dict[str, Any]) -> Opener:
-    """An opener for one docdb engine; adding "lsm" is adding it to the engine list."""
+    """An opener for one docdb engine: every engine in storage.ENGINES gets a column."""
     return lambda path, sync: DocdbPeer(path, sync, engine, options)
 
 
@@ -157,7 +108,8 @@ class SqlitePeer(Peer):
 
     def __init__(self, path: str, sync: str) -> None:
         self.conn = sqlite3.connect(os.path.join(path, "kv.sqlite"), isolation_level=None)
-        if sync == "normal":
+        self.wal = sync == "normal"
+        if self.wal:
             self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute(f"PRAGMA synchronous={sync.upper()}")
         self.conn.execute(
@@ -189,53 +141,73 @@ class SqlitePeer(Peer):
 
         return get
 
-    def scan(self) -> Iterator[tuple[bytes, bytes]]:
-        return self.conn.execute("SELECT key, value FROM kv ORDER BY key")
+    def scan(self, start: bytes | None = None,
+             stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        bounds = [(c, b) for c, b in (("key >= ?", start), ("key < ?", stop)) if b is not None]
+        where = " WHERE " + " AND ".join(c for c, _ in bounds) if bounds else ""
+        return self.conn.execute(f"SELECT key, value FROM kv{where} ORDER BY key",
+                                 [b for _, b in bounds])
 
     def merge(self) -> None:
+        """VACUUM, and in WAL mode a truncating checkpoint: VACUUM writes the new
+        database into the WAL, so without it the space is not reclaimed yet."""
         self.cur.execute("VACUUM")
+        if self.wal:
+            self.cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
         self.conn.close()
 
 
-class SemidbmPeer(Peer):
-    """semidbm: a pure-Python log-structured dbm, the closest third-party twin."""
+class PlyvelPeer(Peer):
+    """plyvel: LevelDB itself through its C++ binding, the LSM tree docdb's is modelled on."""
 
-    label = "semidbm"
-    batch_note = "no batch API: plain puts"
+    label = "plyvel"
 
     def __init__(self, path: str, sync: str) -> None:
-        import semidbm
+        import plyvel
 
-        self.db = semidbm.open(os.path.join(path, "semidbm"), "c")
+        self.db = plyvel.DB(os.path.join(path, "leveldb"), create_if_missing=True)
         self.durable = sync != "off"
-        self.syncer = periodic_fsync(sync, self.db.sync)
+        self.syncer = periodic_fsync(sync, self._fsync_log)
+
+    def _fsync_log(self) -> None:
+        """LevelDB's only way to fsync its log: a (here empty) write with sync=True."""
+        self.db.write_batch(sync=True).write()
 
     def putter(self) -> Callable[[bytes, bytes], Any]:
-        return self.db.__setitem__
+        return self.db.put  # sync=False is its default: no wrapper needed
 
     def end(self) -> None:
         if self.durable:
-            self.db.sync()
+            self._fsync_log()
 
     def put_batch(self, items: Items, size: int) -> None:
-        put = self.db.__setitem__
-        for k, v in items:
-            put(k, v)
+        for i in range(0, len(items), size):
+            with self.db.write_batch() as b:
+                put = b.put
+                for k, v in items[i:i + size]:
+                    put(k, v)
         self.end()
 
     def getter(self) -> Getter:
-        db = self.db
-        return lambda k: db[k] if k in db else None  # noqa: SIM401 (no .get)
+        return self.db.get
 
-    def scan(self) -> Iterator[tuple[bytes, bytes]]:
-        """No ordered iteration exists: sort the keys, then fetch each one."""
-        db = self.db
-        return ((k, db[k]) for k in sorted(db.keys()))
+    def scan(self, start: bytes | None = None,
+             stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        return self.db.iterator(start=start, stop=stop)
 
     def merge(self) -> None:
-        self.db.compact()
+        """``CompactRange`` over every key; returns when done.
+
+        Not ``compact_range()``: plyvel 1.5 passes empty slices rather than NULL
+        for missing bounds (wbolster/plyvel#150), so it compacts the range
+        ['', ''] and only flushes the memtable. LevelDB's end bound is inclusive,
+        so the last key (found through a reverse iterator) covers everything.
+        """
+        last = next(self.db.iterator(reverse=True, include_value=False), None)
+        if last is not None:
+            self.db.compact_range(stop=last)
 
     def close(self) -> None:
         if self.syncer:
@@ -243,42 +215,9 @@ class SemidbmPeer(Peer):
         self.db.close()
 
 
-class DictFilePeer(Peer):
-    """The dict + append-only file baseline (see bench.dictfile)."""
-
-    label = "dict+file"
-
-    def __init__(self, path: str, sync: str) -> None:
-        self.store = DictFile(os.path.join(path, "data.log"), durable=sync != "off")
-        self.syncer = periodic_fsync(sync, self.store.sync)
-
-    def putter(self) -> Callable[[bytes, bytes], Any]:
-        return self.store.put
-
-    def end(self) -> None:
-        self.store.sync()
-
-    def put_batch(self, items: Items, size: int) -> None:
-        self.store.put_many(items)
-        self.store.sync()
-
-    def getter(self) -> Getter:
-        return self.store.data.get
-
-    def scan(self) -> Iterator[tuple[bytes, bytes]]:
-        return self.store.scan()
-
-    def merge(self) -> None:
-        self.store.rewrite()
-
-    def close(self) -> None:
-        if self.syncer:
-            self.syncer.stop()
-        self.store.close()
-
-
 PEER_OPENERS: dict[str, Opener] = {
     "sqlite3": SqlitePeer,
+    "plyvel": PlyvelPeer,
     "semidbm": SemidbmPeer,
     "dict+file": DictFilePeer,
 }

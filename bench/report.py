@@ -77,8 +77,8 @@ def fmt_value(value: float | None, unit: str) -> str:
     """Human-readable cell: thousands-separated rates, durations to the ms."""
     if value is None:
         return "n/a"
-    if unit == RATE:
-        return f"{value:,.0f}"
+    if unit == RATE:  # a slow row (a range scan that sorts every key) keeps a decimal
+        return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
     if unit == SECONDS:
         if value >= 1:
             return f"{value:.3f} s"
@@ -110,14 +110,15 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
                       *(line(r) for r in rows)])
 
 
-def write_results(suite: str, data: dict[str, Any]) -> Path:
-    """Write ``bench/results/<suite>.json`` with enough context to compare runs.
+def write_results(suite: str, data: dict[str, Any], name: str | None = None) -> Path:
+    """Write ``bench/results/<name or suite>.json`` with enough context to compare runs.
 
     The machine, Python and time are recorded beside the numbers because a
-    result without them cannot be compared with anything.
+    result without them cannot be compared with anything. ``name`` lets a smoke
+    run write beside the suite's reference results instead of over them.
     """
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{suite}.json"
+    path = RESULTS_DIR / f"{name or suite}.json"
     payload = {
         "suite": suite,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),

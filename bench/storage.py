@@ -1,17 +1,21 @@
-"""Suite ``storage``: docdb's storage engines against sqlite3, semidbm and a dict+file.
+"""Suite ``storage``: docdb's storage engines against sqlite3, plyvel, semidbm and a dict+file.
 
-Why these peers: sqlite3 is the B-tree everyone knows, semidbm is a pure-Python
-log-structured store like ours, and "dict + append-only file" is the floor
-(what Python calls plus one system call per write cost with no engine at all).
-All run in the same process run, each in its own fresh temp directory, on the
-same data: N 16-byte random keys (seeded), 100-byte values.
+Why these peers: sqlite3 is the B-tree everyone knows, plyvel is LevelDB itself
+(the LSM tree docdb's "lsm" engine is modelled on) through its C++ binding,
+semidbm is a pure-Python log-structured store like the hash engine, and
+"dict + append-only file" is the floor (what Python calls plus one system call
+per write cost with no engine at all). Every docdb engine that exists
+(``storage.ENGINES``) gets a column. All run in the same process run, each in
+its own fresh temp directory, on the same data (bench.dataset).
 
 One *trial* runs every operation once per system; systems are interleaved
 within a trial and trials repeated, and each operation keeps its best time, so
 a noisy moment hurts one sample rather than one system. Each system is checked
 for correct answers once (outside the timings), so a broken engine cannot post
-a fast number. The ``--big`` section (bench.keydir) measures the hash engine's
-keydir memory and reopen time at 1M keys against the design targets.
+a fast number. The first trial also records write and space amplification of
+the overwrite run (bench.amplification). The ``--big`` section (bench.keydir)
+measures the hash engine's keydir memory and reopen time at 1M keys against
+the design targets; ``--quick`` is a smoke run that skips it.
 
 May import: the standard library and bench modules (``storage`` via bench.peers).
 """
@@ -19,84 +23,37 @@ May import: the standard library and bench modules (``storage`` via bench.peers)
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from bench import keydir
+from bench.amplification import Amplification, directory_bytes
+from bench.amplification import render as render_amplification
+from bench.dataset import KEY_BYTES, VALUE_BYTES, Dataset, logical_bytes, make_dataset
 from bench.peers import PEER_OPENERS, SYNC_LEVELS, Opener, Peer, docdb_opener
-from bench.report import (
-    RATE,
-    SECONDS,
-    best,
-    fmt_ratio,
-    fmt_value,
-    markdown_table,
-    speedup,
-    timed,
-    write_results,
-)
+from bench.report import best, timed, write_results
+from bench.storage_tables import render_ratios, render_raw, summarize
 
-# Add "lsm" here and it becomes one more docdb column in every table.
-DOCDB_ENGINES = ["hash"]
-REFERENCES = ["sqlite3", "semidbm"]  # the peers docdb gets ratio columns against
-KEY_BYTES, VALUE_BYTES = 16, 100
-HELP = "docdb storage engines vs sqlite3, semidbm and dict+file (put/get/scan/merge/reopen)"
-
-# (operation, unit); rates are per key or per write, durations are whole-store.
-OPS = [
-    ("random put", RATE),
-    ("batched put", RATE),
-    ("random get", RATE),
-    ("get miss", RATE),
-    ("ordered scan", RATE),
-    ("overwrite x10", RATE),
-    ("merge after overwrite", SECONDS),
-    ("reopen + first get", SECONDS),
-]
+KNOWN_ENGINES = ("hash", "lsm")  # in column order; the ones storage.ENGINES has are measured
+HELP = ("docdb storage engines vs sqlite3, plyvel, semidbm and dict+file "
+        "(put/get/scan/range/merge/reopen, write and space amplification)")
+QUICK = {"keys": 20_000, "repeat": 1, "big": False}
+FULL = {"keys": 100_000, "repeat": 3, "big": True}
 
 
 class BenchError(RuntimeError):
     """A system gave a wrong answer: its timings would be meaningless."""
 
 
-@dataclass(frozen=True)
-class Dataset:
-    """Everything a trial feeds the systems, generated once so all get the same."""
+def default_engines() -> list[str]:
+    """Every docdb engine that exists today: "lsm" becomes a column the day it lands."""
+    import storage
 
-    items: list[tuple[bytes, bytes]]  # keys are random, so this order is random
-    get_order: list[bytes]  # the same keys, shuffled independently
-    misses: list[bytes]  # keys known to be absent
-    overwrites: list[tuple[bytes, bytes]]  # N writes over N/10 keys, 10 each
-
-    def count(self, op: str) -> int:
-        """How many operations a rate row divides by."""
-        if op.startswith("overwrite"):
-            return len(self.overwrites)
-        return len(self.misses) if op == "get miss" else len(self.items)
-
-
-def _split(blob: bytes, size: int) -> list[bytes]:
-    return [blob[i:i + size] for i in range(0, len(blob), size)]
-
-
-def make_dataset(n: int, seed: int) -> Dataset:
-    """Seeded data, so every run (and every system) sees identical keys."""
-    rng = random.Random(seed)
-    keys = list(dict.fromkeys(_split(rng.randbytes(KEY_BYTES * n), KEY_BYTES)))
-    values = _split(rng.randbytes(VALUE_BYTES * n), VALUE_BYTES)
-    present = set(keys)
-    misses = [k for k in _split(rng.randbytes(KEY_BYTES * n), KEY_BYTES) if k not in present]
-    order = keys[:]
-    rng.shuffle(order)
-    writes = [k for k in keys[:max(1, n // 10)] for _ in range(10)]
-    rng.shuffle(writes)
-    items = list(zip(keys, values[:len(keys)], strict=True))
-    return Dataset(items, order, misses, list(zip(writes, values[:len(writes)], strict=True)))
+    return [e for e in KNOWN_ENGINES if e in storage.ENGINES]
 
 
 @contextmanager
@@ -128,6 +85,14 @@ def scan_all(peer: Peer) -> int:
     return n
 
 
+def scan_ranges(peer: Peer, ranges: list[tuple[bytes, bytes]]) -> int:
+    n = 0
+    for start, stop in ranges:
+        for _ in peer.scan(start, stop):
+            n += 1
+    return n
+
+
 def reopen(opener: Opener, path: str, sync: str, key: bytes) -> Peer:
     """Open an existing store and answer one get: "ready" means ready to serve."""
     peer = opener(path, sync)
@@ -135,7 +100,8 @@ def reopen(opener: Opener, path: str, sync: str, key: bytes) -> Peer:
     return peer
 
 
-def check(peer: Peer, expected: dict[bytes, bytes], misses: list[bytes]) -> None:
+def check(peer: Peer, expected: dict[bytes, bytes], misses: list[bytes],
+          ranges: Sequence[tuple[bytes, bytes]] = ()) -> None:
     """Correctness gate, run outside the timings on the first trial only."""
     get = peer.getter()
     for k in list(expected)[:: max(1, len(expected) // 200)]:
@@ -146,81 +112,88 @@ def check(peer: Peer, expected: dict[bytes, bytes], misses: list[bytes]) -> None
     keys = [k for k, _ in peer.scan()]
     if keys != sorted(expected):
         raise BenchError(f"{peer.label}: scan returned {len(keys)} keys, not all in order")
+    for start, stop in ranges:
+        want = keys[bisect_left(keys, start):bisect_left(keys, stop)]
+        if [k for k, _ in peer.scan(start, stop)] != want:
+            raise BenchError(f"{peer.label}: scan({start.hex()}, {stop.hex()}) is wrong")
 
 
-def trial(opener: Opener, ds: Dataset, sync: str, root: str | None,
-          batch: int, verify: bool) -> dict[str, float]:
-    """Every operation once on one system; returns seconds per operation."""
+def put_trials(opener: Opener, ds: Dataset, sync: str, root: str | None,
+               verify: bool) -> dict[str, float]:
+    """Random then ascending puts, each into an empty store."""
     t: dict[str, float] = {}
-    with fresh_dir(root) as d:
-        peer = opener(d, sync)
-        t["random put"], _ = timed(write_phase, peer, ds.items)
-        peer.close()
+    for op, items in (("random put", ds.items), ("sequential put", ds.sequential)):
+        with fresh_dir(root) as d:
+            peer = opener(d, sync)
+            t[op], _ = timed(write_phase, peer, items)
+            if verify:
+                check(peer, dict(items), ds.misses)
+            peer.close()
+    return t
+
+
+def read_trial(opener: Opener, ds: Dataset, sync: str, root: str | None,
+               batch: int, verify: bool) -> dict[str, float]:
+    """Batched load, then every read, then a reopen of the same store."""
+    t: dict[str, float] = {}
     with fresh_dir(root) as d:
         peer = opener(d, sync)
         t["batched put"], _ = timed(peer.put_batch, ds.items, batch)
         t["random get"], _ = timed(get_all, peer.getter(), ds.get_order)
         t["get miss"], _ = timed(get_all, peer.getter(), ds.misses)
         t["ordered scan"], _ = timed(scan_all, peer)
+        t["range scan 1%"], _ = timed(scan_ranges, peer, ds.ranges)
         if verify:
-            check(peer, dict(ds.items), ds.misses)
+            check(peer, dict(ds.items), ds.misses, ds.ranges)
         peer.close()
         t["reopen + first get"], peer = timed(reopen, opener, d, sync, ds.items[0][0])
-        peer.close()
-    with fresh_dir(root) as d:
-        peer = opener(d, sync)
-        t["overwrite x10"], _ = timed(write_phase, peer, ds.overwrites)
-        t["merge after overwrite"], _ = timed(peer.merge)
-        if verify:
-            check(peer, dict(ds.overwrites), ds.misses)
         peer.close()
     return t
 
 
-def measure(systems: dict[str, Opener], ds: Dataset, sync: str,
-            args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """Best seconds per system per operation, trials interleaved across systems."""
+def overwrite_trial(opener: Opener, ds: Dataset, sync: str, root: str | None,
+                    verify: bool) -> tuple[dict[str, float], Amplification]:
+    """N writes over N/10 keys, then a merge; bytes are counted outside the timings."""
+    t: dict[str, float] = {}
+    live = dict(ds.overwrites)
+    with fresh_dir(root) as d:
+        peer = opener(d, sync)
+        w0 = peer.bytes_written()
+        t["overwrite x10"], _ = timed(write_phase, peer, ds.overwrites)
+        w1, disk1 = peer.bytes_written(), directory_bytes(d)
+        t["merge after overwrite"], _ = timed(peer.merge)
+        w2, disk2 = peer.bytes_written(), directory_bytes(d)
+        if verify:
+            check(peer, live, ds.misses)
+        peer.close()
+    amp = Amplification(peer.write_method, logical_bytes(ds.overwrites),
+                        logical_bytes(list(live.items())), w1 - w0, w2 - w1, disk1, disk2)
+    return t, amp
+
+
+def trial(opener: Opener, ds: Dataset, sync: str, args: argparse.Namespace,
+          verify: bool) -> tuple[dict[str, float], Amplification]:
+    """Every operation once on one system; returns seconds per operation."""
+    t = put_trials(opener, ds, sync, args.dir, verify)
+    t |= read_trial(opener, ds, sync, args.dir, args.batch_size, verify)
+    ow, amp = overwrite_trial(opener, ds, sync, args.dir, verify)
+    return t | ow, amp
+
+
+def measure(systems: dict[str, Opener], ds: Dataset, sync: str, args: argparse.Namespace
+            ) -> tuple[dict[str, dict[str, float]], dict[str, Amplification]]:
+    """Best seconds per system per operation, trials interleaved across systems;
+    amplification from the first trial (it counts bytes, which noise does not change)."""
     samples: dict[str, dict[str, list[float]]] = {s: {} for s in systems}
+    amps: dict[str, Amplification] = {}
     for r in range(args.repeat):
         for label, opener in systems.items():
             print(f"  sync={sync} trial {r + 1}/{args.repeat}: {label}", file=sys.stderr)
-            for op, sec in trial(opener, ds, sync, args.dir, args.batch_size, r == 0).items():
+            seconds, amp = trial(opener, ds, sync, args, r == 0)
+            amps.setdefault(label, amp)
+            for op, sec in seconds.items():
                 samples[label].setdefault(op, []).append(sec)
-    return {s: {op: best(v) for op, v in ops.items()} for s, ops in samples.items()}
-
-
-def summarize(seconds: dict[str, dict[str, float]], ds: Dataset,
-              docdbs: list[str]) -> dict[str, Any]:
-    """Turn best seconds into the reported numbers: rates or seconds, plus speedups."""
-    out: dict[str, Any] = {}
-    for op, unit in OPS:
-        values = {s: (ds.count(op) / t[op] if unit == RATE else t[op]) for s, t in seconds.items()}
-        ratios = {f"{d} / {ref}": speedup(values[d], values[ref], unit)
-                  for d in docdbs for ref in REFERENCES if ref in values}
-        notes = {s: PEER_OPENERS[s].batch_note for s in values
-                 if op == "batched put" and s in PEER_OPENERS and PEER_OPENERS[s].batch_note}
-        out[op] = {"unit": unit, "count": ds.count(op) if unit == RATE else None,
-                   "systems": values, "speedup": ratios, "notes": notes}
-    return out
-
-
-def render(summary: dict[str, Any], sync: str) -> str:
-    """Markdown for one sync level: rows are operations, columns systems then speedups."""
-    first = next(iter(summary.values()))
-    systems, ratios = list(first["systems"]), list(first["speedup"])
-    rows, notes = [], {}
-    for op, row in summary.items():
-        unit_label = "ops/s" if row["unit"] == RATE else "s"
-        cells = [f"{op} ({unit_label})"]
-        for s in systems:
-            mark = " †" if s in row["notes"] else ""
-            notes.update({"†": f"{s}: {row['notes'][s]}"} if mark else {})
-            cells.append(fmt_value(row["systems"][s], row["unit"]) + mark)
-        cells += [fmt_ratio(row["speedup"][r]) for r in ratios]
-        rows.append(cells)
-    table = markdown_table(["operation", *systems, *ratios], rows)
-    foot = "".join(f"\n{m} {text}" for m, text in notes.items())
-    return f"### sync={sync}\n\n{table}\n{foot}\nspeedup > 1 means docdb is faster.\n"
+    return {s: {op: best(v) for op, v in ops.items()} for s, ops in samples.items()}, amps
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -240,26 +213,39 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--keys", type=int, default=100_000, help="N keys (default 100000)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 20000 keys, 1 trial, no --big; writes storage-quick.json")
+    p.add_argument("--keys", type=int, help="N keys (default 100000; 20000 with --quick)")
     p.add_argument("--sync", action="append", choices=SYNC_LEVELS,
                    help="sync level to measure; repeatable (default: off and normal)")
-    p.add_argument("--repeat", type=int, default=3, help="trials; best is kept (default 3)")
+    p.add_argument("--repeat", type=int, help="trials; best is kept (default 3; 1 with --quick)")
     p.add_argument("--seed", type=int, default=1234, help="data seed (default 1234)")
-    p.add_argument("--batch-size", type=int, default=1000, help="docdb batch size (default 1000)")
-    p.add_argument("--engine", action="append", help=f"docdb engine(s) (default {DOCDB_ENGINES})")
+    p.add_argument("--batch-size", type=int, default=1000, help="batch size (default 1000)")
+    p.add_argument("--engine", action="append",
+                   help=f"docdb engine(s) (default: those of {KNOWN_ENGINES} in storage.ENGINES)")
     p.add_argument("--option", action="append", metavar="NAME=VALUE",
                    help="extra storage.open option for docdb, e.g. segment_bytes=1048576")
-    p.add_argument("--big", action=argparse.BooleanOptionalAction, default=True,
-                   help="also measure keydir memory and reopen at --big-keys (default on)")
+    p.add_argument("--big", action=argparse.BooleanOptionalAction, default=None,
+                   help="also measure keydir memory and reopen at --big-keys "
+                        "(default on; off with --quick)")
     p.add_argument("--big-keys", type=int, default=1_000_000, help="keys for --big (default 1M)")
     p.add_argument("--dir", default=None, help="parent of the temp dirs (default: system temp)")
+
+
+def resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill what the user left unset from --quick's or the full run's defaults."""
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
 
 
 def run(args: argparse.Namespace) -> int:
     """Measure, print markdown to stdout, write bench/results/storage.json."""
     import storage  # fail early, and say which package was measured
 
-    engines, options = args.engine or DOCDB_ENGINES, parse_options(args.option)
+    args = resolve(args)
+    engines, options = args.engine or default_engines(), parse_options(args.option)
     systems = {f"docdb-{e}": docdb_opener(e, options) for e in engines} | PEER_OPENERS
     ds = make_dataset(args.keys, args.seed)
     print(f"## storage: {len(ds.items):,} keys ({KEY_BYTES}-byte keys, {VALUE_BYTES}-byte "
@@ -267,15 +253,31 @@ def run(args: argparse.Namespace) -> int:
     results: dict[str, Any] = {"keys": len(ds.items), "key_bytes": KEY_BYTES,
                                "value_bytes": VALUE_BYTES, "repeat": args.repeat,
                                "seed": args.seed, "batch_size": args.batch_size,
-                               "engines": engines, "options": options,
-                               "storage_module": storage.__file__, "sync": {}}
-    for sync in args.sync or list(SYNC_LEVELS):
-        summary = summarize(measure(systems, ds, sync, args), ds, list(systems)[:len(engines)])
-        results["sync"][sync] = summary
-        print(render(summary, sync), flush=True)
+                               "quick": args.quick, "engines": engines, "options": options,
+                               "range_keys": ds.range_keys, "ranges": len(ds.ranges),
+                               "storage_module": storage.__file__, "sync": {},
+                               "amplification": {}}
+    measure_all(systems, ds, args, results, list(systems)[:len(engines)])
     status = run_big_section(args, options, results) if args.big else 0
-    print(f"results written to {write_results('storage', results)}", file=sys.stderr)
+    name = "storage-quick" if args.quick else None
+    print(f"results written to {write_results('storage', results, name)}", file=sys.stderr)
     return status
+
+
+def measure_all(systems: dict[str, Opener], ds: Dataset, args: argparse.Namespace,
+                results: dict[str, Any], docdbs: list[str]) -> None:
+    """Each sync level's raw table as soon as it is measured; ratios and amplification after."""
+    amps: dict[str, dict[str, Amplification]] = {}
+    notes = {label: n for label, op in PEER_OPENERS.items() if (n := op.batch_note)}
+    for sync in args.sync or list(SYNC_LEVELS):
+        seconds, amps[sync] = measure(systems, ds, sync, args)
+        results["sync"][sync] = summarize(seconds, ds, docdbs, notes)
+        results["amplification"][sync] = {s: a.as_json() for s, a in amps[sync].items()}
+        print(render_raw(results["sync"][sync], sync, ds), flush=True)
+    for d in docdbs:
+        print(render_ratios(results["sync"], d), flush=True)
+    for sync, by_system in amps.items():
+        print(render_amplification(by_system, sync), flush=True)
 
 
 def run_big_section(args: argparse.Namespace, options: dict[str, Any],
