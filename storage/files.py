@@ -146,17 +146,18 @@ def prepare_directory(path: str, engine: str, version: int, owned_files) -> bool
 
 
 def claim_directory(path: str, engine: str, version: int, owned_files) -> tuple[DirLock, bool]:
-    """Check, lock and (if new) stamp an engine directory; clear temp leftovers.
+    """Check, lock and (if new) stamp an engine directory.
 
     Returns the held lock and whether the directory is new. Every refusal
-    happens before anything is written.
+    happens before anything is written. Engines remove temp leftovers
+    (``remove_temp_files``) only once they have checked what they found, so a
+    refused open leaves the directory as the crash left it.
     """
     new = prepare_directory(path, engine, version, owned_files)
     lock = DirLock(path)
     try:
         if new:
             write_identity(path, engine, version)
-        remove_temp_files(path)
     except BaseException:
         lock.release()
         raise

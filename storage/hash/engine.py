@@ -35,6 +35,7 @@ from storage.files import (
     claim_directory,
     directory_bytes,
     fsync_dir,
+    remove_temp_files,
 )
 from storage.hash.hint import remove_hint
 from storage.hash.keydir import (
@@ -134,6 +135,7 @@ class HashEngine(Engine):
             segment.map_for_reading()
             replay(self._keydir, segment, index, totals)
         self._seq = totals.max_seq + 1
+        remove_temp_files(self.path)  # only now: a refused open leaves the crash's files
         if not self._segments or self._segments[-1].sub != 0:
             self._new_active()
         self._active = self._segments[-1]

@@ -19,11 +19,13 @@ May import: the standard library only.
 
 from __future__ import annotations
 
-import math
-
 
 def tier(size: int, base: int, fanout: int) -> int:
-    return int(math.log(max(size, 1) / base, fanout)) if size > base else 0
+    """``floor(log_fanout(size / base))``, in integers (floats put exact powers a tier low)."""
+    level, bound = 0, base * fanout
+    while size >= bound:
+        level, bound = level + 1, bound * fanout
+    return level
 
 
 def pick_run(sizes: list[int], base: int, fanout: int) -> tuple[int, int] | None:

@@ -34,6 +34,7 @@ from storage.files import (
     claim_directory,
     directory_bytes,
     fsync_dir,
+    remove_temp_files,
 )
 from storage.lsm.compaction import pick_run
 from storage.lsm.manifest import NAME as MANIFEST_NAME
@@ -87,6 +88,7 @@ class LSMEngine(Engine):
         self._closing = False
         self._cache = BlockCache(block_cache_blocks)
         self._wal: WriteAheadLog | None = None
+        self._imm_wal: WriteAheadLog | None = None
         self._tables: list[SSTable] = []
         self.background_error: BaseException | None = None
         self.flushes = self.compactions = 0
@@ -94,7 +96,7 @@ class LSMEngine(Engine):
         self._writes = 0
         self._count: tuple[int, int, int] | None = None  # (writes, keys, bytes) when counted
         try:
-            if new:
+            if new or self._never_started():
                 Manifest().save(self.path)
             self._recover()
         except BaseException:
@@ -111,21 +113,25 @@ class LSMEngine(Engine):
     def _file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
+    def _never_started(self) -> bool:
+        """A crash between stamping a new directory and writing its first manifest
+        leaves no manifest and no log or table: nothing was ever acknowledged."""
+        names = os.listdir(self.path)
+        return MANIFEST_NAME not in names and not any(_FILE.match(n) for n in names)
+
     def _recover(self) -> None:
+        """Load manifest and tables and replay logs, all checked before anything is removed."""
         manifest = Manifest.load(self.path)
         found: dict[str, set[int]] = {"log": set(), "sst": set()}
         for name in os.listdir(self.path):
             m = _FILE.match(name)
             if m:
                 found[m.group(2)].add(int(m.group(1)))
-        live = [number for number, _ in manifest.tables]
-        missing = set(live) - found["sst"]
+        missing = {n for n, _ in manifest.tables} - found["sst"]
         if missing:
             raise CorruptionError(f"the manifest lists tables that are gone: {sorted(missing)}",
                                   self._file(MANIFEST_NAME))
-        for number in found["sst"] - set(live):  # written by a flush or compaction a crash cut short
-            os.unlink(self._file(table_name(number)))
-        self._tables = [SSTable(self._file(table_name(n)), n, self._cache) for n in live]
+        self._tables = [self._open_table(n, size) for n, size in manifest.tables]
         manifest.next_file = max([manifest.next_file, *(n + 1 for s in found.values() for n in s)])
         self._manifest = manifest
         logs = sorted(n for n in found["log"] if n >= manifest.log_number)
@@ -134,6 +140,10 @@ class LSMEngine(Engine):
             for record in replay(self._file(log_name(number)), number == logs[-1]):
                 memtable.put(record.key, value_of_record(record))
                 seq = max(seq, record.seq)
+        # Checked; now clear what a crash left: tables no manifest names, temp files.
+        for number in found["sst"] - {n for n, _ in manifest.tables}:
+            os.unlink(self._file(table_name(number)))
+        remove_temp_files(self.path)
         self._seq = seq + 1
         self._mem, self._imm = Memtable(), None
         self._wal = self._open_new_log()
@@ -145,6 +155,14 @@ class LSMEngine(Engine):
             self._bytes_written += self._manifest.save(self.path)
         self._delete_logs_below(self._manifest.log_number)
 
+    def _open_table(self, number: int, size: int) -> SSTable:
+        table = SSTable(self._file(table_name(number)), number, self._cache)
+        if table.size != size:
+            table.close()
+            raise CorruptionError(f"table {number} is {table.size} bytes; the manifest says {size}",
+                                  table.path)
+        return table
+
     def _allocate(self) -> int:
         """The next file number (saved with the next manifest; recovery skips past any used)."""
         number = self._manifest.next_file
@@ -153,7 +171,10 @@ class LSMEngine(Engine):
 
     def _open_new_log(self) -> WriteAheadLog:
         self._wal_number = self._allocate()
-        return WriteAheadLog(self._file(log_name(self._wal_number)))
+        wal = WriteAheadLog(self._file(log_name(self._wal_number)))
+        if self.sync != "off":  # the log's name must survive a power loss with its records
+            fsync_dir(self.path)
+        return wal
 
     def _delete_logs_below(self, number: int) -> None:
         for name in os.listdir(self.path):
@@ -247,7 +268,7 @@ class LSMEngine(Engine):
         self._wal = self._open_new_log()
         if self.sync != "off":
             old.sync()  # type: ignore[union-attr]
-        old.close()  # type: ignore[union-attr]
+        self._imm_wal = old  # open until its table lands, so flush() can still fsync it
         self._imm, self._mem = self._mem, Memtable()
         self._imm_log = self._wal_number  # logs below it hold nothing but the flushing memtable
         self._update_view()
@@ -279,6 +300,8 @@ class LSMEngine(Engine):
 
     def _flush_rotated(self) -> None:
         with self._flushing:
+            if self._closing:
+                raise Cancelled()
             imm = self._imm
             if imm is None:
                 return
@@ -299,6 +322,9 @@ class LSMEngine(Engine):
             self._manifest.log_number = log_number
             if self._imm is memtable:
                 self._imm = None
+                if self._imm_wal is not None:
+                    self._imm_wal.close()
+                    self._imm_wal = None
             self._save_manifest()
             self._room.notify_all()
         self.flushes += 1
@@ -327,6 +353,8 @@ class LSMEngine(Engine):
         run, found again by identity when the output is installed.
         """
         with self._compacting:
+            if self._closing:
+                raise Cancelled()
             with self._lock:
                 tables = list(self._tables)
             run = (0, len(tables)) if full else pick_run(
@@ -338,6 +366,11 @@ class LSMEngine(Engine):
             with self._lock:
                 number = self._allocate()
             output = self._merge_tables(inputs, number, drop_tombstones=hi == len(tables))
+            if self._closing:  # close() is waiting for us: leave the inputs as they are
+                if output is not None:
+                    output.close()
+                    os.unlink(output.path)
+                raise Cancelled()
             with self._lock:
                 lo = next(i for i, t in enumerate(self._tables) if t is inputs[0])
                 assert all(a is b for a, b in zip(self._tables[lo:lo + len(inputs)], inputs))
@@ -385,6 +418,8 @@ class LSMEngine(Engine):
         with self._lock:
             self._check_open()
             self._wal.sync()  # type: ignore[union-attr]
+            if self._imm_wal is not None:  # writes whose table has not landed yet
+                self._imm_wal.sync()
             if self._syncer is not None:
                 self._syncer.raise_error(self.path)
 
@@ -421,6 +456,8 @@ class LSMEngine(Engine):
         self._closing = True  # a running compaction stops; an unflushed memtable stays in its log
         self._wake.set()
         self._worker.join()
+        with self._compacting, self._flushing:  # a compact() in another thread has stopped
+            pass
         if self._syncer is not None:
             self._syncer.stop()
         with self._lock:
@@ -434,8 +471,9 @@ class LSMEngine(Engine):
                 self._release()
 
     def _release(self) -> None:
-        if self._wal is not None:
-            self._wal.close()
+        for wal in (self._wal, self._imm_wal):
+            if wal is not None:
+                wal.close()
         for table in self._tables:
             table.close()
         self._dirlock.release()

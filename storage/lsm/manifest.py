@@ -54,11 +54,13 @@ class Manifest:
     @classmethod
     def load(cls, directory: str) -> Manifest:
         path = os.path.join(directory, NAME)
-        with open(path, "rb") as f:
-            raw = f.read()
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            raise CorruptionError("the manifest is missing: which tables are live is unknown",
+                                  path) from None
         if len(raw) < _HEAD.size + 4 or zlib.crc32(raw[:-4]) != int.from_bytes(raw[-4:], "little"):
-            if raw[:8] != MAGIC and len(raw) >= 8:
-                raise FormatError(f"{path!r} is not a docdb manifest")
             raise CorruptionError("manifest checksum mismatch", path, 0)
         magic, version, next_file, log_number, last_seq, count = _HEAD.unpack_from(raw)
         if magic != MAGIC:

@@ -250,6 +250,9 @@ class SSTable:
         if block is None:
             offset = self._offsets[i]
             block = decode_block(self._read(offset, self._sizes[i]), self.path, offset)
+            if not block[0] or block[0][0] != self._firsts[i]:  # a block from elsewhere
+                raise CorruptionError("data block does not start with the key its index says",
+                                      self.path, offset)
             if cache:
                 self._cache.put(key, block)
         return block
