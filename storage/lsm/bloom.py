@@ -18,7 +18,8 @@ from hashlib import blake2b
 _HEAD = struct.Struct("<BI")
 
 
-def _hashes(key: bytes) -> tuple[int, int]:
+def hashes(key: bytes) -> tuple[int, int]:
+    """The two probe hashes of ``key``: compute once, test against many filters."""
     h = int.from_bytes(blake2b(key, digest_size=8).digest(), "little")
     return h & 0xFFFFFFFF, (h >> 32) | 1
 
@@ -39,14 +40,14 @@ class BloomFilter:
         return bloom
 
     def add(self, key: bytes) -> None:
-        h1, h2 = _hashes(key)
+        h1, h2 = hashes(key)
         bitmap, bits = self.bitmap, self.bits
         for i in range(self.probes):
             pos = (h1 + i * h2) % bits
             bitmap[pos >> 3] |= 1 << (pos & 7)
 
-    def may_contain(self, key: bytes) -> bool:
-        h1, h2 = _hashes(key)
+    def may_contain(self, key: bytes, key_hashes: tuple[int, int] | None = None) -> bool:
+        h1, h2 = key_hashes or hashes(key)
         bitmap, bits = self.bitmap, self.bits
         for i in range(self.probes):
             pos = (h1 + i * h2) % bits

@@ -36,6 +36,7 @@ from storage.files import (
     fsync_dir,
     remove_temp_files,
 )
+from storage.lsm.bloom import hashes as bloom_hashes
 from storage.lsm.compaction import pick_run
 from storage.lsm.manifest import NAME as MANIFEST_NAME
 from storage.lsm.manifest import Manifest
@@ -192,9 +193,10 @@ class LSMEngine(Engine):
         value = mem.get(key)
         if value is MISSING and imm is not None:
             value = imm.get(key)
-        if value is MISSING:
+        if value is MISSING and tables:
+            key_hashes = bloom_hashes(key)
             for table in tables:
-                value = table.get(key)
+                value = table.get(key, key_hashes)
                 if value is not MISSING:
                     break
         return None if value is MISSING else value

@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
 import weakref
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
 from collections.abc import Iterator
 
 from storage.columns import from_le, split, to_le
@@ -65,20 +63,21 @@ def decode_block(raw: bytes, path: str, offset: int) -> tuple[list[bytes], list[
     payload = _checked(raw, path, offset)
     try:
         (count,) = _U32.unpack_from(payload)
-        klens = from_le("I", payload[4:4 + 4 * count])
-        vlens = from_le("I", payload[4 + 4 * count:4 + 8 * count])
-        keys, pos = split(payload, klens, 4 + 8 * count)
+        lengths = from_le("I", payload[4:4 + 8 * count])  # klens, then vlens
+        vlens = lengths[count:]
         has_tombstones = TOMBSTONE_LEN in vlens
-        stored = [n for n in vlens if n != TOMBSTONE_LEN] if has_tombstones else vlens
-        values, end = split(payload, stored, pos)
+        if has_tombstones:
+            lengths = lengths[:count] + array("I", [n for n in vlens if n != TOMBSTONE_LEN])
+        pieces, end = split(payload, lengths, 4 + 8 * count)  # keys and values are contiguous
     except (struct.error, ValueError):
         raise CorruptionError("data block is malformed", path, offset) from None
-    if end != len(payload) or len(keys) != count:
+    if end != len(payload) or len(lengths) < count:
         raise CorruptionError("data block is malformed", path, offset)
+    keys, values = pieces[:count], pieces[count:]
     if has_tombstones:
         it = iter(values)
         values = [None if n == TOMBSTONE_LEN else next(it) for n in vlens]
-    return keys, values
+    return keys, values  # type: ignore[return-value]
 
 
 def _checked(raw: bytes, path: str, offset: int) -> bytes:
@@ -160,25 +159,25 @@ class TableBuilder:
 
 
 class BlockCache:
-    """An LRU of parsed data blocks, shared by the tables of one engine."""
+    """Parsed data blocks, shared by the tables of one engine, evicted first in first out.
+
+    FIFO rather than LRU: a hit is then one ``dict.get`` (atomic under the GIL,
+    so no lock), where LRU bookkeeping cost as much as the lookup it saved.
+    """
 
     def __init__(self, capacity: int):
-        self._capacity = capacity
-        self._blocks: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            block = self._blocks.get(key)
-            if block is not None:
-                self._blocks.move_to_end(key)
-            return block
+        self._capacity = max(capacity, 1)
+        self._blocks: dict = {}
+        self.get = self._blocks.get
 
     def put(self, key, block) -> None:
-        with self._lock:
-            self._blocks[key] = block
-            while len(self._blocks) > self._capacity:
-                self._blocks.popitem(last=False)
+        blocks = self._blocks
+        blocks[key] = block
+        while len(blocks) > self._capacity:
+            try:
+                del blocks[next(iter(blocks))]
+            except (KeyError, RuntimeError, StopIteration):  # another thread evicted it first
+                pass
 
 
 class SSTable:
@@ -257,9 +256,14 @@ class SSTable:
                 self._cache.put(key, block)
         return block
 
-    def get(self, key: bytes):
-        """The value, ``None`` for a tombstone, or ``MISSING``."""
-        if key < self.smallest or key > self.largest or not self.bloom.may_contain(key):
+    def get(self, key: bytes, hashes: tuple[int, int] | None = None):
+        """The value, ``None`` for a tombstone, or ``MISSING``.
+
+        ``hashes`` are the key's bloom hashes, when the caller asks several tables.
+        """
+        if key < self.smallest or key > self.largest:
+            return MISSING
+        if not self.bloom.may_contain(key, hashes):
             return MISSING
         i = bisect_right(self._firsts, key) - 1
         if i < 0:
