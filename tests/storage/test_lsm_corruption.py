@@ -406,10 +406,11 @@ def test_footer_pointing_past_the_end_is_corruption(tmp_path, field):
 
 
 def test_tables_swapped_are_not_served_in_the_wrong_order(tmp_path):
-    """BUG: two valid tables swapped (a careless restore, a file copied over another) are
-    served in the wrong recency order: overwritten values come back. The manifest records
-    every table's size, and here the sizes differ, so the engine could refuse the
-    directory with CorruptionError; it never compares them."""
+    """Two valid tables swapped (a careless restore, a file copied over another) must not be
+    served in the wrong recency order, which would bring overwritten values back. The
+    manifest records every table's size, and here the sizes differ, so the engine can tell:
+    it must refuse the directory with CorruptionError naming a swapped table (serving the
+    right data anyway would also do)."""
     db_path = tmp_path / "db"
     model: dict[bytes, bytes] = {}
     with open_db(db_path) as db:
@@ -459,10 +460,10 @@ def test_bitflip_in_manifest_is_corruption(tmp_path, field):
 
 
 def test_bitflip_in_manifest_magic_is_corruption(tmp_path):
-    """BUG (minor): one flipped bit in MANIFEST's magic (its first 8 bytes) is reported as
-    FormatError ("is not a docdb manifest") rather than CorruptionError. The file's
-    checksum fails and the identity file says the directory is an lsm engine's, so this is
-    damage to the engine's own file, as a flip in any other byte of the manifest is."""
+    """One flipped bit in MANIFEST's magic (its first 8 bytes) is CorruptionError, not
+    FormatError ("is not a docdb manifest"): the file's checksum fails and the identity file
+    says the directory is an lsm engine's, so this is damage to the engine's own file, as a
+    flip in any other byte of the manifest is."""
     db_path = tmp_path / "db"
     build(db_path)
     manifest = db_path / "MANIFEST"
@@ -501,9 +502,10 @@ def test_manifest_naming_a_missing_table_is_corruption(tmp_path):
 
 
 def test_missing_manifest_is_corruption(tmp_path):
-    """BUG: a directory with tables and logs but no MANIFEST (deleted by an operator, lost
-    by the disk) makes open raise a bare FileNotFoundError, not CorruptionError. OSError
-    must be translated at the storage boundary, and this is damage to the engine's files."""
+    """A directory with tables and logs but no MANIFEST (deleted by an operator, lost by the
+    disk) is refused, untouched, with CorruptionError naming MANIFEST, not a bare
+    FileNotFoundError: OSError must be translated at the storage boundary, and this is damage
+    to the engine's files."""
     db_path = tmp_path / "db"
     build(db_path)
     (db_path / "MANIFEST").unlink()
@@ -683,10 +685,10 @@ def test_leftover_files_are_removed_and_data_intact(tmp_path):
 
 
 def test_refused_open_leaves_crash_leftovers_untouched(tmp_path):
-    """BUG (minor): an open that is going to refuse the directory (here: a damaged table
-    footer) first deletes ``*.tmp`` files and tables the manifest does not name, so the
-    refused open changes the directory. Validation should come before any cleanup, so
-    that the files an operator inspects are exactly those the crash left."""
+    """An open that refuses the directory (here: a damaged table footer) must leave it
+    unchanged, including ``*.tmp`` files and tables the manifest does not name: validation
+    comes before any cleanup, so that the files an operator inspects are exactly those the
+    crash left."""
     db_path = tmp_path / "db"
     build(db_path)
     nxt = Manifest.load(str(db_path)).next_file
@@ -788,11 +790,11 @@ def test_interrupted_creation_leftover_identity_tmp(tmp_path):
 
 @pytest.mark.parametrize("leftover", ["nothing", "manifest-tmp"])
 def test_interrupted_creation_identity_without_manifest(tmp_path, leftover):
-    """BUG: killed after DOCDB was renamed into place but before the first MANIFEST was
-    (``LSMEngine.__init__`` writes them one after the other), the directory can never be
-    opened again: ``Manifest.load`` raises a bare FileNotFoundError. Nothing was ever
-    acknowledged, so it must open as a new, empty engine. (The same, end to end, with a
-    real kill: ``test_lsm_crash.py::test_kill_while_creating_a_new_directory``.)"""
+    """A directory killed after DOCDB was renamed into place but before the first MANIFEST
+    was (``LSMEngine.__init__`` writes them one after the other) must open as a new, empty
+    engine: nothing was ever acknowledged, so this is an interrupted creation, not damage,
+    and ``Manifest.load`` must not fail with a bare FileNotFoundError. (The same, end to end,
+    with a real kill: ``test_lsm_crash.py::test_kill_while_creating_a_new_directory``.)"""
     db_path = tmp_path / "db"
     db_path.mkdir()
     (db_path / "DOCDB").write_bytes(b"docdb-storage lsm 1\n")

@@ -265,10 +265,11 @@ def test_kill_at_steps_of_full_compaction(tmp_path):
 
 
 def test_kill_while_creating_a_new_directory(tmp_path):
-    """BUG: killed while creating a new directory, after ``DOCDB`` is written but before the
-    first ``MANIFEST`` is, the directory can never be opened again: open raises a bare
-    ``FileNotFoundError`` for MANIFEST. Nothing was acknowledged, so it must open empty
-    (as a hash directory does, see ``test_interrupted_creation_leftover_identity_tmp``)."""
+    """A directory killed while being created, after ``DOCDB`` is written but before the first
+    ``MANIFEST`` is, must open again, and open empty: nothing was acknowledged, so nothing
+    is lost or damaged, and open must not fail (e.g. with a bare ``FileNotFoundError`` for
+    MANIFEST). A hash directory behaves the same, see
+    ``test_interrupted_creation_leftover_identity_tmp``."""
     directory = tmp_path / "db"
     outcome = run_child(directory, 1, "plain", "full", 4096, random.Random(0), "manifest-rename:1")
     assert outcome.died_at == "manifest-rename" and outcome.last_ack == -1
@@ -333,12 +334,12 @@ def _trace_syncs(monkeypatch, events: list[tuple[str, str]]) -> None:
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to name descriptors")
 def test_new_log_is_durable_before_a_write_to_it_is_acknowledged(tmp_path, monkeypatch):
-    """BUG: with sync="full", a write acknowledged into a freshly rotated log can be lost by a
-    power loss. The rotation creates ``<n>.log`` and later writes are fdatasync'ed into it,
-    but nothing fsyncs the directory until the background flush installs its table, so the
-    new log's directory entry may not be on disk when the write returns (POSIX: fsync of a
-    file does not make its name durable; the hash engine fsyncs the directory after it
-    creates a segment, and ``storage.files`` does after every rename).
+    """With sync="full", a write acknowledged into a freshly rotated log must survive a power
+    loss. The rotation creates ``<n>.log`` and later writes are fdatasync'ed into it, but
+    fsync of a file does not make its name durable (POSIX), so the directory must be fsynced
+    after the log is created and before the first write to it is acknowledged, not only
+    when the background flush installs its table. (The hash engine fsyncs the directory
+    after it creates a segment, and ``storage.files`` does after every rename.)
 
     The flush is held back (``TableBuilder.finish`` waits) so the order is deterministic."""
     import storage.lsm.engine as lsm_engine
@@ -383,12 +384,12 @@ def test_new_log_is_durable_before_a_write_to_it_is_acknowledged(tmp_path, monke
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to name descriptors")
 def test_flush_with_sync_off_makes_the_rotated_log_durable(tmp_path, monkeypatch):
-    """BUG: ``flush()`` must "make every acknowledged write durable, whatever the sync mode"
-    (``Engine.flush``), but with sync="off" it fsyncs only the current log. Writes in the
-    memtable that was just rotated out live only in the previous log, which the rotation
-    closed without an fsync (sync="off"), until the background flush has installed their
-    table; a power loss right after ``flush()`` returned loses them. ``flush()`` should
-    fsync that log too, or wait for the table.
+    """``flush()`` must "make every acknowledged write durable, whatever the sync mode"
+    (``Engine.flush``), including with sync="off" the writes of a memtable that was just
+    rotated out. Until the background flush has installed their table, they live only in
+    the previous log, which the rotation closed without an fsync (sync="off"), so fsyncing
+    the current log is not enough: ``flush()`` must fsync the previous log too, or wait for
+    the table, so that a power loss right after it returns loses none of them.
 
     The background flush is held back (for at most 2 s, so an engine whose flush() waits
     for it is not stuck), which makes the order deterministic."""

@@ -274,10 +274,10 @@ def test_tier_boundaries(fanout):
 
 
 def test_tier_of_exact_powers_of_fanout():
-    """BUG (cosmetic): tier() is documented as floor(log_T(size / base)) but computes it in
-    floating point, so a table of exactly base * T**k can land one tier low:
-    math.log(1000, 10) == 2.9999999999999996, so tier(base * 10**3) == 2, and likewise
-    T=3 k=5, T=9 k=5, T=10 k=6. Such a table is then grouped with tables a tier smaller."""
+    """tier() is floor(log_T(size / base)) exactly, so a table of exactly base * T**k is in
+    tier k, not grouped with tables a tier smaller. Floating point does not give that:
+    math.log(1000, 10) == 2.9999999999999996 would put base * 10**3 in tier 2, and likewise
+    T=3 k=5, T=9 k=5, T=10 k=6, so tier() must compute it in integers."""
     wrong = {(fanout, k): tier(BASE * fanout ** k, BASE, fanout)
              for fanout in range(2, 11) for k in range(1, 8)
              if tier(BASE * fanout ** k, BASE, fanout) != k}
