@@ -37,14 +37,6 @@ def fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
-def fsync_file(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: str, data: bytes | list[bytes]) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves old or new, never torn."""
     tmp = path + TEMP_SUFFIX

@@ -48,7 +48,7 @@ from storage.hash.keydir import (
     pack,
     unpack,
 )
-from storage.hash.loader import LoadTotals, index_segment, replay
+from storage.hash.loader import index_segment, replay
 from storage.hash.merge import MergeCancelled, Merger
 from storage.hash.scan import ScanIterator
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name, segment_name
@@ -126,15 +126,16 @@ class HashEngine(Engine):
         newest = max(places, default=None)
         if newest is not None and newest[1] == 0 and self._headerless(newest):
             places.discard(newest)  # its creation was cut short: it holds no records
-        totals = LoadTotals()
+        max_seq = 0
         ordered = sorted(places)
         for place in ordered:
             segment = self._register(Segment.open(self.path, *place))
             self._segments.append(segment)
             index = index_segment(segment, is_newest=place == ordered[-1] and place[1] == 0)
             segment.map_for_reading()
-            replay(self._keydir, segment, index, totals)
-        self._seq = totals.max_seq + 1
+            replay(self._keydir, segment, index)
+            max_seq = max(max_seq, index.max_seq)
+        self._seq = max_seq + 1
         remove_temp_files(self.path)  # only now: a refused open leaves the crash's files
         if not self._segments or self._segments[-1].sub != 0:
             self._new_active()

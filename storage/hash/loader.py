@@ -55,19 +55,9 @@ def index_segment(segment: Segment, is_newest: bool) -> SegmentIndex:
     return SegmentIndex(keys, offsets, sizes, bytes(flags), max_seq, segment.size)
 
 
-class LoadTotals:
-    """What replaying the segments adds up to, for the engine's accounting."""
-
-    def __init__(self) -> None:
-        self.max_seq = 0
-        self.total_bytes = 0
-
-
-def replay(keydir: KeyDir, segment: Segment, index: SegmentIndex, totals: LoadTotals) -> None:
+def replay(keydir: KeyDir, segment: Segment, index: SegmentIndex) -> None:
     """Apply one segment's records to the keydir, newest segment last."""
     file_no = segment.file_no
-    totals.max_seq = max(totals.max_seq, index.max_seq)
-    totals.total_bytes += sum(index.sizes)
     if not any(f & TOMBSTONE for f in index.flags):
         base = file_no << OFFSET_BITS
         locs = array("Q", [base | off for off in index.offsets])

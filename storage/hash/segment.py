@@ -29,7 +29,7 @@ import zlib
 
 from storage.errors import CorruptionError, FormatError, StorageError
 from storage.files import TEMP_SUFFIX
-from storage.record import HEADER_SIZE, PUBLISH_BYTES, Record, decode
+from storage.record import HEADER_SIZE, PUBLISH_BYTES
 
 MAGIC = b"\x89DocDBhs"
 VERSION = 1
@@ -84,10 +84,6 @@ class Segment:
         self.retired = False
         self.mm: mmap.mmap | None = None  # writable while active, else read-only
         self.mapped = 0  # bytes the writable map covers; 0 when there is none
-
-    @property
-    def order(self) -> tuple[int, int]:
-        return (self.seg_id, self.sub)
 
     @property
     def hint_path(self) -> str:
@@ -201,9 +197,6 @@ class Segment:
             if len(buf) == size:
                 return buf
         return os.pread(self.fd, size, offset)
-
-    def read_record(self, offset: int, size: int) -> Record:
-        return decode(self.read(offset, size), self.path, offset)
 
     def truncate(self, size: int) -> None:
         """Cut a torn tail off (when opening: nobody reads it yet)."""
