@@ -23,12 +23,14 @@ Format, one type byte then:
 
   ``0x05`` None; ``0x10`` False; ``0x11`` True;
   ``0x1F`` -inf; ``0x23`` +inf; ``0x21`` zero + tag;
-  ``0x22`` positive: exponent, mantissa, tag; ``0x20`` negative: the same bytes
-  inverted. A nonzero number is ``(1.m) * 2**e``: ``e`` as a signed compact int
-  (``0x80`` is 0, ``0x80+n`` then n bytes big-endian for e > 0, ``0x80-n`` then
-  n bytes of one's complement for e < 0); ``m``'s bits, trailing zeros dropped,
-  7 per byte with the high bit set; tag ``0x00`` int or ``0x01`` float (a tag
-  sorts below any mantissa byte, so a shorter mantissa is a smaller number);
+  ``0x22`` positive: exponent, mantissa, tag; ``0x20`` negative: exponent and
+  mantissa inverted, then the tag plus ``0xFE`` (above any inverted mantissa
+  byte, so a shorter mantissa, a smaller magnitude, sorts last). A nonzero
+  number is ``(1.m) * 2**e``: ``e`` as a signed compact int (``0x80`` is 0,
+  ``0x80+n`` then n bytes big-endian for e > 0, ``0x80-n`` then n bytes of
+  one's complement for e < 0); ``m``'s bits, trailing zeros dropped, 7 per
+  byte with the high bit set; tag ``0x00`` int or ``0x01`` float (a tag sorts
+  below any mantissa byte, so a shorter mantissa is a smaller number);
   ``0x30`` text and ``0x40`` bytes: the bytes with ``0x00`` written ``0x00 0xFF``,
   then ``0x00``; ``0x50`` list: its elements, then ``0x00``.
 
@@ -45,6 +47,7 @@ NULL, FALSE, TRUE = 0x05, 0x10, 0x11
 NEG_INF, NEG, ZERO, POS, POS_INF = 0x1F, 0x20, 0x21, 0x22, 0x23
 TEXT, BYTES, LIST = 0x30, 0x40, 0x50
 _INT_TAG, _FLOAT_TAG = 0x00, 0x01
+_NEG_TAG_BASE = 0xFE  # a negative's tag: above any inverted mantissa byte (<= 0x7F)
 
 __all__ = ["encode", "decode", "encode_tuple", "decode_tuple", "prefix_end", "KeyEncodingError"]
 
@@ -135,13 +138,15 @@ def _encode_number(value: int | float, out: bytearray) -> None:
     shift = (numerator & -numerator).bit_length() - 1  # drop trailing zero bits
     numerator >>= shift
     exponent = numerator.bit_length() - 1 + shift - (denominator.bit_length() - 1)
-    body = _compact_int(exponent) + _mantissa(numerator) + bytes((tag,))
+    body = _compact_int(exponent) + _mantissa(numerator)
     if value > 0:
         out.append(POS)
         out += body
-    else:
+        out.append(tag)
+    else:  # inverted, so a larger magnitude sorts first; the tag is not (int first still)
         out.append(NEG)
         out += bytes(b ^ 0xFF for b in body)
+        out.append(_NEG_TAG_BASE | tag)
 
 
 def _compact_int(n: int) -> bytes:
@@ -218,7 +223,7 @@ def _decode_number(data: bytes, pos: int, negative: bool) -> tuple[int | float, 
         frac = (frac << 7) | ((data[pos] ^ flip) & 0x7F)
         bits += 7
         pos += 1
-    tag = data[pos] ^ flip
+    tag = data[pos] - (_NEG_TAG_BASE if negative else 0)
     odd = (1 << bits) | frac
     odd >>= (odd & -odd).bit_length() - 1
     bits = odd.bit_length() - 1
