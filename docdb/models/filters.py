@@ -1,0 +1,385 @@
+"""MongoDB query filters: does a JSON document match ``{"a.b": {"$gt": 3}, ...}``?
+
+Collections (and later their indexes and planner) need one shared answer to
+"which documents does this filter select", with MongoDB's semantics so that a
+pymongo-shaped API behaves the way its users expect. ``compile_filter``
+validates a filter once and turns it into nested closures, so scanning a
+collection does not re-interpret the filter for every document.
+
+Semantics kept from MongoDB:
+
+* a dotted path walks into sub-documents; on an array a numeric component
+  indexes it, and any component is also applied to every sub-document in the
+  array (``"a.b"`` on ``{"a": [{"b": 1}, {"b": 2}]}`` reaches 1 and 2); arrays
+  nested directly in arrays are not walked into, and a path through an array
+  with no sub-document reaches nothing (not even "missing");
+* a condition on a value that is an array holds if it holds for the array as a
+  whole or for any of its elements (one level), except ``$size``,
+  ``$elemMatch`` and ``$exists`` which look at the value itself;
+* ``$ne`` / ``$nin`` / ``$not`` / ``$nor`` are plain negations, so a missing
+  field satisfies them; ``None`` equality (``$eq``, ``$in``, ``$gte``,
+  ``$lte``) also matches a missing field;
+* comparisons only hold within one type bracket (int and float compare
+  numerically; bool is not a number), and equality is typed the same way
+  (``1 == 1.0`` but ``True != 1``); sub-documents compare field by field, in
+  order.
+
+Not supported (raise ``FilterError``): ``$regex``, ``$type``, ``$mod``,
+``$where``, ``$expr``, ``$text``, geo and bitwise operators, ``$all`` with
+``$elemMatch`` items, and any other operator.
+
+May import: the standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["FilterError", "compile_filter", "matches", "get_path_values"]
+
+Predicate = Callable[[dict], bool]
+# A value test takes the values a path reached (with _MISSING where it reached nothing).
+ValueTest = Callable[[list], bool]
+
+
+class FilterError(ValueError):
+    """A malformed filter: an unknown operator, or an operand of the wrong shape."""
+
+
+class _Missing:
+    """Marks a path that ended without a value (the field is absent)."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+# MongoDB's canonical type order (its comparison brackets) for JSON values.
+_NULL, _NUMBER, _STRING, _OBJECT, _ARRAY, _BOOL = 1, 2, 3, 4, 5, 8
+_OTHER = 99  # a non-JSON value in a document: equal only to itself, never ordered against JSON values
+
+
+def _rank(value: Any) -> int:
+    if value is None:
+        return _NULL
+    if isinstance(value, bool):
+        return _BOOL
+    if isinstance(value, int | float):
+        return _NUMBER
+    if isinstance(value, str):
+        return _STRING
+    if isinstance(value, dict):
+        return _OBJECT
+    if isinstance(value, list | tuple):
+        return _ARRAY
+    return _OTHER
+
+
+# ---------------------------------------------------------------- paths
+
+
+def get_path_values(document: dict, dotted_path: str) -> list:
+    """Every value ``dotted_path`` reaches in ``document``, in document order.
+
+    Arrays met on the way are traversed as MongoDB does (see the module
+    docstring); an array found at the end of the path is returned as one value,
+    not expanded. A path that reaches nothing gives ``[]``.
+    """
+    return [v for v in _resolve(document, dotted_path.split(".")) if v is not _MISSING]
+
+
+def _resolve(document: Any, parts: list[str]) -> list:
+    out: list = []
+    _walk(document, parts, 0, out)
+    return out
+
+
+def _walk(value: Any, parts: list[str], i: int, out: list) -> None:
+    if i == len(parts):
+        out.append(value)
+        return
+    key = parts[i]
+    if isinstance(value, dict):
+        if key in value:
+            _walk(value[key], parts, i + 1, out)
+        else:
+            out.append(_MISSING)
+    elif isinstance(value, list):
+        # Nothing is reached (not even "missing") through an array without sub-documents,
+        # so {"a.b": None} does not match {"a": [1, 2]} while {"a.b": {"$exists": False}} does.
+        if key.isdigit() and (key == "0" or key[0] != "0") and int(key) < len(value):
+            _walk(value[int(key)], parts, i + 1, out)
+        for element in value:
+            if isinstance(element, dict):
+                _walk(element, parts, i, out)
+    else:
+        out.append(_MISSING)
+
+
+def _candidates(values: list):
+    """The values a value condition is tried on: each value, and each element of an array value."""
+    for value in values:
+        if value is _MISSING:
+            continue
+        yield value
+        if isinstance(value, list):
+            yield from value
+
+
+# ---------------------------------------------------------------- equality and order
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Typed equality: numbers numerically (NaN equals NaN), sub-documents in field order."""
+    ra = _rank(a)
+    if ra != _rank(b):
+        return False
+    if ra == _NUMBER:
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if ra == _ARRAY:
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if ra == _OBJECT:
+        return len(a) == len(b) and all(
+            ka == kb and _equal(va, vb) for (ka, va), (kb, vb) in zip(a.items(), b.items())
+        )
+    return a == b
+
+
+def _compare(a: Any, b: Any) -> int:
+    """-1, 0 or 1 in MongoDB's order of values (type bracket first, NaN below all numbers)."""
+    ra, rb = _rank(a), _rank(b)
+    if ra != rb:
+        return -1 if ra < rb else 1
+    if ra == _NUMBER:
+        na, nb = math.isnan(a), math.isnan(b)
+        if na or nb:
+            return (nb - na) * -1 if na != nb else 0
+        return (a > b) - (a < b)
+    if ra in (_STRING, _BOOL):
+        return (a > b) - (a < b)
+    if ra == _ARRAY:
+        for x, y in zip(a, b):
+            c = _compare(x, y)
+            if c:
+                return c
+        return (len(a) > len(b)) - (len(a) < len(b))
+    if ra == _OBJECT:
+        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+            c = (_rank(va) > _rank(vb)) - (_rank(va) < _rank(vb)) or (ka > kb) - (ka < kb) or _compare(va, vb)
+            if c:
+                return c
+        return (len(a) > len(b)) - (len(a) < len(b))
+    return 0
+
+
+# ---------------------------------------------------------------- compiling
+
+
+def matches(document: dict, filter: dict | None) -> bool:
+    """Whether ``document`` matches ``filter`` (compiles it each call; reuse ``compile_filter``)."""
+    return compile_filter(filter)(document)
+
+
+def compile_filter(filter: dict | None) -> Predicate:
+    """Validate ``filter`` once and return a predicate on documents; ``None`` or ``{}`` match all."""
+    if filter is None:
+        return lambda document: True
+    return _compile_document(filter)
+
+
+def _compile_document(filter: Any) -> Predicate:
+    if not isinstance(filter, dict):
+        raise FilterError(f"a filter must be a dict, not {type(filter).__name__}")
+    tests = []
+    for key, condition in filter.items():
+        if not isinstance(key, str):
+            raise FilterError(f"filter field names must be strings, not {key!r}")
+        if key.startswith("$"):
+            tests.append(_compile_logical(key, condition))
+        else:
+            tests.append(_compile_path(key, condition))
+    return _all_of(tests)
+
+
+def _all_of(tests: list[Predicate]) -> Predicate:
+    if not tests:
+        return lambda document: True
+    if len(tests) == 1:
+        return tests[0]
+    return lambda document: all(test(document) for test in tests)
+
+
+def _compile_logical(op: str, operand: Any) -> Predicate:
+    if op not in ("$and", "$or", "$nor"):
+        raise FilterError(f"unknown top-level operator {op}")
+    if not isinstance(operand, list) or not operand:
+        raise FilterError(f"{op} needs a non-empty list of filters")
+    subs = [_compile_document(sub) for sub in operand]
+    if op == "$and":
+        return lambda document: all(sub(document) for sub in subs)
+    if op == "$or":
+        return lambda document: any(sub(document) for sub in subs)
+    return lambda document: not any(sub(document) for sub in subs)
+
+
+def _is_operator_expression(condition: Any, where: str) -> bool:
+    """``{"$gt": 1, ...}`` rather than a literal sub-document; mixing the two is an error."""
+    if not isinstance(condition, dict) or not condition:
+        return False
+    dollar = [isinstance(k, str) and k.startswith("$") for k in condition]
+    if all(dollar):
+        return True
+    if any(dollar):
+        raise FilterError(f"{where}: cannot mix operators and field names in {condition!r}")
+    return False
+
+
+def _compile_path(path: str, condition: Any) -> Predicate:
+    parts = path.split(".")
+    if _is_operator_expression(condition, path):
+        test = _compile_operators(condition, path)
+    else:
+        test = _equals_test(_checked(condition, path))
+    return lambda document: test(_resolve(document, parts))
+
+
+def _checked(value: Any, where: str) -> Any:
+    """A filter operand, refused now if it is not a JSON value (so matching never raises)."""
+    if _rank(value) == _OTHER:
+        raise FilterError(f"{where}: operands must be JSON values, not {type(value).__name__}")
+    if isinstance(value, dict):
+        for v in value.values():
+            _checked(v, where)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _checked(v, where)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _compile_operators(expression: dict, path: str) -> ValueTest:
+    tests = [_compile_operator(op, operand, path) for op, operand in expression.items()]
+    if len(tests) == 1:
+        return tests[0]
+    return lambda values: all(test(values) for test in tests)
+
+
+def _compile_operator(op: str, operand: Any, path: str) -> ValueTest:
+    where = f"{op} on {path!r}"
+    if op == "$eq":
+        return _equals_test(_checked(operand, where))
+    if op == "$ne":
+        return _negated(_equals_test(_checked(operand, where)))
+    if op in ("$in", "$nin"):
+        test = _in_test(operand, where)
+        return test if op == "$in" else _negated(test)
+    if op in _ORDER_OPS:
+        return _order_test(op, _checked(operand, where))
+    if op == "$exists":
+        return _exists_test(bool(operand))
+    if op == "$size":
+        return _size_test(operand, where)
+    if op == "$all":
+        return _all_test(operand, where)
+    if op == "$elemMatch":
+        return _elem_match_test(operand, where)
+    if op == "$not":
+        if not _is_operator_expression(operand, where):
+            raise FilterError(f"{where}: needs a non-empty operator expression such as {{'$gt': 1}}")
+        return _negated(_compile_operators(operand, path))
+    raise FilterError(f"unknown operator {op} (on {path!r})")
+
+
+def _negated(test: ValueTest) -> ValueTest:
+    return lambda values: not test(values)
+
+
+def _equals_test(target: Any) -> ValueTest:
+    if target is None:
+        return lambda values: any(v is _MISSING for v in values) or any(
+            c is None for c in _candidates(values)
+        )
+    return lambda values: any(_equal(c, target) for c in _candidates(values))
+
+
+def _in_test(operand: Any, where: str) -> ValueTest:
+    if not isinstance(operand, list | tuple):
+        raise FilterError(f"{where}: needs a list, not {type(operand).__name__}")
+    targets = [_checked(t, where) for t in operand]
+    for t in targets:
+        if isinstance(t, dict) and any(isinstance(k, str) and k.startswith("$") for k in t):
+            raise FilterError(f"{where}: cannot hold operator expressions ({t!r})")
+    tests = [_equals_test(t) for t in targets]
+    return lambda values: any(test(values) for test in tests)
+
+
+_ORDER_OPS = {
+    "$gt": lambda c: c > 0,
+    "$gte": lambda c: c >= 0,
+    "$lt": lambda c: c < 0,
+    "$lte": lambda c: c <= 0,
+}
+
+
+def _order_test(op: str, target: Any) -> ValueTest:
+    if target is None:
+        # null is alone in its bracket: $gte/$lte null mean "equals null", $gt/$lt null never hold.
+        return _equals_test(None) if op in ("$gte", "$lte") else (lambda values: False)
+    accept, bracket = _ORDER_OPS[op], _rank(target)
+    return lambda values: any(
+        _rank(c) == bracket and accept(_compare(c, target)) for c in _candidates(values)
+    )
+
+
+def _exists_test(wanted: bool) -> ValueTest:
+    if wanted:
+        return lambda values: any(v is not _MISSING for v in values)
+    return lambda values: all(v is _MISSING for v in values)
+
+
+def _size_test(operand: Any, where: str) -> ValueTest:
+    if isinstance(operand, float) and operand.is_integer():
+        operand = int(operand)
+    if isinstance(operand, bool) or not isinstance(operand, int):
+        raise FilterError(f"{where}: needs an integer, not {operand!r}")
+    return lambda values: any(isinstance(v, list) and len(v) == operand for v in values)
+
+
+def _all_test(operand: Any, where: str) -> ValueTest:
+    if not isinstance(operand, list | tuple):
+        raise FilterError(f"{where}: needs a list, not {type(operand).__name__}")
+    targets = [_checked(t, where) for t in operand]
+    for t in targets:
+        if isinstance(t, dict) and any(isinstance(k, str) and k.startswith("$") for k in t):
+            raise FilterError(f"{where}: operator items ({t!r}) are not supported")
+    if not targets:
+        return lambda values: False  # MongoDB: an empty $all matches nothing
+    tests = [_equals_test(t) for t in targets]
+    return lambda values: all(test(values) for test in tests)
+
+
+def _elem_match_test(operand: Any, where: str) -> ValueTest:
+    """Some element of an array value satisfies every condition at once."""
+    if not isinstance(operand, dict):
+        raise FilterError(f"{where}: needs a dict, not {type(operand).__name__}")
+    value_form = operand and all(
+        isinstance(k, str) and k.startswith("$") and k not in ("$and", "$or", "$nor") for k in operand
+    )
+    if value_form:
+        # Conditions on the element itself: {"$gt": 1, "$lt": 5}.
+        inner = _compile_operators(operand, where)
+
+        def element_ok(element: Any) -> bool:
+            return inner([element])
+    else:
+        # A filter the element (a sub-document) must match: {"b": 1, "c": {"$gt": 2}}.
+        sub = _compile_document(operand)
+
+        def element_ok(element: Any) -> bool:
+            return isinstance(element, dict) and sub(element)
+
+    return lambda values: any(
+        isinstance(v, list) and any(element_ok(e) for e in v) for v in values
+    )
