@@ -1,0 +1,98 @@
+"""JSON documents: validation, encoding with orjson, and generated ``_id``\\s.
+
+A collection stores top-level JSON objects. ``encode_document`` is the one gate
+a document passes before it is written: it must be a dict with string keys
+all the way down, hold only JSON values (no sets, bytes, NaN or infinities, no
+objects orjson cannot encode), and encode to at most ``MAX_DOCUMENT_BYTES``;
+otherwise ``DocumentError`` says what and where, and nothing is written.
+
+Generated ids (``new_id``) are 26-character ULIDs: 48 bits of milliseconds
+then 80 random bits in Crockford base32, so they sort by creation time (and
+within one millisecond stay increasing: the random part is incremented), which
+keeps recent inserts together in an ordered engine.
+May import: the standard library and orjson.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from typing import Any
+
+import orjson
+
+__all__ = ["DocumentError", "encode_document", "decode_document", "new_id", "MAX_DOCUMENT_BYTES"]
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class DocumentError(ValueError):
+    """A value that cannot be stored as a JSON document; nothing was written."""
+
+
+def encode_document(document: Any) -> bytes:
+    if not isinstance(document, dict):
+        raise DocumentError(f"a document must be a JSON object (a dict), not {type(document).__name__}")
+    _check(document, "")
+    try:
+        data = orjson.dumps(document)
+    except (TypeError, orjson.JSONEncodeError) as error:
+        raise DocumentError(f"the document cannot be encoded as JSON: {error}") from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DocumentError(f"the document is {len(data):,} bytes encoded; the limit is "
+                            f"{MAX_DOCUMENT_BYTES:,}")
+    return data
+
+
+def decode_document(data: bytes) -> dict:
+    return orjson.loads(data)
+
+
+def _check(value: Any, where: str) -> None:
+    """Refuse what JSON cannot hold, naming the path, before orjson sees it."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise DocumentError(f"{where or 'the document'} is {value!r}: JSON has no NaN or infinity")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise DocumentError(f"key {key!r} in {where or 'the document'} is not a string")
+            _check(item, f"{where}.{key}" if where else key)
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check(item, f"{where}.{i}")
+        return
+    raise DocumentError(f"{where or 'the document'} is a {type(value).__name__} ({value!r:.60}), "
+                        "which JSON cannot hold")
+
+
+class _UlidClock:
+    """Monotonic ULIDs: a later call never returns a smaller id, even in one millisecond."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = (0, 0)
+
+    def next(self) -> str:
+        with self._lock:
+            millis = time.time_ns() // 1_000_000
+            last_millis, last_random = self._last
+            if millis <= last_millis:
+                millis, rand = last_millis, last_random + 1
+                if rand >> 80:  # 2**80 ids in one millisecond: borrow the next one
+                    millis, rand = millis + 1, int.from_bytes(os.urandom(10), "big") >> 1
+            else:
+                rand = int.from_bytes(os.urandom(10), "big")
+            self._last = (millis, rand)
+        value = (millis << 80) | rand
+        return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+new_id = _UlidClock().next
