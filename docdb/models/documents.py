@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-__all__ = ["DocumentError", "encode_document", "decode_document", "new_id", "MAX_DOCUMENT_BYTES"]
+__all__ = ["DocumentError", "encode_document", "decode_document", "check_json", "new_id",
+           "MAX_DOCUMENT_BYTES"]
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -36,7 +37,7 @@ class DocumentError(ValueError):
 def encode_document(document: Any) -> bytes:
     if not isinstance(document, dict):
         raise DocumentError(f"a document must be a JSON object (a dict), not {type(document).__name__}")
-    _check(document, "")
+    check_json(document)
     try:
         data = orjson.dumps(document)
     except (TypeError, orjson.JSONEncodeError) as error:
@@ -51,7 +52,7 @@ def decode_document(data: bytes) -> dict:
     return orjson.loads(data)
 
 
-def _check(value: Any, where: str) -> None:
+def check_json(value: Any, where: str = "") -> None:
     """Refuse what JSON cannot hold, naming the path, before orjson sees it."""
     if value is None or isinstance(value, (bool, int, str)):
         return
@@ -63,11 +64,11 @@ def _check(value: Any, where: str) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise DocumentError(f"key {key!r} in {where or 'the document'} is not a string")
-            _check(item, f"{where}.{key}" if where else key)
+            check_json(item, f"{where}.{key}" if where else key)
         return
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            _check(item, f"{where}.{i}")
+            check_json(item, f"{where}.{i}")
         return
     raise DocumentError(f"{where or 'the document'} is a {type(value).__name__} ({value!r:.60}), "
                         "which JSON cannot hold")
