@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -38,42 +39,47 @@ def proc_wchar() -> int:
     raise RuntimeError("/proc/self/io has no wchar line")
 
 
-class Peer:
+class Peer(ABC):
     """Base adapter; ``batch_note`` marks systems without a real batch."""
 
     label = "?"
     batch_note: str | None = None
     write_method = "wchar"  # how bytes_written counts; see proc_wchar
 
+    @abstractmethod
     def putter(self) -> Callable[[bytes, bytes], Any]:
-        raise NotImplementedError
+        """Each adapter implements it."""
 
-    def begin(self) -> None:
+    def begin(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Start a write phase (a transaction where the system has them)."""
 
-    def end(self) -> None:
+    def end(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """End a write phase at the configured sync level; timed with the writes."""
 
+    @abstractmethod
     def put_batch(self, items: Items, size: int) -> None:
-        raise NotImplementedError
+        """Each adapter implements it."""
 
+    @abstractmethod
     def getter(self) -> Getter:
-        raise NotImplementedError
+        """Each adapter implements it."""
 
+    @abstractmethod
     def scan(self, start: bytes | None = None,
              stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         """``(key, value)`` in key order, ``start`` inclusive, ``stop`` exclusive."""
-        raise NotImplementedError
 
+    @abstractmethod
     def merge(self) -> None:
-        raise NotImplementedError
+        """Each adapter implements it."""
 
     def bytes_written(self) -> int:
         """A counter of bytes written to disk; only differences of it are meaningful."""
         return proc_wchar()
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Each adapter implements it."""
 
 
 Opener = Callable[[str, str], Peer]
