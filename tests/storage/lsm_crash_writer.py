@@ -34,96 +34,42 @@ regenerate exactly the operations the child performed.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import sys
 import threading
 import time
-import traceback
-from collections.abc import Iterator
+
+try:
+    from tests.storage import crash_ops
+except ImportError:  # run as a script: this folder is on sys.path
+    import crash_ops  # type: ignore[no-redef]
 
 KEYS = [b"key-%04d" % i for i in range(160)]
-MAX_OPS = 200_000
+MAX_OPS = crash_ops.MAX_OPS
+PROFILE = crash_ops.Profile(
+    keys=KEYS,
+    big=(0.03, 5_000, 20_000),  # larger than a memtable: a rotation on its own
+    medium=(0.2, 300, 1_500),  # larger than a block
+    small_max=120,
+    delete_below=0.72,
+    batch_max=9,
+    batch_delete=0.25,
+)
+apply = crash_ops.apply
+_say = crash_ops.say
+
+
+def operations(seed: int):
+    return crash_ops.operations(seed, PROFILE)
 BLOCK_BYTES = 256
 FANOUT = 2
 EVENTS = ("sst-fsync", "sst-rename", "sst-renamed", "manifest-rename", "manifest-renamed",
           "log-unlink", "sst-unlink")
 
-# An operation is ("put", key, value), ("delete", key, None) or
-# ("batch", None, [(key, value-or-None), ...]).
-Operation = tuple
-
-
 def options(sync: str, memtable_bytes: int) -> dict:
     """The engine options the child (and the parent, to read back) opens with."""
     return {"engine": "lsm", "sync": sync, "memtable_bytes": memtable_bytes,
             "block_bytes": BLOCK_BYTES, "fanout": FANOUT, "sync_interval": 0.05}
-
-
-def _value(rng: random.Random, tag: bytes) -> bytes:
-    """A value that names the operation which wrote it, padded to a random length."""
-    roll = rng.random()
-    if roll < 0.03:
-        size = rng.randint(5_000, 20_000)  # larger than a memtable: a rotation on its own
-    elif roll < 0.2:
-        size = rng.randint(300, 1_500)  # larger than a block
-    else:
-        size = rng.randint(0, 120)
-    return tag + b"|" + rng.randbytes(size)
-
-
-def operations(seed: int) -> Iterator[Operation]:
-    """The deterministic, endless stream of operations for ``seed``."""
-    rng = random.Random(seed)
-    for i in range(MAX_OPS):
-        roll = rng.random()
-        if roll < 0.55:
-            key = rng.choice(KEYS)
-            yield ("put", key, _value(rng, b"put s%d o%d %s" % (seed, i, key)))
-        elif roll < 0.72:
-            yield ("delete", rng.choice(KEYS), None)
-        else:
-            keys = rng.sample(KEYS, rng.randint(2, 9))
-            ops = []
-            for n, key in enumerate(keys):
-                if n and rng.random() < 0.25:
-                    ops.append((key, None))
-                else:
-                    ops.append((key, _value(rng, b"batch s%d o%d %s" % (seed, i, key))))
-            yield ("batch", None, ops)
-
-
-def apply(state: dict[bytes, bytes], op: Operation) -> None:
-    """Apply ``op`` to a model dict, as the engine should."""
-    kind, key, payload = op
-    if kind == "put":
-        state[key] = payload
-    elif kind == "delete":
-        state.pop(key, None)
-    else:
-        for k, v in payload:
-            if v is None:
-                state.pop(k, None)
-            else:
-                state[k] = v
-
-
-def _say(line: str) -> None:
-    os.write(1, (line + "\n").encode())
-
-
-def _fail(where: str) -> None:
-    _say("ERR " + where + " " + traceback.format_exc().replace("\n", " | "))
-    os._exit(3)
-
-
-def _compact_loop(engine) -> None:
-    try:
-        while True:
-            engine.compact()
-            time.sleep(0.001)
-    except Exception:  # noqa: BLE001 -- any failure is reported to the parent
-        _fail("compact")
 
 
 def _fd_name(fd: int) -> str:
@@ -184,30 +130,8 @@ def main(argv: list[str]) -> None:
         install_die_at(argv[5])
     import storage
 
-    try:
-        engine = storage.open(directory, **options(sync, memtable_bytes))
-    except Exception:  # noqa: BLE001 -- any failure is reported to the parent
-        _fail("open")
-    _say("OPEN")
-    if mode == "compact":
-        threading.Thread(target=_compact_loop, args=(engine,), daemon=True).start()
-    try:
-        for i, (kind, key, payload) in enumerate(operations(seed)):
-            if kind == "put":
-                engine.put(key, payload)
-            elif kind == "delete":
-                engine.delete(key)
-            else:
-                with engine.batch() as batch:
-                    for k, v in payload:
-                        if v is None:
-                            batch.delete(k)
-                        else:
-                            batch.put(k, v)
-            _say(f"ACK {i}")
-    except Exception:  # noqa: BLE001 -- any failure is reported to the parent
-        _fail("write")
-    _say("DONE")
+    crash_ops.run(lambda: storage.open(directory, **options(sync, memtable_bytes)),
+                  seed, PROFILE, mode, pause=0.001)
 
 
 if __name__ == "__main__":
