@@ -27,6 +27,7 @@ import pytest
 import storage
 from storage import CorruptionError, FormatError
 from storage.record import CONTINUED, encode
+from tests.storage.damage import files, flip, read_back
 
 SEGMENT_BYTES = 4096
 OPTIONS = {"engine": "hash", "sync": "full", "segment_bytes": SEGMENT_BYTES,
@@ -86,31 +87,10 @@ def newest(path: Path) -> Path:
     return segments(path)[-1]
 
 
-def files(path: Path, skip: tuple[str, ...] = ()) -> dict[str, bytes | None]:
-    """Every file (None for a directory) under ``path`` and its bytes: to prove nothing changed."""
-    out: dict[str, bytes | None] = {}
-    for p in sorted(path.rglob("*")):
-        if p.name not in skip:
-            out[str(p.relative_to(path))] = None if p.is_dir() else p.read_bytes()
-    return out
-
-
-def flip(path: Path, offset: int, bit: int = 0) -> None:
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        byte = f.read(1)[0]
-        f.seek(offset)
-        f.write(bytes([byte ^ (1 << bit)]))
-
-
 def contents(path: Path, **overrides) -> dict[bytes, bytes]:
-    """Reopen and read everything back, checking that get, scan and len agree."""
+    """Reopen and read everything back (see damage.read_back)."""
     with open_db(path, **overrides) as db:
-        found = dict(db.scan())
-        assert len(db) == len(found)
-        for k, v in found.items():
-            assert db.get(k) == v
-        return found
+        return read_back(db)
 
 
 def build(path: Path, n: int = 100) -> dict[bytes, bytes]:

@@ -39,6 +39,8 @@ import storage
 from storage import CorruptionError, FormatError
 from storage.lsm.manifest import Manifest
 from storage.record import CONTINUED, encode
+from tests.storage import damage
+from tests.storage.damage import flip, read_back
 
 OPTIONS = {"engine": "lsm", "sync": "full", "memtable_bytes": 4096, "block_bytes": 256,
            "bloom_bits": 10, "fanout": 64}  # no automatic compactions: each test says when
@@ -65,32 +67,13 @@ def val(i: int, gen: int = 1) -> bytes:
 
 
 def files(path: Path, skip: tuple[str, ...] = ("LOCK",)) -> dict[str, bytes | None]:
-    """Every file (None for a directory) under ``path`` and its bytes: to prove nothing changed."""
-    out: dict[str, bytes | None] = {}
-    for p in sorted(path.rglob("*")):
-        if p.name not in skip:
-            out[str(p.relative_to(path))] = None if p.is_dir() else p.read_bytes()
-    return out
-
-
-def flip(path: Path, offset: int, bit: int = 0) -> None:
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        byte = f.read(1)[0]
-        f.seek(offset)
-        f.write(bytes([byte ^ (1 << bit)]))
+    return damage.files(path, skip)
 
 
 def contents(path: Path, **overrides) -> dict[bytes, bytes]:
-    """Reopen and read everything back, checking that get, scans and len agree."""
+    """Reopen and read everything back (see damage.read_back)."""
     with open_db(path, **overrides) as db:
-        found = dict(db.scan())
-        assert list(found) == sorted(found)
-        assert [k for k, _ in db.scan(reverse=True)] == sorted(found, reverse=True)
-        assert len(db) == len(found)
-        for k, v in found.items():
-            assert db.get(k) == v
-        return found
+        return read_back(db)
 
 
 def tables(path: Path) -> list[Path]:
