@@ -13,87 +13,26 @@ same directory, so recovery is also tested on top of earlier recoveries.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 import storage
-from tests.storage import crash_writer
-from tests.storage.crash_writer import KEYS, apply, operations
+from tests.storage import crash_parent, crash_writer
+from tests.storage.crash_writer import KEYS, operations
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("crash_writer.py")
 SEGMENT_BYTES = 64 * 1024
 ROUND_TIMEOUT = 60.0
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
 def run_and_kill(directory: Path, seed: int, mode: str, rng: random.Random,
                  sync: str = "full") -> int:
     """Run one writer, SIGKILL it at a random moment; return the last acknowledged op (-1: none)."""
-    proc = subprocess.Popen(
-        [sys.executable, str(WRITER), str(directory), str(seed), mode, str(SEGMENT_BYTES), sync],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO_ROOT, env=_child_env(),
-    )
-    watchdog = threading.Timer(ROUND_TIMEOUT, proc.kill)
-    watchdog.start()
-    try:
-        lines = []
-        # Sometimes kill while it is still importing or opening (recovery of a recovery).
-        target = -1 if rng.random() < 0.1 else rng.randint(0, 120)
-        if target < 0:
-            time.sleep(rng.uniform(0.0, 0.15))
-        else:
-            while True:
-                line = proc.stdout.readline().decode()
-                if not line:
-                    break
-                lines.append(line.strip())
-                if line.startswith("ERR") or (line.startswith("ACK") and int(line.split()[1]) >= target):
-                    break
-            time.sleep(rng.uniform(0.0, 0.005))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        out, err = proc.stdout.read(), proc.stderr.read()  # not communicate(): it skips buffered lines
-    finally:
-        watchdog.cancel()
-        proc.stdout.close()
-        proc.stderr.close()
-    lines += out.decode().split("\n")
-    errors = [line for line in lines if line.startswith("ERR")]
-    assert not errors, f"the writer failed (seed {seed}): {errors[0]}\nstderr: {err.decode()}"
-    assert proc.returncode == -signal.SIGKILL, (
-        f"writer exited with {proc.returncode} before the kill (seed {seed}): {err.decode()}"
-    )
-    acks = [int(line.split()[1]) for line in lines if line.startswith("ACK")]
-    assert acks == list(range(len(acks))), "acknowledgements out of order"
-    return acks[-1] if acks else -1
-
-
-def _tag(value: bytes | None) -> bytes | None:
-    """The part of a value that names the operation which wrote it."""
-    return None if value is None else value.split(b"|", 1)[0]
-
-
-def _diff(expected: dict[bytes, bytes], found: dict[bytes, bytes]) -> str:
-    notes = []
-    for key in sorted(set(expected) | set(found)):
-        want, got = expected.get(key), found.get(key)
-        if want != got:
-            notes.append(f"{key!r}: expected {_tag(want)!r}, found {_tag(got)!r}")
-    return "; ".join(notes[:8]) + (f" (+{len(notes) - 8} more)" if len(notes) > 8 else "")
+    args = [str(WRITER), str(directory), str(seed), mode, str(SEGMENT_BYTES), sync]
+    return crash_parent.run_and_kill(args, seed, rng, max_target=120, early_sleep=0.15,
+                                     pause=0.005, timeout=ROUND_TIMEOUT).last_ack
 
 
 def read_back(directory: Path) -> dict[bytes, bytes]:
@@ -111,23 +50,8 @@ def read_back(directory: Path) -> dict[bytes, bytes]:
 
 def check_round(directory: Path, model: dict[bytes, bytes], seed: int, last_ack: int) -> dict:
     """Apply the acknowledged ops to ``model``; the engine must match it, or it plus the op in flight."""
-    stream = operations(seed)
-    for _ in range(last_ack + 1):
-        apply(model, next(stream))
-    in_flight = next(stream)
-    with_flight = dict(model)
-    apply(with_flight, in_flight)
-    found = read_back(directory)
-    if found == model:
-        return model
-    if found == with_flight:
-        return with_flight
-    raise AssertionError(
-        f"after a kill (seed {seed}, last acknowledged op {last_ack}, in flight "
-        f"{in_flight[0]}) the engine holds neither the acknowledged state nor that state "
-        f"plus the op in flight.\n  vs acknowledged: {_diff(model, found)}"
-        f"\n  vs with in-flight op: {_diff(with_flight, found)}"
-    )
+    return crash_parent.judge(model, operations(seed), last_ack, lambda: read_back(directory),
+                              f"seed {seed}")
 
 
 def crash_rounds(directory: Path, rounds: int, mode: str, base_seed: int,

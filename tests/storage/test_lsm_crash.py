@@ -19,101 +19,30 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 import storage
 from storage.lsm.manifest import Manifest
-from tests.storage import lsm_crash_writer
+from tests.storage import crash_parent, lsm_crash_writer
 from tests.storage.lsm_crash_writer import EVENTS, KEYS, apply, operations, options
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("lsm_crash_writer.py")
 ROUND_TIMEOUT = 60.0
 DIE_TIMEOUT = 20.0  # a DIE_AT child whose event never comes is killed after this long
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-class Outcome:
-    """What one child run did: its last acknowledged op, and whether it died at its DIE_AT event."""
-
-    def __init__(self, last_ack: int, died_at: str | None):
-        self.last_ack = last_ack
-        self.died_at = died_at
-
-
 def run_child(directory: Path, seed: int, mode: str, sync: str, memtable_bytes: int,
-              rng: random.Random, die_at: str | None = None) -> Outcome:
+              rng: random.Random, die_at: str | None = None) -> crash_parent.Outcome:
     """Run one writer and let it be SIGKILLed: by the parent at a random moment, or by itself."""
-    args = [sys.executable, str(WRITER), str(directory), str(seed), mode, sync, str(memtable_bytes)]
+    args = [str(WRITER), str(directory), str(seed), mode, sync, str(memtable_bytes)]
     if die_at:
         args.append(die_at)
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO_ROOT,
-                            env=_child_env())
-    watchdog = threading.Timer(DIE_TIMEOUT if die_at else ROUND_TIMEOUT, proc.kill)
-    watchdog.start()
-    lines: list[str] = []
-    try:
-        if die_at:
-            pass  # it kills itself; the watchdog ends it if its event never comes
-        else:
-            # Sometimes kill while it is still importing or recovering (recovery of a recovery).
-            target = -1 if rng.random() < 0.1 else rng.randint(0, 150)
-            if target < 0:
-                time.sleep(rng.uniform(0.0, 0.3))
-            else:
-                while True:
-                    line = proc.stdout.readline().decode()
-                    if not line:
-                        break
-                    lines.append(line.strip())
-                    if line.startswith("ERR") or (line.startswith("ACK")
-                                                  and int(line.split()[1]) >= target):
-                        break
-                time.sleep(rng.uniform(0.0, 0.01))
-            proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        out, err = proc.stdout.read(), proc.stderr.read()  # not communicate(): it skips buffered lines
-    finally:
-        watchdog.cancel()
-        proc.stdout.close()
-        proc.stderr.close()
-    lines += out.decode().split("\n")
-    errors = [line for line in lines if line.startswith("ERR")]
-    assert not errors, f"the writer failed (seed {seed}): {errors[0]}\nstderr: {err.decode()}"
-    assert "DONE" not in lines, "the writer ran out of operations before it was killed"
-    assert proc.returncode == -signal.SIGKILL, (
-        f"writer exited with {proc.returncode} before the kill (seed {seed}): {err.decode()}"
-    )
-    acks = [int(line.split()[1]) for line in lines if line.startswith("ACK")]
-    assert acks == list(range(len(acks))), "acknowledgements out of order"
-    died = [line.split()[1] for line in lines if line.startswith("DIE")]
-    return Outcome(acks[-1] if acks else -1, died[0] if died else None)
-
-
-def _tag(value: bytes | None) -> bytes | None:
-    """The part of a value that names the operation which wrote it."""
-    return None if value is None else value.split(b"|", 1)[0]
-
-
-def _diff(expected: dict[bytes, bytes], found: dict[bytes, bytes]) -> str:
-    notes = []
-    for key in sorted(set(expected) | set(found)):
-        want, got = expected.get(key), found.get(key)
-        if want != got:
-            notes.append(f"{key!r}: expected {_tag(want)!r}, found {_tag(got)!r}")
-    return "; ".join(notes[:8]) + (f" (+{len(notes) - 8} more)" if len(notes) > 8 else "")
+    return crash_parent.run_and_kill(args, seed, rng, max_target=150, early_sleep=0.3, pause=0.01,
+                                     timeout=DIE_TIMEOUT if die_at else ROUND_TIMEOUT,
+                                     kills_itself=bool(die_at))
 
 
 def read_back(directory: Path, sync: str, memtable_bytes: int) -> dict[bytes, bytes]:
@@ -134,24 +63,9 @@ def read_back(directory: Path, sync: str, memtable_bytes: int) -> dict[bytes, by
 def check_round(directory: Path, model: dict[bytes, bytes], seed: int, last_ack: int,
                 sync: str, memtable_bytes: int, died_at: str | None = None) -> dict:
     """Apply the acknowledged ops to ``model``; the engine must match it, or it plus the op in flight."""
-    stream = operations(seed)
-    for _ in range(last_ack + 1):
-        apply(model, next(stream))
-    in_flight = next(stream)
-    with_flight = dict(model)
-    apply(with_flight, in_flight)
-    found = read_back(directory, sync, memtable_bytes)
-    if found == model:
-        return model
-    if found == with_flight:
-        return with_flight
-    raise AssertionError(
-        f"after a kill (seed {seed}, last acknowledged op {last_ack}, in flight "
-        f"{in_flight[0]}, died at {died_at or 'a random moment'}) the engine holds neither the "
-        f"acknowledged state nor that state plus the op in flight."
-        f"\n  vs acknowledged: {_diff(model, found)}"
-        f"\n  vs with in-flight op: {_diff(with_flight, found)}"
-    )
+    return crash_parent.judge(model, operations(seed), last_ack,
+                              lambda: read_back(directory, sync, memtable_bytes),
+                              f"seed {seed}, died at {died_at or 'a random moment'}")
 
 
 def assert_directory_tidy(directory: Path) -> None:
