@@ -239,6 +239,35 @@ def test_other_engine_or_foreign_directory_is_refused(engine_name, tmp_path):
                 storage.open(db_dir, engine=other)
 
 
+def _tree(path) -> dict:
+    """Every file under ``path`` (but LOCK) and its bytes: to prove nothing changed."""
+    return {str(p.relative_to(path)): None if p.is_dir() else p.read_bytes()
+            for p in sorted(path.rglob("*")) if p.name != "LOCK"}
+
+
+@pytest.mark.parametrize("kind", ["foreign-files", "other-engine", "newer-version", "garbage-identity"])
+def test_directory_of_something_else_is_refused_untouched(engine_name, tmp_path, kind):
+    db_path = tmp_path / "db"
+    db_path.mkdir()
+    if kind == "foreign-files":
+        (db_path / "photo.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))
+        (db_path / "nested").mkdir()
+        (db_path / "nested" / "a.txt").write_text("hello")
+    else:
+        with storage.open(db_path, engine=engine_name) as db:
+            for i in range(50):
+                db.put(b"k%d" % i, b"v" * 50)
+        other = next(e for e in ("hash", "lsm") if e != engine_name)
+        identity = {"other-engine": f"docdb-storage {other} 1\n".encode(),
+                    "newer-version": f"docdb-storage {engine_name} 99\n".encode(),
+                    "garbage-identity": b"\x00\x01garbage"}[kind]
+        (db_path / "DOCDB").write_bytes(identity)
+    before = _tree(db_path)
+    with pytest.raises(storage.FormatError):
+        storage.open(db_path, engine=engine_name)
+    assert _tree(db_path) == before, "refusing the directory still changed it"
+
+
 def test_second_open_is_locked(open_engine, engine_name, tmp_path):
     open_engine()
     with pytest.raises(storage.LockedError, match=str(os.getpid())):

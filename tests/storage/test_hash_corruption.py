@@ -566,27 +566,6 @@ def test_foreign_file_in_engine_directory_is_refused(tmp_path, name):
     assert files(db_path) == before, "refusing the directory still changed it"
 
 
-@pytest.mark.parametrize("kind", ["foreign-files", "lsm-identity", "newer-version", "garbage-identity"])
-def test_directory_of_something_else_is_refused_untouched(tmp_path, kind):
-    db_path = tmp_path / "db"
-    db_path.mkdir()
-    if kind == "foreign-files":
-        (db_path / "photo.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))
-        (db_path / "nested").mkdir()
-        (db_path / "nested" / "a.txt").write_text("hello")
-    else:
-        build(db_path)
-        identity = {"lsm-identity": b"docdb-storage lsm 1\n",
-                    "newer-version": b"docdb-storage hash 99\n",
-                    "garbage-identity": b"\x00\x01garbage"}[kind]
-        (db_path / "DOCDB").write_bytes(identity)
-    before = files(db_path)
-
-    with pytest.raises(FormatError):
-        open_db(db_path)
-    assert files(db_path) == before, "refusing the directory still changed it"
-
-
 def test_path_that_is_a_regular_file_is_refused(tmp_path):
     path = tmp_path / "file.db"
     path.write_bytes(b"some user data")
