@@ -379,12 +379,12 @@ class HashEngine(Engine):
     def stats(self) -> dict[str, Any]:
         with self._lock:
             self._check_open()
-            total = self._data_bytes()
+            total, live = self._data_bytes(), self._keydir.live_bytes()  # O(n): once
             return {
                 "engine": self.name,
                 "keys": len(self._keydir),
-                "live_bytes": self._keydir.live_bytes(),
-                "dead_bytes": total - self._keydir.live_bytes(),
+                "live_bytes": live,
+                "dead_bytes": total - live,
                 "total_bytes": total,
                 "disk_bytes": directory_bytes(self.path),
                 "bytes_written": self._bytes_written,

@@ -24,7 +24,7 @@ from storage.files import TEMP_SUFFIX, fsync_dir
 from storage.hash.hint import SegmentIndex, write_hint
 from storage.hash.keydir import OFFSET_BITS, OFFSET_MASK, Snapshot
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, segment_name
-from storage.record import CONTINUED, HEADER_SIZE, decode, encode
+from storage.record import CONTINUED, decode, encode
 
 
 @dataclass
@@ -169,4 +169,4 @@ class _Raw:
     seq: int
 
 
-__all__ = ["Merger", "MergeResult", "MergeCancelled", "HEADER_SIZE"]
+__all__ = ["Merger", "MergeResult", "MergeCancelled"]

@@ -29,7 +29,7 @@ import zlib
 
 from storage.errors import CorruptionError, FormatError, StorageError
 from storage.files import TEMP_SUFFIX
-from storage.record import HEADER_SIZE, PUBLISH_BYTES
+from storage.record import PUBLISH_BYTES
 
 MAGIC = b"\x89DocDBhs"
 VERSION = 1
@@ -226,4 +226,4 @@ class Segment:
             self.close()
 
 
-__all__ = ["Segment", "segment_name", "parse_name", "SEGMENT_HEADER_SIZE", "HEADER_SIZE"]
+__all__ = ["Segment", "segment_name", "parse_name", "SEGMENT_HEADER_SIZE"]

@@ -67,7 +67,7 @@ class Cancelled(ClosedError):
 class LSMEngine(Engine):
     """LSM tree. Options: ``memtable_bytes`` (4 MiB), ``block_bytes`` (4 KiB),
     ``bloom_bits`` (10 per key), ``fanout`` (4 tables of a tier trigger a
-    compaction), ``block_cache_blocks`` (2048 parsed blocks, about 13 MiB), ``sync_interval`` (1.0 s)."""
+    compaction), ``block_cache_blocks`` (2048 parsed blocks), ``sync_interval`` (1.0 s)."""
 
     name = "lsm"
 

@@ -15,7 +15,7 @@ payload's ``zlib.crc32`` (u32), checked on every read::
                   b"\\x89DocDBst" | version u32 | crc32 u32 of the footer before it
 
 Columns make a block one ``frombytes`` and one comprehension to parse; parsed
-blocks are kept in a shared LRU ``BlockCache``. ``TableBuilder`` and
+blocks are kept in a shared ``BlockCache``. ``TableBuilder`` and
 ``SSTable`` are the writer and reader pair, as in LevelDB's table/.
 May import: the standard library and ``storage``'s own modules.
 """
