@@ -12,9 +12,8 @@ and waits for it).
 Improvements on the paper: batches are atomic across crashes and interrupted
 writes are told apart from damage (``storage.record``); the keydir turns from a
 dict into a sorted blocked array of under 100 bytes per key when it grows, and
-gives ordered scans (``storage.hash.keydir``); hint files also serve a segment
-that grew after its hint was written; merge outputs are ordered by their names
-so a crash mid-merge needs no recovery step.
+gives ordered scans (``storage.hash.keydir``); merge outputs are ordered by
+their names so a crash mid-merge needs no recovery step.
 
 Locking: one ``RLock`` guards the keydir, the file table and appends. Gets skip
 it while the keydir is a dict (see ``get``); a merge copies without it.
@@ -121,8 +120,6 @@ class HashEngine(Engine):
             parsed = parse_name(name)
             if parsed is not None:
                 (places if parsed[2] == "seg" else hints).add(parsed[:2])
-        for seg_id, sub in sorted(hints - places):  # a hint whose segment a merge deleted
-            remove_hint(os.path.join(self.path, f"{seg_id:010d}-{sub:04d}.hint"))
         newest = max(places, default=None)
         if newest is not None and newest[1] == 0 and self._headerless(newest):
             places.discard(newest)  # its creation was cut short: it holds no records
@@ -136,7 +133,10 @@ class HashEngine(Engine):
             replay(self._keydir, segment, index)
             max_seq = max(max_seq, index.max_seq)
         self._seq = max_seq + 1
-        remove_temp_files(self.path)  # only now: a refused open leaves the crash's files
+        # Only now that everything checked out: a refused open leaves the crash's files.
+        remove_temp_files(self.path)
+        for seg_id, sub in sorted(hints - places):  # a hint whose segment a merge deleted
+            remove_hint(os.path.join(self.path, f"{seg_id:010d}-{sub:04d}.hint"))
         if not self._segments or self._segments[-1].sub != 0:
             self._new_active()
         self._active = self._segments[-1]

@@ -1,12 +1,11 @@
 """Hint files: a segment's index, so reopening need not read every record.
 
-A hint file sits beside the segment it describes (``<id>-<sub>.hint``) and
-lists, for the first ``covered`` bytes of that segment, every record's key,
-offset, size and flags, in the segment's replay order (a merge writes keys in
-ascending order, which lets the keydir load them without sorting). It is written
-once, atomically, and trusted only if its checksum holds and it names the
-segment's uid and a length the segment still has: otherwise it is *stale* and
-the segment is scanned instead.
+A merge writes a hint file beside each segment it outputs (``<id>-<sub>.hint``),
+listing every record's key, offset, size and flags in key order, which lets the
+keydir load them without sorting. It is written once, atomically, and trusted
+only if its checksum holds and it names the segment's uid and exact length
+(merge outputs never grow): otherwise it is *stale* and the segment is read
+instead.
 
 Format (version 1), little-endian, laid out in columns so loading is a few
 ``array.frombytes`` calls rather than a loop per entry::
@@ -14,7 +13,7 @@ Format (version 1), little-endian, laid out in columns so loading is a few
     magic    8 bytes  b"\\x89DocDBht"
     version  u32      1
     uid      u64      the segment's uid
-    covered  u64      bytes of the segment this hint describes
+    covered  u64      the length of the segment it describes
     count    u32      entries
     max_seq  u64      highest record sequence number among them
     klens    count x u32
@@ -80,7 +79,7 @@ def read_hint(path: str, uid: int, segment_size: int) -> SegmentIndex | None:
     if len(raw) < _HEAD.size + 4 or zlib.crc32(memoryview(raw)[:-4]) != int.from_bytes(raw[-4:], "little"):
         return None
     magic, version, hint_uid, covered, count, max_seq = _HEAD.unpack_from(raw)
-    if magic != MAGIC or version != VERSION or hint_uid != uid or covered > segment_size:
+    if magic != MAGIC or version != VERSION or hint_uid != uid or covered != segment_size:
         return None
     view = memoryview(raw)
     pos = _HEAD.size

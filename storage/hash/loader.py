@@ -23,21 +23,18 @@ from storage.record import TOMBSTONE, TornTail, iter_records
 
 
 def index_segment(segment: Segment, is_newest: bool) -> SegmentIndex:
-    """The segment's records as columns: hint first, then a scan of the rest."""
+    """The segment's records as columns: from its hint if valid, else by reading them all."""
     hint = read_hint(segment.hint_path, segment.uid, segment.size)
-    if hint is not None and hint.covered == segment.size:
+    if hint is not None:
         return hint
-    start = hint.covered if hint is not None else SEGMENT_HEADER_SIZE
-    keys = hint.keys if hint is not None else []
-    offsets = hint.offsets if hint is not None else array("Q")
-    sizes = hint.sizes if hint is not None else array("I")
-    flags = bytearray(hint.flags) if hint is not None else bytearray()
-    max_seq = hint.max_seq if hint is not None else 0
+    keys: list[bytes] = []
+    offsets, sizes, flags = array("Q"), array("I"), bytearray()
+    max_seq = 0
     # Read into bytes, not a map: an exception's traceback may keep views alive.
-    data = os.pread(segment.fd, segment.size - start, start)
+    data = os.pread(segment.fd, segment.size - SEGMENT_HEADER_SIZE, SEGMENT_HEADER_SIZE)
     damage = None
     try:
-        for record in iter_records(data, 0, base=start, values=False):
+        for record in iter_records(data, 0, base=SEGMENT_HEADER_SIZE, values=False):
             keys.append(record.key)
             offsets.append(record.offset)
             sizes.append(record.size)
