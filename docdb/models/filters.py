@@ -304,14 +304,19 @@ def _equals_test(target: Any) -> ValueTest:
     return lambda values: any(_equal(c, target) for c in _candidates(values))
 
 
-def _in_test(operand: Any, where: str) -> ValueTest:
+def _equality_tests(operand: Any, where: str) -> list[ValueTest]:
+    """One equality test per item of the list ``$in``, ``$nin`` and ``$all`` take."""
     if not isinstance(operand, list | tuple):
         raise FilterError(f"{where}: needs a list, not {type(operand).__name__}")
     targets = [_checked(t, where) for t in operand]
     for t in targets:
         if isinstance(t, dict) and any(isinstance(k, str) and k.startswith("$") for k in t):
-            raise FilterError(f"{where}: cannot hold operator expressions ({t!r})")
-    tests = [_equals_test(t) for t in targets]
+            raise FilterError(f"{where}: operator expressions as items ({t!r}) are not supported")
+    return [_equals_test(t) for t in targets]
+
+
+def _in_test(operand: Any, where: str) -> ValueTest:
+    tests = _equality_tests(operand, where)
     return lambda values: any(test(values) for test in tests)
 
 
@@ -348,15 +353,9 @@ def _size_test(operand: Any, where: str) -> ValueTest:
 
 
 def _all_test(operand: Any, where: str) -> ValueTest:
-    if not isinstance(operand, list | tuple):
-        raise FilterError(f"{where}: needs a list, not {type(operand).__name__}")
-    targets = [_checked(t, where) for t in operand]
-    for t in targets:
-        if isinstance(t, dict) and any(isinstance(k, str) and k.startswith("$") for k in t):
-            raise FilterError(f"{where}: operator items ({t!r}) are not supported")
-    if not targets:
+    tests = _equality_tests(operand, where)
+    if not tests:
         return lambda values: False  # MongoDB: an empty $all matches nothing
-    tests = [_equals_test(t) for t in targets]
     return lambda values: all(test(values) for test in tests)
 
 
