@@ -83,6 +83,22 @@ def apply(state: dict[bytes, bytes], op: Operation) -> None:
                 state[k] = v
 
 
+def perform(engine, op: Operation) -> None:
+    """Apply ``op`` to an engine (``apply`` is the same on a model dict)."""
+    kind, key, payload = op
+    if kind == "put":
+        engine.put(key, payload)
+    elif kind == "delete":
+        engine.delete(key)
+    else:
+        with engine.batch() as batch:
+            for k, v in payload:
+                if v is None:
+                    batch.delete(k)
+                else:
+                    batch.put(k, v)
+
+
 def say(line: str) -> None:
     os.write(1, (line + "\n").encode())  # one write per line: never half there
 
@@ -111,18 +127,8 @@ def run(open_engine, seed: int, profile: Profile, mode: str, pause: float) -> No
     if mode == "compact":
         threading.Thread(target=_compact_loop, args=(engine, pause), daemon=True).start()
     try:
-        for i, (kind, key, payload) in enumerate(operations(seed, profile)):
-            if kind == "put":
-                engine.put(key, payload)
-            elif kind == "delete":
-                engine.delete(key)
-            else:
-                with engine.batch() as batch:
-                    for k, v in payload:
-                        if v is None:
-                            batch.delete(k)
-                        else:
-                            batch.put(k, v)
+        for i, op in enumerate(operations(seed, profile)):
+            perform(engine, op)
             say(f"ACK {i}")
     except Exception:  # noqa: BLE001 -- any failure is reported to the parent
         fail("write")

@@ -26,7 +26,7 @@ import pytest
 
 import storage
 from storage.lsm.manifest import Manifest
-from tests.storage import crash_parent, lsm_crash_writer
+from tests.storage import crash_ops, crash_parent, lsm_crash_writer
 from tests.storage.lsm_crash_writer import EVENTS, KEYS, apply, operations, options
 
 WRITER = Path(__file__).with_name("lsm_crash_writer.py")
@@ -120,18 +120,7 @@ def test_writer_stream_fills_memtables_quickly(tmp_path):
     model: dict[bytes, bytes] = {}
     with storage.open(tmp_path / "db", **options("off", 4096)) as engine:
         for _, op in zip(range(150), operations(5)):
-            kind, key, payload = op
-            if kind == "put":
-                engine.put(key, payload)
-            elif kind == "delete":
-                engine.delete(key)
-            else:
-                with engine.batch() as b:
-                    for k, v in payload:
-                        if v is None:
-                            b.delete(k)
-                        else:
-                            b.put(k, v)
+            crash_ops.perform(engine, op)
             apply(model, op)
         stats = engine.stats()
         assert dict(engine.scan()) == model
@@ -246,6 +235,18 @@ def _trace_syncs(monkeypatch, events: list[tuple[str, str]]) -> None:
     monkeypatch.setattr(os, "fdatasync", traced_fdatasync)
 
 
+def _fill_until_rotation(engine, directory: Path) -> tuple[Path, Path]:
+    """Put until the memtable rotates to a new log; return (the old log, the new one)."""
+    (old_log,) = set(directory.glob("*.log"))
+    for i in range(1000):
+        logs = set(directory.glob("*.log"))
+        if logs != {old_log}:
+            (new_log,) = logs - {old_log}
+            return old_log, new_log
+        engine.put(b"key-%04d" % i, b"x" * 100)
+    raise AssertionError("the memtable never rotated")
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to name descriptors")
 def test_new_log_is_durable_before_a_write_to_it_is_acknowledged(tmp_path, monkeypatch):
     """With sync="full", a write acknowledged into a freshly rotated log must survive a power
@@ -271,13 +272,7 @@ def test_new_log_is_durable_before_a_write_to_it_is_acknowledged(tmp_path, monke
     monkeypatch.setattr(lsm_engine.TableBuilder, "finish", held_finish)
     _trace_syncs(monkeypatch, events)
     try:
-        logs_before = set(directory.glob("*.log"))
-        i = 0
-        while set(directory.glob("*.log")) == logs_before:  # fill the memtable until it rotates
-            engine.put(b"key-%04d" % i, b"x" * 100)
-            i += 1
-            assert i < 1000, "the memtable never rotated"
-        (new_log,) = set(directory.glob("*.log")) - logs_before
+        _, new_log = _fill_until_rotation(engine, directory)
         engine.put(b"into-the-new-log", b"acknowledged")
         events.append(("ack", "into-the-new-log"))
     finally:
@@ -322,13 +317,7 @@ def test_flush_with_sync_off_makes_the_rotated_log_durable(tmp_path, monkeypatch
     monkeypatch.setattr(lsm_engine.TableBuilder, "finish", held_finish)
     _trace_syncs(monkeypatch, events)
     try:
-        (old_log,) = set(directory.glob("*.log"))
-        i = 0
-        while set(directory.glob("*.log")) == {old_log}:  # fill the memtable until it rotates
-            engine.put(b"key-%04d" % i, b"x" * 100)
-            i += 1
-            assert i < 1000, "the memtable never rotated"
-        (new_log,) = set(directory.glob("*.log")) - {old_log}
+        old_log, new_log = _fill_until_rotation(engine, directory)
         engine.put(b"one-more", b"in the new log")
         events.append(("flush", "begin"))
         engine.flush()
@@ -340,7 +329,7 @@ def test_flush_with_sync_off_makes_the_rotated_log_durable(tmp_path, monkeypatch
     made_durable = {("fsync", str(old_log)), ("fdatasync", str(old_log)),
                     ("rename", str(directory / "MANIFEST"))}
     assert made_durable & set(during), (
-        f"flush() returned, but {old_log.name}, which holds the only copy on disk of the {i} "
+        f"flush() returned, but {old_log.name}, which holds the only copy on disk of the "
         f"acknowledged writes of the rotated memtable, was not fsynced since the rotation, "
         f"and no table holding them was installed. Syncs from the rotation on: {during}"
     )
