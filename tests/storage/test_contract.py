@@ -8,6 +8,7 @@ import threading
 import pytest
 
 import storage
+from tests.storage.damage import files
 
 
 def test_put_get_delete_and_protocols(open_engine):
@@ -219,30 +220,51 @@ def test_sync_modes_write_and_flush(open_engine, sync):
     assert db.get(b"k") == b"v" and db.get(b"j") == b"w"
 
 
-def test_other_engine_or_foreign_directory_is_refused(engine_name, tmp_path):
-    foreign = tmp_path / "foreign"
-    foreign.mkdir()
-    (foreign / "notes.txt").write_text("mine")
+def test_a_regular_file_as_the_path_is_refused_untouched(engine_name, tmp_path):
+    path = tmp_path / "file.db"
+    path.write_bytes(b"some user data")
     with pytest.raises(storage.FormatError):
-        storage.open(foreign, engine=engine_name)
-    assert sorted(os.listdir(foreign)) == ["notes.txt"]
-    a_file = tmp_path / "file"
-    a_file.write_bytes(b"data")
-    with pytest.raises(storage.FormatError):
-        storage.open(a_file, engine=engine_name)
-    assert a_file.read_bytes() == b"data"
-    db_dir = tmp_path / "db2"
-    storage.open(db_dir, engine=engine_name).close()
+        storage.open(path, engine=engine_name)
+    assert path.read_bytes() == b"some user data"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.db"]
+
+
+# Plain strangers, near-misses of an engine's names, and the other engine's names.
+STRANGERS = ["notes.txt", "subdir", "000012.sst.bak", "12.sst", "MANIFEST-000001",
+             "0000000001-0000.seg.bak"]
+OTHER_ENGINES_NAMES = {"hash": ["000001.log", "000012.sst", "MANIFEST"],
+                       "lsm": ["0000000001-0000.seg", "0000000001-0000.hint"]}
+
+
+def test_a_file_that_is_not_the_engines_is_refused_untouched(engine_name, tmp_path):
+    for n, name in enumerate(STRANGERS + OTHER_ENGINES_NAMES[engine_name]):
+        db_path = tmp_path / f"db{n}"
+        with storage.open(db_path, engine=engine_name) as db:
+            db.put(b"k", b"v")
+        if name == "subdir":
+            (db_path / name).mkdir()
+        else:
+            (db_path / name).write_bytes(b"not ours\n")
+        before = files(db_path, skip=("LOCK",))
+        with pytest.raises(storage.FormatError) as excinfo:
+            storage.open(db_path, engine=engine_name)
+        assert name in str(excinfo.value)
+        assert files(db_path, skip=("LOCK",)) == before, f"refusing {name} still changed the directory"
+
+
+def test_another_engines_directory_is_refused_untouched(engine_name, tmp_path):
+    db_dir = tmp_path / "db"
+    with storage.open(db_dir, engine=engine_name) as db:
+        db.put(b"k", b"v")
+    before = files(db_dir, skip=("LOCK",))
     for other in storage.ENGINES:
         if other != engine_name:
-            with pytest.raises(storage.FormatError, match=engine_name):
+            with pytest.raises(storage.FormatError) as excinfo:
                 storage.open(db_dir, engine=other)
-
-
-def _tree(path) -> dict:
-    """Every file under ``path`` (but LOCK) and its bytes: to prove nothing changed."""
-    return {str(p.relative_to(path)): None if p.is_dir() else p.read_bytes()
-            for p in sorted(path.rglob("*")) if p.name != "LOCK"}
+            assert engine_name in str(excinfo.value) and other in str(excinfo.value)
+    assert files(db_dir, skip=("LOCK",)) == before
+    with storage.open(db_dir, engine=engine_name) as db:
+        assert db.get(b"k") == b"v"
 
 
 @pytest.mark.parametrize("kind", ["foreign-files", "other-engine", "newer-version", "garbage-identity"])
@@ -262,10 +284,10 @@ def test_directory_of_something_else_is_refused_untouched(engine_name, tmp_path,
                     "newer-version": f"docdb-storage {engine_name} 99\n".encode(),
                     "garbage-identity": b"\x00\x01garbage"}[kind]
         (db_path / "DOCDB").write_bytes(identity)
-    before = _tree(db_path)
+    before = files(db_path, skip=("LOCK",))
     with pytest.raises(storage.FormatError):
         storage.open(db_path, engine=engine_name)
-    assert _tree(db_path) == before, "refusing the directory still changed it"
+    assert files(db_path, skip=("LOCK",)) == before, "refusing the directory still changed it"
 
 
 def test_second_open_is_locked(open_engine, engine_name, tmp_path):

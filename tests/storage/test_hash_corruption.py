@@ -549,32 +549,6 @@ def test_damaged_hint_is_ignored(tmp_path, at):
 # ----- foreign files and paths ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["notes.txt", "000001.log", "MANIFEST-000001",
-                                  "0000000001-0000.seg.bak", "subdir"])
-def test_foreign_file_in_engine_directory_is_refused(tmp_path, name):
-    db_path = tmp_path / "db"
-    build(db_path)
-    if name == "subdir":
-        (db_path / name).mkdir()
-    else:
-        (db_path / name).write_bytes(b"not ours\n")
-    before = files(db_path)
-
-    with pytest.raises(FormatError) as excinfo:
-        open_db(db_path)
-    assert name in str(excinfo.value)
-    assert files(db_path) == before, "refusing the directory still changed it"
-
-
-def test_path_that_is_a_regular_file_is_refused(tmp_path):
-    path = tmp_path / "file.db"
-    path.write_bytes(b"some user data")
-    with pytest.raises(FormatError):
-        open_db(path)
-    assert path.read_bytes() == b"some user data"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.db"]
-
-
 def test_garbage_named_like_a_segment_is_refused(tmp_path):
     db_path = tmp_path / "db"
     model = build(db_path)
@@ -598,8 +572,12 @@ def _rewrite_header(seg: Path, version: int) -> None:
         f.write(head + struct.pack("<I", zlib.crc32(head)))
 
 
-@pytest.mark.parametrize("where", ["sealed", "active"])
-@pytest.mark.parametrize("damage", ["magic", "version-bit", "newer-version", "uid", "crc", "short"])
+# A short newest segment is no error: its creation was cut short (see the rollover test).
+HEADER_DAMAGE = [(d, w) for d in ["magic", "version-bit", "newer-version", "uid", "crc", "short"]
+                 for w in ["sealed", "active"] if (d, w) != ("short", "active")]
+
+
+@pytest.mark.parametrize("damage, where", HEADER_DAMAGE)
 def test_damaged_segment_header_is_an_error(tmp_path, damage, where):
     db_path = tmp_path / "db"
     build(db_path)
@@ -607,8 +585,6 @@ def test_damaged_segment_header_is_an_error(tmp_path, damage, where):
     if damage == "newer-version":
         _rewrite_header(seg, 2)
     elif damage == "short":
-        if where == "active":
-            pytest.skip("a short newest segment holds no records: see the interrupted-rollover test")
         os.truncate(seg, 17)
     else:
         flip(seg, {"magic": 3, "version-bit": 8, "uid": 15, "crc": 21}[damage], 2)

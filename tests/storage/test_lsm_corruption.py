@@ -685,47 +685,6 @@ def test_refused_open_leaves_crash_leftovers_untouched(tmp_path):
 # ----- foreign files, other engines, newer formats ------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["notes.txt", "000001.seg", "MANIFEST-000001", "000012.sst.bak",
-                                  "12.sst", "000012.log.old", "subdir"])
-def test_foreign_file_in_engine_directory_is_refused(tmp_path, name):
-    db_path = tmp_path / "db"
-    build(db_path)
-    if name == "subdir":
-        (db_path / name).mkdir()
-    else:
-        (db_path / name).write_bytes(b"not ours\n")
-    before = files(db_path, skip=())
-    with pytest.raises(FormatError) as excinfo:
-        open_db(db_path)
-    assert name in str(excinfo.value)
-    assert files(db_path, skip=()) == before, "refusing the directory still changed it"
-
-
-def test_hash_directory_opened_as_lsm_and_back(tmp_path):
-    hash_dir, lsm_dir = tmp_path / "hash", tmp_path / "lsm"
-    with storage.open(hash_dir, engine="hash", sync="full") as db:
-        db.put(b"h", b"1")
-    build(lsm_dir)
-    for path, wrong in ((hash_dir, "lsm"), (lsm_dir, "hash")):
-        before = files(path, skip=())
-        with pytest.raises(FormatError) as excinfo:
-            storage.open(path, engine=wrong)
-        assert "hash" in str(excinfo.value) and "lsm" in str(excinfo.value)
-        assert files(path, skip=()) == before
-    with storage.open(hash_dir, engine="hash") as db:
-        assert db.get(b"h") == b"1"
-    assert contents(lsm_dir)
-
-
-def test_path_that_is_a_regular_file_is_refused(tmp_path):
-    path = tmp_path / "file.db"
-    path.write_bytes(b"some user data")
-    with pytest.raises(FormatError):
-        open_db(path)
-    assert path.read_bytes() == b"some user data"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.db"]
-
-
 def test_garbage_named_like_a_live_table_is_refused(tmp_path):
     db_path = tmp_path / "db"
     model = build(db_path)
