@@ -235,6 +235,22 @@ def _trace_syncs(monkeypatch, events: list[tuple[str, str]]) -> None:
     monkeypatch.setattr(os, "fdatasync", traced_fdatasync)
 
 
+def _hold_table_writes(monkeypatch, at_most: float) -> threading.Event:
+    """Hold every table write (flush or compaction) until the returned event is set, or for
+    ``at_most`` seconds, so what happens before it lands is deterministic."""
+    import storage.lsm.engine as lsm_engine
+
+    release = threading.Event()
+    real_finish = lsm_engine.TableBuilder.finish
+
+    def held_finish(builder):
+        release.wait(at_most)
+        return real_finish(builder)
+
+    monkeypatch.setattr(lsm_engine.TableBuilder, "finish", held_finish)
+    return release
+
+
 def _fill_until_rotation(engine, directory: Path) -> tuple[Path, Path]:
     """Put until the memtable rotates to a new log; return (the old log, the new one)."""
     (old_log,) = set(directory.glob("*.log"))
@@ -257,19 +273,10 @@ def test_new_log_is_durable_before_a_write_to_it_is_acknowledged(tmp_path, monke
     after it creates a segment, and ``storage.files`` does after every rename.)
 
     The flush is held back (``TableBuilder.finish`` waits) so the order is deterministic."""
-    import storage.lsm.engine as lsm_engine
-
     directory = Path(os.path.realpath(tmp_path)) / "db"  # as /proc names it
     engine = storage.open(directory, **options("full", 2048))
     events: list[tuple[str, str]] = []
-    hold = threading.Event()
-    real_finish = lsm_engine.TableBuilder.finish
-
-    def held_finish(builder):
-        hold.wait(30)
-        return real_finish(builder)
-
-    monkeypatch.setattr(lsm_engine.TableBuilder, "finish", held_finish)
+    hold = _hold_table_writes(monkeypatch, 30)
     _trace_syncs(monkeypatch, events)
     try:
         _, new_log = _fill_until_rotation(engine, directory)
@@ -302,19 +309,10 @@ def test_flush_with_sync_off_makes_the_rotated_log_durable(tmp_path, monkeypatch
 
     The background flush is held back (for at most 2 s, so an engine whose flush() waits
     for it is not stuck), which makes the order deterministic."""
-    import storage.lsm.engine as lsm_engine
-
     directory = Path(os.path.realpath(tmp_path)) / "db"  # as /proc names it
     engine = storage.open(directory, **options("off", 2048))
     events: list[tuple[str, str]] = []
-    flushed = threading.Event()
-    real_finish = lsm_engine.TableBuilder.finish
-
-    def held_finish(builder):
-        flushed.wait(2)
-        return real_finish(builder)
-
-    monkeypatch.setattr(lsm_engine.TableBuilder, "finish", held_finish)
+    flushed = _hold_table_writes(monkeypatch, 2)
     _trace_syncs(monkeypatch, events)
     try:
         old_log, new_log = _fill_until_rotation(engine, directory)
