@@ -1,16 +1,62 @@
 """docdb: an embedded database for Python holding JSON documents and relational tables.
 
-This package will hold two layers (see the engineering guide, shared/GUIDE.md):
-
-- ``docdb.models``: the data models (catalog, key encoding, tables, collections, indexes,
-  transactions) built on the ``storage`` engines;
-- the public API (``connect``, ``Connection``, ``Cursor``, ``Collection``) on top of the
-  ``query`` package.
-
-Neither exists yet: both arrive in later issues. For now the package only carries the
-project's version, which ``pyproject.toml`` reads as its single source of truth.
+``docdb.connect(path)`` opens a database directory (``":memory:"`` for a
+temporary one); the connection gives tables (``create_table``, ``table``) and
+collections with a pymongo-shaped API (``collection``), with PEP 249
+transactions. Layers (see the engineering guide): ``docdb.models`` holds the
+data models on the ``storage`` engines; ``docdb.connection`` is the public
+connection. The public names are loaded on first use (PEP 562), so importing
+``docdb`` stays cheap and never drags in layers above the models.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from docdb.errors import (
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    Warning,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+apilevel = "2.0"
+threadsafety = 1
+paramstyle = "qmark"
+
+__all__ = [
+    "__version__",
+    "apilevel",
+    "threadsafety",
+    "paramstyle",
+    "connect",
+    "Connection",
+    "Warning",
+    "Error",
+    "InterfaceError",
+    "DatabaseError",
+    "DataError",
+    "OperationalError",
+    "IntegrityError",
+    "InternalError",
+    "ProgrammingError",
+    "NotSupportedError",
+]
+
+_LAZY = {"connect": "docdb.connection", "Connection": "docdb.connection"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'docdb' has no attribute {name!r}")

@@ -10,7 +10,7 @@ Generated ids (``new_id``) are 26-character ULIDs: 48 bits of milliseconds
 then 80 random bits in Crockford base32, so they sort by creation time (and
 within one millisecond stay increasing: the random part is incremented), which
 keeps recent inserts together in an ordered engine.
-May import: the standard library and orjson.
+May import: the standard library, orjson and ``docdb.errors``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from docdb.errors import DataError
+
 __all__ = ["DocumentError", "encode_document", "decode_document", "check_json", "new_id",
            "MAX_DOCUMENT_BYTES"]
 
@@ -30,7 +32,7 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-class DocumentError(ValueError):
+class DocumentError(DataError, ValueError):
     """A value that cannot be stored as a JSON document; nothing was written."""
 
 

@@ -28,7 +28,7 @@ Not supported (raise ``FilterError``): ``$regex``, ``$type``, ``$mod``,
 ``$where``, ``$expr``, ``$text``, geo and bitwise operators, ``$all`` with
 ``$elemMatch`` items, and any other operator.
 
-May import: the standard library only.
+May import: the standard library and ``docdb.errors``.
 """
 
 from __future__ import annotations
@@ -37,14 +37,16 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FilterError", "compile_filter", "matches", "get_path_values"]
+from docdb.errors import ProgrammingError
+
+__all__ = ["FilterError", "compile_filter", "matches", "get_path_values", "index_values", "compare"]
 
 Predicate = Callable[[dict], bool]
 # A value test takes the values a path reached (with _MISSING where it reached nothing).
 ValueTest = Callable[[list], bool]
 
 
-class FilterError(ValueError):
+class FilterError(ProgrammingError, ValueError):
     """A malformed filter: an unknown operator, or an operand of the wrong shape."""
 
 
@@ -89,6 +91,24 @@ def get_path_values(document: dict, dotted_path: str) -> list:
     not expanded. A path that reaches nothing gives ``[]``.
     """
     return [v for v in _resolve(document, dotted_path.split(".")) if v is not _MISSING]
+
+
+def index_values(document: dict, dotted_path: str) -> list:
+    """The values an index on ``dotted_path`` holds for ``document``: what the path
+    reaches, a missing field as ``None`` and an array as its elements (multikey).
+
+    Every value a filter condition on the path is tried on (``_candidates``) is
+    here, so an index lookup can only miss documents the filter rejects.
+    """
+    out: list = []
+    for value in _resolve(document, dotted_path.split(".")):
+        if value is _MISSING:
+            out.append(None)
+        elif isinstance(value, list):
+            out.extend(value)
+        else:
+            out.append(value)
+    return out
 
 
 def _resolve(document: Any, parts: list[str]) -> list:
@@ -148,7 +168,7 @@ def _equal(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _compare(a: Any, b: Any) -> int:
+def compare(a: Any, b: Any) -> int:
     """-1, 0 or 1 in MongoDB's order of values (type bracket first, NaN below all numbers)."""
     ra, rb = _rank(a), _rank(b)
     if ra != rb:
@@ -162,13 +182,13 @@ def _compare(a: Any, b: Any) -> int:
         return (a > b) - (a < b)
     if ra == _ARRAY:
         for x, y in zip(a, b):
-            c = _compare(x, y)
+            c = compare(x, y)
             if c:
                 return c
         return (len(a) > len(b)) - (len(a) < len(b))
     if ra == _OBJECT:
         for (ka, va), (kb, vb) in zip(a.items(), b.items()):
-            c = (_rank(va) > _rank(vb)) - (_rank(va) < _rank(vb)) or (ka > kb) - (ka < kb) or _compare(va, vb)
+            c = (_rank(va) > _rank(vb)) - (_rank(va) < _rank(vb)) or (ka > kb) - (ka < kb) or compare(va, vb)
             if c:
                 return c
         return (len(a) > len(b)) - (len(a) < len(b))
@@ -334,7 +354,7 @@ def _order_test(op: str, target: Any) -> ValueTest:
         return _equals_test(None) if op in ("$gte", "$lte") else (lambda values: False)
     accept, bracket = _ORDER_OPS[op], _rank(target)
     return lambda values: any(
-        _rank(c) == bracket and accept(_compare(c, target)) for c in _candidates(values)
+        _rank(c) == bracket and accept(compare(c, target)) for c in _candidates(values)
     )
 
 

@@ -13,7 +13,7 @@ mix of operators and plain fields (a replacement is another call), unknown
 operators, two operators on the same or overlapping paths, changing ``_id``,
 ``$inc`` of a non-number or by one, ``$push``/``$addToSet``/``$pull`` on a
 field that is not an array, a path through a scalar.
-May import: the standard library and ``docdb.models.filters``.
+May import: the standard library, ``docdb.errors`` and ``docdb.models.filters``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from docdb.errors import DataError
 from docdb.models.filters import FilterError, compile_filter
 
 __all__ = ["apply_update", "is_operator_update", "UpdateError"]
@@ -29,7 +30,7 @@ __all__ = ["apply_update", "is_operator_update", "UpdateError"]
 _MISSING = object()
 
 
-class UpdateError(ValueError):
+class UpdateError(DataError, ValueError):
     """An update document that cannot be applied; nothing was changed."""
 
 

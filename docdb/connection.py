@@ -1,0 +1,246 @@
+"""``docdb.connect`` and the Connection: transactions with PEP 249 semantics over one database.
+
+A connection reads through its open transaction if it has one (so it sees its
+own uncommitted writes) and otherwise reads the committed state. Its first
+write opens a transaction, which takes the database's writer lock (waiting up
+to ``timeout`` seconds, then ``OperationalError: database is locked``);
+``commit()`` makes the writes durable (per ``sync``) and visible, ``rollback()``
+and ``close()`` discard them, ``with conn:`` commits on success and rolls back
+on an exception, and ``autocommit=True`` commits each write as it returns.
+
+Connections to the same directory in one process share one open database (a
+second *process* is refused by the directory lock); ``":memory:"`` is a
+private database in a temporary directory removed on close.
+May import: the standard library, ``storage`` and ``docdb.models`` (never ``query``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import storage
+from docdb.errors import InterfaceError, OperationalError, ProgrammingError
+from docdb.models.collection import Collection
+from docdb.models.db import Database
+from docdb.models.objects import check_name, create_object, drop_object
+from docdb.models.table import Table, create_table
+from docdb.models.txn import Transaction
+from storage.engine import check_sync
+
+MEMORY = ":memory:"
+_open_lock = threading.Lock()
+_open: dict[str, list] = {}  # real path -> [Database, number of connections]
+
+
+def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str = "normal",
+            autocommit: bool = False, timeout: float = 5.0, **options: Any) -> Connection:
+    """Open (creating if needed) the database in directory ``path``.
+
+    ``engine`` is the default storage engine of new tables and collections.
+    ``options``: ``checkpoint_bytes`` (log size that triggers a checkpoint),
+    ``storage_options`` (``{"lsm": {...}, "hash": {...}}`` passed to engines).
+    """
+    if engine not in storage.ENGINES:
+        raise ProgrammingError(f"unknown engine {engine!r}; choose one of {', '.join(storage.ENGINES)}")
+    check_sync(sync)
+    memory = os.fspath(path) == MEMORY
+    if memory:
+        return Connection(_open_database(tempfile.mkdtemp(prefix="docdb-memory-"), "off", options),
+                          engine, autocommit, timeout, temporary=True)
+    real = os.path.realpath(os.fspath(path))
+    with _open_lock:
+        if real in _open:
+            _open[real][1] += 1
+            db = _open[real][0]
+        else:
+            db = _open_database(real, sync, options)
+            _open[real] = [db, 1]
+    return Connection(db, engine, autocommit, timeout)
+
+
+def _open_database(path: str, sync: str, options: dict) -> Database:
+    try:
+        return Database(path, sync, **options)
+    except storage.LockedError as error:
+        raise OperationalError(f"database is locked: {error}") from error
+    except storage.FormatError as error:
+        raise OperationalError(f"cannot open {path!r} as a docdb database: {error}") from error
+
+
+def _release(db: Database, temporary: bool) -> None:
+    with _open_lock:
+        holders = _open.get(db.path)
+        if holders is not None and holders[0] is db:
+            holders[1] -= 1
+            if holders[1] > 0:
+                return
+            del _open[db.path]
+    db.close()
+    if temporary:
+        shutil.rmtree(db.path, ignore_errors=True)
+
+
+class Connection:
+    def __init__(self, db: Database, engine: str, autocommit: bool, timeout: float,
+                 temporary: bool = False):
+        self._db = db
+        self.default_engine = engine
+        self.autocommit = bool(autocommit)
+        self.timeout = timeout
+        self._temporary = temporary
+        self._txn: Transaction | None = None
+        self._explicit = False
+        self._depth = 0
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # ----- the session the models read and write through ----------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InterfaceError("the connection is closed")
+
+    def reading(self) -> Any:
+        self._check_open()
+        txn = self._txn
+        return txn if txn is not None else self._db
+
+    @contextmanager
+    def writing(self) -> Iterator[Transaction]:
+        with self._lock:
+            self._check_open()
+            if self._txn is None:
+                self._begin()
+            txn = self._txn
+            assert txn is not None
+            self._depth += 1
+            try:
+                with txn.statement():
+                    yield txn
+            finally:
+                self._depth -= 1
+                if self.autocommit and not self._explicit and self._depth == 0:
+                    self.commit()  # after a failure the statement is already undone: this ends it
+
+    def _begin(self) -> None:
+        if not self._db.writer.acquire(timeout=self.timeout):
+            raise OperationalError(f"database is locked: another connection has been writing for "
+                                   f"over {self.timeout} s")
+        self._txn = Transaction(self._db)
+
+    def begin(self) -> None:
+        """Open a transaction explicitly (it lasts until commit or rollback, even in autocommit)."""
+        with self._lock:
+            self._check_open()
+            if self._txn is not None and self._explicit:
+                raise ProgrammingError("a transaction is already open")
+            if self._txn is None:
+                self._begin()
+            self._explicit = True
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._txn is not None and (self._explicit or self._txn.has_writes)
+
+    # ----- PEP 249 --------------------------------------------------------------------
+
+    def commit(self) -> None:
+        with self._lock:
+            self._check_open()
+            txn, self._txn, self._explicit = self._txn, None, False
+            if txn is None:
+                return
+            try:
+                if txn.has_writes:
+                    self._db.commit(txn.overlay, txn.catalog, txn.dropped)
+            except OSError as error:
+                txn.discard()
+                raise OperationalError(f"commit failed, nothing was committed: {error}") from error
+            finally:
+                self._db.writer.release()
+
+    def rollback(self) -> None:
+        with self._lock:
+            self._check_open()
+            txn, self._txn, self._explicit = self._txn, None, False
+            if txn is not None:
+                txn.discard()
+                self._db.writer.release()
+
+    def close(self) -> None:
+        """Roll back anything uncommitted and let go of the database; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self.rollback()
+            self._closed = True
+            _release(self._db, self._temporary)
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+    @property
+    def path(self) -> str:
+        return self._db.path
+
+    # ----- tables and collections -----------------------------------------------------
+
+    def collection(self, name: str) -> Collection:
+        return Collection(self, name)
+
+    def __getitem__(self, name: str) -> Collection:
+        return self.collection(name)
+
+    def create_collection(self, name: str, engine: str | None = None, if_not_exists: bool = False
+                          ) -> Collection:
+        check_name(name, "collection")
+        with self.writing() as txn:
+            existing = txn.catalog.get(name)
+            if existing is None or not if_not_exists or existing["kind"] != "collection":
+                create_object(txn, name, "collection", engine or self.default_engine)
+        return Collection(self, name)
+
+    def create_table(self, name: str, columns: dict[str, str], primary_key: str | list[str] | None = None,
+                     engine: str | None = None, if_not_exists: bool = False) -> Table:
+        with self.writing() as txn:
+            existing = txn.catalog.get(name)
+            if existing is None or not if_not_exists or existing["kind"] != "table":
+                create_table(txn, name, columns, primary_key, engine or self.default_engine)
+        return Table(self, name)
+
+    def table(self, name: str) -> Table:
+        self.reading().catalog.require(name, "table")
+        return Table(self, name)
+
+    def tables(self) -> list[str]:
+        return self.reading().catalog.names("table")
+
+    def collections(self) -> list[str]:
+        return self.reading().catalog.names("collection")
+
+    def drop(self, name: str, if_exists: bool = False) -> None:
+        """Drop the table or collection ``name``, its data and its indexes."""
+        with self.writing() as txn:
+            entry = txn.catalog.get(name)
+            if entry is None:
+                if if_exists:
+                    return
+                raise ProgrammingError(f"no table or collection named {name!r}")
+            drop_object(txn, entry)
+
+    def flush(self) -> None:
+        """Fsync the log: every commit so far survives a power loss."""
+        self._check_open()
+        self._db.flush()

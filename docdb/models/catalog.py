@@ -1,0 +1,106 @@
+"""The catalog: which tables, collections and indexes exist, and where they live.
+
+Entries are plain JSON-able dicts, one per table or collection::
+
+    {"name": "users", "kind": "table" | "collection", "id": 3, "engine": "lsm",
+     "columns": {"id": "INTEGER", ...}, "primary_key": ["id"],        # tables only
+     "indexes": {"age_1": {"id": 4, "fields": [["age", 1]], "unique": false}}}
+
+Each table, collection and index owns a store: a storage engine in
+``objects/<id>-<engine>/`` of the database directory. The catalog itself is
+kept in store 0 (``SYSTEM``): key ``b"o" + name`` holds an entry, ``b"m"``
+holds ``{"next_id": n}``. Catalog changes therefore travel in the same
+transactions as data, so creating a table and filling it is one atomic commit,
+and a rolled-back ``create_index`` leaves no trace.
+
+A ``Catalog`` is immutable: a change makes a new one (``with_entry``,
+``without``), so a transaction can keep its own version and drop it on
+rollback while other connections keep reading the committed one.
+May import: the standard library, ``orjson``, ``storage`` and ``docdb.models``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from docdb.errors import ProgrammingError
+
+SYSTEM = 0
+META_KEY = b"m"
+ENTRY_PREFIX = b"o"
+KINDS = ("table", "collection")
+
+
+def entry_key(name: str) -> bytes:
+    return ENTRY_PREFIX + name.encode("utf-8")
+
+
+class Catalog:
+    def __init__(self, entries: dict[str, dict], next_id: int = 1):
+        self._entries = entries
+        self.next_id = next_id
+
+    @classmethod
+    def load(cls, items: Iterator[tuple[bytes, bytes]]) -> Catalog:
+        """From the (key, value) pairs of the system store."""
+        entries: dict[str, dict] = {}
+        next_id = 1
+        for key, value in items:
+            if key == META_KEY:
+                next_id = orjson.loads(value)["next_id"]
+            elif key.startswith(ENTRY_PREFIX):
+                entry = orjson.loads(value)
+                entries[entry["name"]] = entry
+        return cls(entries, next_id)
+
+    def get(self, name: str) -> dict | None:
+        return self._entries.get(name)
+
+    def require(self, name: str, kind: str) -> dict:
+        entry = self._entries.get(name)
+        if entry is None or entry["kind"] != kind:
+            what = f"a {entry['kind']}, not a {kind}" if entry else "not in the database"
+            raise ProgrammingError(f"no such {kind}: {name!r} is {what}")
+        return entry
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(n for n, e in self._entries.items() if e["kind"] == kind)
+
+    def entries(self) -> list[dict]:
+        return list(self._entries.values())
+
+    def store_ids(self) -> set[int]:
+        ids = {SYSTEM}
+        for entry in self._entries.values():
+            ids.add(entry["id"])
+            ids.update(index["id"] for index in entry["indexes"].values())
+        return ids
+
+    def allocate(self) -> tuple[Catalog, int]:
+        """A new store id, and the catalog that remembers it was used."""
+        return Catalog(self._entries, self.next_id + 1), self.next_id
+
+    def with_entry(self, entry: dict) -> Catalog:
+        entries = dict(self._entries)
+        entries[entry["name"]] = entry
+        return Catalog(entries, self.next_id)
+
+    def without(self, name: str) -> Catalog:
+        entries = dict(self._entries)
+        del entries[name]
+        return Catalog(entries, self.next_id)
+
+    def writes(self, name: str) -> list[tuple[bytes, bytes | None]]:
+        """The system-store writes that persist ``name``'s entry (or its removal) and the id counter."""
+        entry = self._entries.get(name)
+        return [(entry_key(name), orjson.dumps(entry) if entry is not None else None),
+                (META_KEY, orjson.dumps({"next_id": self.next_id}))]
+
+
+def edited(entry: dict) -> dict[str, Any]:
+    """A deep copy of ``entry`` to change (entries of a published catalog never change)."""
+    return copy.deepcopy(entry)

@@ -1,0 +1,337 @@
+"""Collections: schemaless JSON documents behind an API in pymongo's shape.
+
+A document is stored under ``keycode.encode(_id)`` (``_id`` normalized as index
+keys are, so ``1`` and ``1.0`` are the same id, as in MongoDB) with its orjson
+bytes as the value. A collection springs into being on its first write, as in
+MongoDB; reading one that does not exist finds nothing.
+
+Every method is one statement of the session's transaction (see
+``docdb.models.txn``): all its writes to the data and every index, or none.
+``find`` returns a lazy ``Cursor`` (``docdb.models.cursor``); filters and
+updates are MongoDB's (``filters``, ``updates``); sorting and projection are in
+``shaping``. Intentional differences from MongoDB are listed in docs/documents.md.
+May import: the standard library, ``orjson``, ``storage`` and ``docdb.models``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from docdb.errors import DataError, IntegrityError, ProgrammingError
+from docdb.models import keycode
+from docdb.models.cursor import Cursor
+from docdb.models.documents import decode_document, encode_document, new_id
+from docdb.models.filters import compile_filter, index_values
+from docdb.models.index import normalize
+from docdb.models.objects import (
+    Session,
+    add_index,
+    check_name,
+    create_object,
+    drop_object,
+    index_fields,
+    read_access,
+    remove_index,
+    write_indexes,
+)
+from docdb.models.shaping import sort_spec
+from docdb.models.txn import Transaction
+from docdb.models.updates import apply_update, is_operator_update
+
+ID_INDEX = "_id_"
+
+
+@dataclass(frozen=True)
+class InsertOneResult:
+    inserted_id: Any
+    acknowledged: bool = True
+
+
+@dataclass(frozen=True)
+class InsertManyResult:
+    inserted_ids: list
+    acknowledged: bool = True
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    matched_count: int
+    modified_count: int
+    upserted_id: Any = None
+    acknowledged: bool = True
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    deleted_count: int
+    acknowledged: bool = True
+
+
+@dataclass
+class _Stats:
+    counts: dict[str, int] = field(default_factory=lambda: {"keys_examined": 0, "docs_examined": 0})
+
+
+def id_key(_id: Any) -> bytes:
+    if isinstance(_id, (dict, list)):
+        raise DataError(f"_id must be a scalar JSON value (text, number, boolean or null), not {_id!r:.60}")
+    try:
+        return keycode.encode(normalize(_id))
+    except ValueError as error:
+        raise DataError(f"_id {_id!r:.60} cannot be a key: {error}") from None
+
+
+def _document_values(fields: list[str], document: dict) -> list[list[Any]]:
+    return [index_values(document, path) or [] for path in fields]
+
+
+def _never_exempt(values: list[list[Any]]) -> bool:
+    return False
+
+
+class Collection:
+    def __init__(self, session: Session, name: str):
+        self._session = session
+        self.name = check_name(name, "collection")
+
+    def __repr__(self) -> str:
+        return f"Collection({self.name!r})"
+
+    # ----- catalog -------------------------------------------------------------------
+
+    def _entry(self, reader: Any) -> dict | None:
+        entry = reader.catalog.get(self.name)
+        if entry is not None and entry["kind"] != "collection":
+            raise ProgrammingError(f"{self.name!r} is a {entry['kind']}, not a collection")
+        return entry
+
+    def _ensure(self, txn: Transaction, engine: str | None = None) -> dict:
+        return self._entry(txn) or create_object(txn, self.name, "collection",
+                                                 engine or self._session.default_engine)
+
+    # ----- writes --------------------------------------------------------------------
+
+    def _write(self, txn: Transaction, entry: dict, key: bytes, old: dict | None, new: dict | None,
+               data: bytes | None = None) -> None:
+        if new is not None and data is None:
+            data = encode_document(new)
+        write_indexes(txn, entry, key, old, new, _document_values, _never_exempt)
+        txn.put(entry["id"], key, data)
+
+    def _insert(self, txn: Transaction, entry: dict, document: dict) -> Any:
+        if not isinstance(document, dict):
+            raise DataError(f"a document must be a JSON object (a dict), not {type(document).__name__}")
+        stored = document if "_id" in document else {"_id": new_id(), **document}
+        _id = stored["_id"]
+        key = id_key(_id)
+        data = encode_document(stored)
+        if txn.get(entry["id"], key) is not None:
+            raise IntegrityError(f"collection {self.name}: duplicate _id {_id!r:.80}")
+        self._write(txn, entry, key, None, stored, data)
+        return _id
+
+    def insert_one(self, document: dict) -> InsertOneResult:
+        with self._session.writing() as txn:
+            _id = self._insert(txn, self._ensure(txn), document)
+        document.setdefault("_id", _id)
+        return InsertOneResult(_id)
+
+    def insert_many(self, documents: Any, ordered: bool = True) -> InsertManyResult:
+        """All of ``documents`` or, if any is refused, none of them."""
+        documents = list(documents)
+        with self._session.writing() as txn:
+            entry = self._ensure(txn)
+            ids = [self._insert(txn, entry, d) for d in documents]
+        for document, _id in zip(documents, ids):
+            document.setdefault("_id", _id)
+        return InsertManyResult(ids)
+
+    def _matching(self, txn: Transaction, entry: dict, filter: Any, one: bool) -> list[tuple[bytes, dict]]:
+        """Materialized, so writing index entries cannot feed the scan that finds them."""
+        cursor = self.find(filter, limit=1 if one else 0)
+        return list(cursor.keyed(txn, entry))
+
+    def _update(self, filter: Any, update: Any, upsert: bool, one: bool, replace: bool) -> UpdateResult:
+        if replace:
+            if not isinstance(update, dict) or any(k.startswith("$") for k in update):
+                raise ProgrammingError("replace_one takes a replacement document without $ operators")
+        elif not is_operator_update(update):
+            raise ProgrammingError("update_one/update_many take $ operators; use replace_one to replace")
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            matched = modified = 0
+            for key, old in (self._matching(txn, entry, filter, one) if entry else []):
+                new = self._changed(old, update, replace)
+                matched += 1
+                data = encode_document(new)
+                if data != orjson.dumps(old):
+                    self._write(txn, entry, key, old, new, data)
+                    modified += 1
+            if matched or not upsert:
+                return UpdateResult(matched, modified)
+            seed = upsert_seed(filter)
+            if replace:  # MongoDB takes only the _id from the filter into a replacement
+                document = {**({"_id": seed["_id"]} if "_id" in seed else {}), **update}
+            else:
+                document = apply_update(seed, update)
+            upserted = self._insert(txn, self._ensure(txn), document)
+        return UpdateResult(0, 0, upserted)
+
+    @staticmethod
+    def _changed(old: dict, update: dict, replace: bool) -> dict:
+        if not replace:
+            return apply_update(old, update)
+        if "_id" in update and update["_id"] != old.get("_id"):
+            raise DataError("a replacement cannot change _id")
+        return {"_id": old["_id"], **{k: v for k, v in update.items() if k != "_id"}}
+
+    def update_one(self, filter: dict, update: dict, upsert: bool = False) -> UpdateResult:
+        return self._update(filter, update, upsert, one=True, replace=False)
+
+    def update_many(self, filter: dict, update: dict, upsert: bool = False) -> UpdateResult:
+        return self._update(filter, update, upsert, one=False, replace=False)
+
+    def replace_one(self, filter: dict, replacement: dict, upsert: bool = False) -> UpdateResult:
+        return self._update(filter, replacement, upsert, one=True, replace=True)
+
+    def _delete(self, filter: Any, one: bool) -> DeleteResult:
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            doomed = self._matching(txn, entry, filter, one) if entry else []
+            for key, old in doomed:
+                self._write(txn, entry, key, old, None)
+        return DeleteResult(len(doomed))
+
+    def delete_one(self, filter: dict) -> DeleteResult:
+        return self._delete(filter, one=True)
+
+    def delete_many(self, filter: dict) -> DeleteResult:
+        return self._delete(filter, one=False)
+
+    # ----- reads ---------------------------------------------------------------------
+
+    def find(self, filter: dict | None = None, projection: Any = None, sort: Any = None,
+             skip: int = 0, limit: int = 0) -> Cursor:
+        return Cursor(self, filter, projection, sort_spec(sort), skip, limit)
+
+    def find_one(self, filter: dict | None = None, projection: Any = None, sort: Any = None) -> dict | None:
+        return next(iter(self.find(filter, projection, sort, limit=1)), None)
+
+    def count_documents(self, filter: dict | None = None) -> int:
+        return sum(1 for _ in self.find(filter, projection={"_id": 1}))
+
+    def estimated_document_count(self) -> int:
+        return self.count_documents({})
+
+    def _reader_entry(self) -> tuple[Any, dict | None]:
+        reader = self._session.reading()
+        return reader, self._entry(reader)
+
+    def _candidates(self, reader: Any, entry: dict, access: Any, stats: dict[str, int]):
+        for key, raw in read_access(reader, entry, access, stats):
+            yield key, decode_document(raw)
+
+    # ----- indexes and the collection itself ------------------------------------------
+
+    def create_index(self, keys: Any, unique: bool = False, name: str | None = None) -> str:
+        fields = index_spec(keys)
+        name = name or "_".join(f"{f}_{d}" for f, d in fields)
+        check_name(name, "index")
+        if name == ID_INDEX:
+            raise ProgrammingError(f"{ID_INDEX} is the name of the built-in _id index")
+        with self._session.writing() as txn:
+            entry = self._ensure(txn)
+            same = [n for n, ix in entry["indexes"].items() if ix["fields"] == fields
+                    and ix["unique"] == bool(unique)]
+            if same:
+                return same[0]
+            entry = add_index(txn, entry, name, fields, unique)
+            index = entry["indexes"][name]
+            only = {name: index}
+            for key, raw in txn.scan(entry["id"]):
+                write_indexes(txn, {**entry, "indexes": only}, key, None, decode_document(raw),
+                              _document_values, _never_exempt)
+        return name
+
+    def drop_index(self, name: str) -> None:
+        if name == ID_INDEX:
+            raise ProgrammingError("the _id index cannot be dropped")
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            if entry is None:
+                raise ProgrammingError(f"collection {self.name!r} does not exist")
+            remove_index(txn, entry, name)
+
+    def list_indexes(self) -> list[dict]:
+        _, entry = self._reader_entry()
+        found = [{"name": ID_INDEX, "key": {"_id": 1}, "unique": True}]
+        for name, index in (entry or {"indexes": {}})["indexes"].items():
+            found.append({"name": name, "key": dict((f, d) for f, d in index["fields"]),
+                          "unique": index["unique"]})
+        return found
+
+    def index_information(self) -> dict[str, dict]:
+        return {ix["name"]: {"key": list(ix["key"].items()), "unique": ix["unique"]}
+                for ix in self.list_indexes()}
+
+    def indexed_fields(self, entry: dict) -> dict[str, list[str]]:
+        fields = {ID_INDEX: ["_id"]}
+        fields.update({name: index_fields(index) for name, index in entry["indexes"].items()})
+        return fields
+
+    def drop(self) -> None:
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            if entry is not None:
+                drop_object(txn, entry)
+
+
+def index_spec(keys: Any) -> list[list]:
+    """pymongo's forms: ``"a.b"``, ``[("a", 1), ("b", -1)]``; -> ``[["a", 1], ...]``."""
+    if isinstance(keys, str):
+        keys = [(keys, 1)]
+    if isinstance(keys, dict):
+        keys = list(keys.items())
+    if not isinstance(keys, (list, tuple)) or not keys:
+        raise ProgrammingError(f"index keys are a field name or a list of (field, 1 | -1); got {keys!r:.80}")
+    fields = []
+    for item in keys:
+        if isinstance(item, str):
+            item = (item, 1)
+        if (not isinstance(item, (list, tuple)) or len(item) != 2 or not isinstance(item[0], str)
+                or not item[0] or item[1] not in (1, -1) or isinstance(item[1], bool)):
+            raise ProgrammingError(f"each index key is (field, 1) or (field, -1); got {item!r:.80}")
+        fields.append([item[0], item[1]])
+    if len({f for f, _ in fields}) != len(fields):
+        raise ProgrammingError("an index names each field once")
+    return fields
+
+
+def upsert_seed(filter: Any) -> dict:
+    """The document an upsert starts from: the filter's equality conditions."""
+    compile_filter(filter)
+    seed: dict = {}
+    for path, condition in (filter or {}).items():
+        if path == "$and":
+            for sub in condition:
+                for k, v in upsert_seed(sub).items():
+                    seed.setdefault(k, v)
+            continue
+        if path.startswith("$"):
+            continue
+        if isinstance(condition, dict) and condition and all(k.startswith("$") for k in condition):
+            if "$eq" not in condition:
+                continue
+            condition = condition["$eq"]
+        node = seed
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[parts[-1]] = condition
+    return seed

@@ -1,0 +1,117 @@
+"""The lazy result of ``Collection.find``, shaped like pymongo's cursor.
+
+Nothing is read until the first document is asked for; ``sort``, ``skip`` and
+``limit`` may be chained until then. The cursor plans its read once
+(``docdb.models.index.choose``: an index whose fields the filter constrains,
+the ``_id`` index, or a full scan), re-checks every candidate against the whole
+filter, and counts what it examined; ``explain()`` runs the query and reports
+the plan and those counts, so tests and users can see an index at work.
+May import: the standard library and ``docdb.models``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from docdb.errors import InterfaceError, ProgrammingError
+from docdb.models.filters import compile_filter
+from docdb.models.index import Access, choose
+from docdb.models.shaping import SortSpec, compile_projection, sort_documents, sort_spec
+
+if TYPE_CHECKING:
+    from docdb.models.collection import Collection
+
+
+def _count(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProgrammingError(f"{what} must be a non-negative integer, not {value!r}")
+    return value
+
+
+class Cursor:
+    def __init__(self, collection: Collection, filter: Any, projection: Any, sort: SortSpec | None,
+                 skip: int, limit: int):
+        self._collection = collection
+        self._filter = filter
+        self._matches = compile_filter(filter)
+        self._project = compile_projection(projection)
+        self._sort = sort
+        self._skip = _count(skip, "skip")
+        self._limit = _count(limit, "limit")
+        self._results: Iterator[dict] | None = None
+        self.access: Access | None = None
+        self.stats = {"keys_examined": 0, "docs_examined": 0, "returned": 0}
+
+    # ----- chaining (before iteration starts) -----------------------------------------
+
+    def _unstarted(self) -> Cursor:
+        if self._results is not None:
+            raise InterfaceError("cannot change a cursor after iteration has started")
+        return self
+
+    def sort(self, key_or_list: Any, direction: int | None = None) -> Cursor:
+        self._unstarted()._sort = sort_spec(key_or_list, direction)
+        return self
+
+    def skip(self, count: int) -> Cursor:
+        self._unstarted()._skip = _count(count, "skip")
+        return self
+
+    def limit(self, count: int) -> Cursor:
+        self._unstarted()._limit = _count(count, "limit")
+        return self
+
+    # ----- reading -------------------------------------------------------------------
+
+    def keyed(self, reader: Any, entry: dict | None) -> Iterator[tuple[bytes, dict]]:
+        """(data key, whole document) of each result, before projection."""
+        if entry is None:
+            return iter(())
+        self.access = choose(self._filter, self._collection.indexed_fields(entry), both_bounds=False,
+                             prefer=lambda name: name == "_id_")
+        found = ((k, d) for k, d in self._collection._candidates(reader, entry, self.access, self.stats)
+                 if self._matches(d))
+        if self._sort:
+            ordered = sort_documents([d for _, d in found], self._sort)
+            found = ((b"", d) for d in ordered)
+        stop = self._skip + self._limit if self._limit else None
+        return itertools.islice(found, self._skip, stop)
+
+    def _start(self) -> Iterator[dict]:
+        reader, entry = self._collection._reader_entry()
+        project = self._project
+        for _, document in self.keyed(reader, entry):
+            self.stats["returned"] += 1
+            yield project(document) if project else document
+
+    def __iter__(self) -> Cursor:
+        return self
+
+    def __next__(self) -> dict:
+        if self._results is None:
+            self._results = self._start()
+        return next(self._results)
+
+    def to_list(self) -> list[dict]:
+        return list(self)
+
+    def close(self) -> None:
+        self._results = iter(())
+
+    def explain(self) -> dict[str, Any]:
+        """Run the query (afresh) and say how: the index used, or a full scan, and what was examined."""
+        run = Cursor(self._collection, self._filter, None, self._sort, self._skip, self._limit)
+        for _ in run:
+            pass
+        access = run.access or Access(None)
+        return {
+            "collection": self._collection.name,
+            "plan": "IXSCAN" if access.index else "COLLSCAN",
+            "index": access.index,
+            "ranges": len(access.ranges) if access.index else 0,
+            "keys_examined": run.stats["keys_examined"],
+            "docs_examined": run.stats["docs_examined"],
+            "returned": run.stats["returned"],
+        }

@@ -1,0 +1,164 @@
+"""What tables and collections share: catalog entries, their stores, and index upkeep.
+
+A table or collection is a named catalog entry that owns a data store (keys:
+encoded primary key or ``_id``; values: the encoded row or document) and one
+store per secondary index (``docdb.models.index``). This module creates and
+drops them (as catalog changes inside the caller's transaction) and keeps the
+index entries of a record in step with the record: ``write_indexes`` is called
+with the old and new version of every record written, in the same statement,
+so data and indexes commit or roll back together.
+
+A model object reads through a ``Session``: the public connection, which hands
+out its open transaction (or the committed state when there is none) for
+reads, and a transaction inside a statement for writes.
+May import: the standard library, ``storage`` and ``docdb.models``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import storage
+from docdb.errors import IntegrityError, ProgrammingError
+from docdb.models import keycode
+from docdb.models.catalog import SYSTEM, Catalog, edited
+from docdb.models.index import Access, entry_keys
+from docdb.models.txn import Transaction
+
+INDEX_ENGINE = "lsm"  # index entries are read in key order
+_NAME = re.compile(r"^[^\x00]{1,255}$")
+
+
+class Reader(Protocol):
+    catalog: Catalog
+
+    def get(self, store: int, key: bytes) -> bytes | None: ...
+
+    def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
+             reverse: bool = False) -> Iterator[tuple[bytes, bytes]]: ...
+
+
+class Session(Protocol):
+    default_engine: str
+
+    def reading(self) -> Reader: ...
+
+    def writing(self) -> AbstractContextManager[Transaction]: ...
+
+
+def check_name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ProgrammingError(f"{what} names are non-empty strings of at most 255 characters "
+                               f"without NUL; got {name!r:.80}")
+    return name
+
+
+# ----- catalog changes (inside the caller's transaction) -----------------------------------
+
+
+def _publish(txn: Transaction, catalog: Catalog, name: str) -> None:
+    txn.set_catalog(catalog)
+    for key, value in catalog.writes(name):
+        txn.put(SYSTEM, key, value)
+
+
+def create_object(txn: Transaction, name: str, kind: str, engine: str, **extra: Any) -> dict:
+    if engine not in storage.ENGINES:
+        raise ProgrammingError(f"unknown engine {engine!r}; choose one of {', '.join(storage.ENGINES)}")
+    existing = txn.catalog.get(name)
+    if existing is not None:
+        raise ProgrammingError(f"{existing['kind']} {name!r} already exists")
+    catalog, store = txn.catalog.allocate()
+    txn.create_store(store, engine)
+    entry = {"name": name, "kind": kind, "id": store, "engine": engine, "indexes": {}, **extra}
+    _publish(txn, catalog.with_entry(entry), name)
+    return entry
+
+
+def drop_object(txn: Transaction, entry: dict) -> None:
+    txn.drop_store(entry["id"])
+    for index in entry["indexes"].values():
+        txn.drop_store(index["id"])
+    _publish(txn, txn.catalog.without(entry["name"]), entry["name"])
+
+
+def add_index(txn: Transaction, entry: dict, name: str, fields: list, unique: bool) -> dict:
+    """The entry with a new (empty) index; the caller fills it."""
+    if name in entry["indexes"]:
+        raise ProgrammingError(f"{entry['kind']} {entry['name']!r} already has an index named {name!r}")
+    catalog, store = txn.catalog.allocate()
+    txn.create_store(store, INDEX_ENGINE)
+    changed = edited(entry)
+    changed["indexes"][name] = {"id": store, "fields": fields, "unique": bool(unique)}
+    _publish(txn, catalog.with_entry(changed), entry["name"])
+    return changed
+
+
+def remove_index(txn: Transaction, entry: dict, name: str) -> None:
+    if name not in entry["indexes"]:
+        raise ProgrammingError(f"{entry['kind']} {entry['name']!r} has no index named {name!r}")
+    changed = edited(entry)
+    txn.drop_store(changed["indexes"].pop(name)["id"])
+    _publish(txn, txn.catalog.with_entry(changed), entry["name"])
+
+
+# ----- index upkeep ------------------------------------------------------------------------
+
+IndexValues = Callable[[list[str], Any], list[list[Any]]]  # (fields, record) -> values per field
+
+
+def index_fields(index: dict) -> list[str]:
+    return [field for field, _direction in index["fields"]]
+
+
+def write_indexes(txn: Transaction, entry: dict, key: bytes, old: Any, new: Any,
+                  values_of: IndexValues, unique_exempt: Callable[[list[list[Any]]], bool]) -> None:
+    """Move the index entries of the record at ``key`` from ``old`` to ``new`` (either may be None)."""
+    for name, index in entry["indexes"].items():
+        fields = index_fields(index)
+        where = f"{entry['kind']} {entry['name']}, index {name}"
+        old_keys = set(entry_keys(values_of(fields, old), where)) if old is not None else set()
+        new_values = values_of(fields, new) if new is not None else None
+        new_keys = set(entry_keys(new_values, where)) if new_values is not None else set()
+        for value_key in old_keys - new_keys:
+            txn.delete(index["id"], value_key + key)
+        check = index["unique"] and not unique_exempt(new_values or [])
+        for value_key in new_keys - old_keys:
+            if check:
+                check_unique(txn, index["id"], value_key, key, where)
+            txn.put(index["id"], value_key + key, key)
+
+
+def check_unique(txn: Transaction, store: int, value_key: bytes, key: bytes, where: str) -> None:
+    for _, other in txn.scan(store, value_key, keycode.prefix_end(value_key)):
+        if other != key:
+            values = keycode.decode_tuple(value_key)
+            shown = values[0] if len(values) == 1 else values
+            raise IntegrityError(f"{where}: unique index already holds {shown!r}")
+
+
+def read_access(reader: Reader, entry: dict, access: Access, stats: dict[str, int]
+                ) -> Iterator[tuple[bytes, bytes]]:
+    """(data key, encoded record) of every candidate ``access`` names, each once."""
+    data = entry["id"]
+    if access.index is None or access.index not in entry["indexes"]:
+        for start, stop in access.ranges:
+            for item in reader.scan(data, start, stop):
+                stats["docs_examined"] += 1
+                yield item
+        return
+    store = entry["indexes"][access.index]["id"]
+    seen: set[bytes] = set()
+    for start, stop in access.ranges:
+        for _, key in reader.scan(store, start, stop):
+            stats["keys_examined"] += 1
+            if key in seen:
+                continue
+            seen.add(key)
+            raw = reader.get(data, key)
+            if raw is not None:
+                stats["docs_examined"] += 1
+                yield key, raw

@@ -1,0 +1,155 @@
+"""Sorting and projecting documents the way MongoDB does.
+
+Sort (``sort=[("a", 1), ("b.c", -1)]``): values compare in MongoDB's type
+order (``filters.compare``); a missing field sorts as null; an array sorts by
+its smallest element ascending and its largest descending. Ties keep the
+order the documents were read in (the sort is stable).
+
+Projection: ``{"a": 1, "b.c": 1}`` keeps only those paths (plus ``_id`` unless
+``"_id": 0``); ``{"a": 0}`` drops them; the two kinds cannot be mixed (except
+for ``_id``). A path through an array applies to each sub-document in it, and
+an inclusion drops the array's non-document elements, as MongoDB does.
+May import: the standard library, ``docdb.errors`` and ``docdb.models``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from docdb.errors import ProgrammingError
+from docdb.models.filters import compare, get_path_values
+
+SortSpec = list[tuple[str, int]]
+
+
+def sort_spec(sort: Any, direction: int | None = None) -> SortSpec | None:
+    """pymongo's forms: ``"a"``, ``("a", -1)``, ``[("a", 1), ("b", -1)]`` or ``{"a": 1}``."""
+    if sort is None:
+        return None
+    if isinstance(sort, str):
+        sort = [(sort, 1 if direction is None else direction)]
+    elif isinstance(sort, dict):
+        sort = list(sort.items())
+    elif isinstance(sort, tuple) and len(sort) == 2 and isinstance(sort[0], str):
+        sort = [sort]
+    if not isinstance(sort, list) or not sort:
+        raise ProgrammingError(f"sort must be a field name or a list of (field, 1 | -1); got {sort!r:.80}")
+    spec = []
+    for item in sort:
+        if (not isinstance(item, (tuple, list)) or len(item) != 2 or not isinstance(item[0], str)
+                or item[1] not in (1, -1) or isinstance(item[1], bool)):
+            raise ProgrammingError(f"each sort key is (field, 1) or (field, -1); got {item!r:.80}")
+        spec.append((item[0], item[1]))
+    return spec
+
+
+def _sort_value(document: dict, path: str, direction: int) -> Any:
+    values = get_path_values(document, path)
+    candidates = []
+    for value in values:
+        if isinstance(value, list):
+            candidates.extend(value if value else [value])
+        else:
+            candidates.append(value)
+    if not candidates:
+        return None
+    pick = min if direction == 1 else max
+    return pick(candidates, key=functools.cmp_to_key(compare))
+
+
+def sort_documents(documents: list[dict], spec: SortSpec) -> list[dict]:
+    keyed = [([_sort_value(d, path, direction) for path, direction in spec], d) for d in documents]
+
+    def order(a: tuple, b: tuple) -> int:
+        for (_, direction), x, y in zip(spec, a[0], b[0]):
+            c = compare(x, y)
+            if c:
+                return c * direction
+        return 0
+
+    keyed.sort(key=functools.cmp_to_key(order))
+    return [d for _, d in keyed]
+
+
+def compile_projection(projection: Any) -> Callable[[dict], dict] | None:
+    """A function shaping one document, or None to return documents whole."""
+    if projection is None:
+        return None
+    if isinstance(projection, (list, tuple)):
+        projection = {field: 1 for field in projection}
+    if not isinstance(projection, dict) or not all(isinstance(k, str) and k for k in projection):
+        raise ProgrammingError(f"a projection is a dict of field -> 0 | 1; got {projection!r:.80}")
+    keep_id = bool(projection.get("_id", True))
+    fields = {k: bool(v) for k, v in projection.items() if k != "_id"}
+    kinds = set(fields.values())
+    if len(kinds) > 1:
+        raise ProgrammingError("a projection cannot mix inclusion and exclusion (except for _id)")
+    tree = _tree([k for k in fields])
+    if kinds == {True}:
+        return lambda doc: _include(doc, tree, keep_id)
+    if not fields and keep_id:
+        return None
+    return lambda doc: _exclude(doc, tree, keep_id)
+
+
+def _tree(paths: list[str]) -> dict:
+    """``["a.b", "a.c", "d"]`` -> ``{"a": {"b": {}, "c": {}}, "d": {}}`` ({} = the whole field)."""
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        parts = path.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is not None and not child:  # a shorter path already takes the whole field
+                break
+            node = node.setdefault(part, {})
+        else:
+            node[parts[-1]] = {}
+    return tree
+
+
+def _include(doc: dict, tree: dict, keep_id: bool) -> dict:
+    out = {"_id": doc["_id"]} if keep_id and "_id" in doc else {}
+    out.update(_include_fields(doc, tree))
+    return out
+
+
+def _include_fields(doc: dict, tree: dict) -> dict:
+    out = {}
+    for key, value in doc.items():
+        if key not in tree:
+            continue
+        sub = tree[key]
+        if not sub:
+            out[key] = value
+        elif isinstance(value, dict):
+            out[key] = _include_fields(value, sub)
+        elif isinstance(value, list):
+            out[key] = [_include_fields(v, sub) for v in value if isinstance(v, dict)]
+    return out
+
+
+def _exclude(doc: dict, tree: dict, keep_id: bool) -> dict:
+    out = _exclude_fields(doc, tree)
+    if not keep_id:
+        out.pop("_id", None)
+    return out
+
+
+def _exclude_fields(doc: dict, tree: dict) -> dict:
+    out = {}
+    for key, value in doc.items():
+        sub = tree.get(key)
+        if sub is None:
+            out[key] = value
+        elif not sub:
+            continue
+        elif isinstance(value, dict):
+            out[key] = _exclude_fields(value, sub)
+        elif isinstance(value, list):
+            out[key] = [_exclude_fields(v, sub) if isinstance(v, dict) else v for v in value]
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,290 @@
+"""Tables: typed rows under their primary key, with UNIQUE columns and secondary indexes.
+
+Row format: ``keycode.encode_tuple`` of the values in column order (so big
+integers, infinities and blobs round-trip exactly), with a JSON column's value
+as its orjson bytes; a row shorter than the schema (written before a column
+was added) reads the missing columns as their defaults. Key: the encoded
+primary key, or for a table without one a hidden row id, one more than the
+largest in the table (as SQLite's rowid).
+
+A UNIQUE column is a unique index named ``<column>_unique``; as in SQL, NULLs
+never collide. Every method is one statement of the session's transaction.
+May import: the standard library, ``orjson`` and ``docdb.models``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from docdb.errors import DataError, IntegrityError, ProgrammingError
+from docdb.models import keycode
+from docdb.models.index import choose
+from docdb.models.objects import (
+    Session,
+    add_index,
+    check_name,
+    create_object,
+    index_fields,
+    read_access,
+    remove_index,
+    write_indexes,
+)
+from docdb.models.schema import TableSchema, check_value
+from docdb.models.txn import Transaction
+
+PRIMARY = "PRIMARY"
+
+
+def create_table(txn: Transaction, name: str, columns: dict, primary_key: Any, engine: str) -> None:
+    schema = TableSchema.define(check_name(name, "table"), columns, primary_key)
+    entry = create_object(txn, name, "table", engine, columns=dict(columns),
+                          primary_key=list(schema.primary_key))
+    for column in schema.columns:
+        if column.unique and schema.primary_key != (column.name,):
+            entry = add_index(txn, entry, f"{column.name}_unique", [[column.name, 1]], True)
+
+
+class Table:
+    def __init__(self, session: Session, name: str):
+        self._session = session
+        self.name = check_name(name, "table")
+        self._schema: tuple[dict, TableSchema] | None = None
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r})"
+
+    # ----- schema and encoding ------------------------------------------------------------
+
+    def _entry(self, reader: Any) -> dict:
+        return reader.catalog.require(self.name, "table")
+
+    def schema_of(self, entry: dict) -> TableSchema:
+        if self._schema is None or self._schema[0] is not entry:
+            self._schema = (entry, TableSchema.define(self.name, entry["columns"], entry["primary_key"]))
+        return self._schema[1]
+
+    @property
+    def columns(self) -> list[str]:
+        return [c.name for c in self.schema_of(self._entry(self._session.reading())).columns]
+
+    def _encode(self, schema: TableSchema, row: tuple) -> bytes:
+        stored = [orjson.dumps(v) if c.type == "JSON" and v is not None else v
+                  for c, v in zip(schema.columns, row)]
+        try:
+            return keycode.encode_tuple(stored)
+        except ValueError as error:
+            raise DataError(f"table {self.name}: {error}") from None
+
+    def _decode(self, schema: TableSchema, raw: bytes) -> tuple:
+        values = list(keycode.decode_tuple(raw))
+        for i, column in enumerate(schema.columns):
+            if i >= len(values):
+                values.append(column.default if column.has_default else None)
+            elif column.type == "JSON" and values[i] is not None:
+                values[i] = orjson.loads(values[i])
+        return tuple(values)
+
+    def _as_dict(self, schema: TableSchema, row: tuple) -> dict:
+        return {c.name: v for c, v in zip(schema.columns, row)}
+
+    def _key(self, schema: TableSchema, row: tuple) -> bytes:
+        names = [c.name for c in schema.columns]
+        return keycode.encode_tuple([row[names.index(k)] for k in schema.primary_key])
+
+    def _pk_key(self, schema: TableSchema, pk: Any) -> bytes:
+        """The key of the row whose primary key (or hidden row id) is ``pk``."""
+        values = list(pk) if isinstance(pk, (tuple, list)) else [pk]
+        width = len(schema.primary_key) or 1
+        if len(values) != width:
+            raise ProgrammingError(f"table {self.name}: a key here has {width} value(s), got {pk!r:.80}")
+        if schema.primary_key:
+            values = [check_value(self.name, schema.column(k), v) for k, v in zip(schema.primary_key, values)]
+        try:
+            return keycode.encode_tuple(values)
+        except ValueError as error:
+            raise DataError(f"table {self.name}: {error}") from None
+
+    def _pk_of(self, schema: TableSchema, key: bytes) -> Any:
+        values = keycode.decode_tuple(key)
+        return values[0] if len(values) == 1 else values
+
+    # ----- writes ---------------------------------------------------------------------
+
+    def _values_of(self, schema: TableSchema):
+        names = [c.name for c in schema.columns]
+
+        def values(fields: list[str], row: tuple) -> list[list[Any]]:
+            return [[row[names.index(f)]] for f in fields]
+        return values
+
+    def _write(self, txn: Transaction, entry: dict, key: bytes, old: tuple | None, new: tuple | None) -> None:
+        schema = self.schema_of(entry)
+        write_indexes(txn, entry, key, old, new, self._values_of(schema),
+                      lambda values: any(v is None for vs in values for v in vs))
+        txn.put(entry["id"], key, self._encode(schema, new) if new is not None else None)
+
+    def _next_rowid(self, txn: Transaction, entry: dict) -> int:
+        last = next(iter(txn.scan(entry["id"], reverse=True)), None)
+        return keycode.decode_tuple(last[0])[0] + 1 if last else 1
+
+    def _insert(self, txn: Transaction, entry: dict, row: dict) -> Any:
+        schema = self.schema_of(entry)
+        values = schema.check_row(row)
+        if schema.primary_key:
+            key = self._key(schema, values)
+            if txn.get(entry["id"], key) is not None:
+                raise IntegrityError(f"table {self.name}: primary key {self._pk_of(schema, key)!r} "
+                                     "already exists")
+        else:
+            key = keycode.encode_tuple([self._next_rowid(txn, entry)])
+        self._write(txn, entry, key, None, values)
+        return self._pk_of(schema, key)
+
+    def insert(self, row: dict) -> Any:
+        """Add a row; returns its primary key (a tuple if composite) or hidden row id."""
+        with self._session.writing() as txn:
+            return self._insert(txn, self._entry(txn), row)
+
+    def insert_many(self, rows: Any) -> list:
+        """All of ``rows`` or, if any is refused, none of them."""
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            return [self._insert(txn, entry, row) for row in rows]
+
+    def update(self, pk: Any, changes: dict) -> bool:
+        """Change some columns of the row with key ``pk``; False if there is none."""
+        if not isinstance(changes, dict):
+            raise ProgrammingError(f"table {self.name}: changes are a dict of column -> value")
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            schema = self.schema_of(entry)
+            key = self._pk_key(schema, pk)
+            raw = txn.get(entry["id"], key)
+            if raw is None:
+                return False
+            old = self._decode(schema, raw)
+            new = schema.check_changes(old, changes)
+            new_key = self._key(schema, new) if schema.primary_key else key
+            if new_key != key:
+                if txn.get(entry["id"], new_key) is not None:
+                    raise IntegrityError(f"table {self.name}: primary key "
+                                         f"{self._pk_of(schema, new_key)!r} already exists")
+                self._write(txn, entry, key, old, None)
+                old = None
+            self._write(txn, entry, new_key, old, new)
+            return True
+
+    def delete(self, pk: Any) -> bool:
+        """Delete the row with key ``pk``; False if there is none."""
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            schema = self.schema_of(entry)
+            key = self._pk_key(schema, pk)
+            raw = txn.get(entry["id"], key)
+            if raw is None:
+                return False
+            self._write(txn, entry, key, self._decode(schema, raw), None)
+            return True
+
+    # ----- reads ----------------------------------------------------------------------
+
+    def get(self, pk: Any) -> dict | None:
+        reader = self._session.reading()
+        entry = self._entry(reader)
+        schema = self.schema_of(entry)
+        raw = reader.get(entry["id"], self._pk_key(schema, pk))
+        return self._as_dict(schema, self._decode(schema, raw)) if raw is not None else None
+
+    def rows(self, where: dict | None = None, order_by: Any = None, limit: int | None = None) -> list[dict]:
+        """Rows whose columns equal ``where``'s values (``None`` matches NULL), sorted and capped."""
+        return [row for row in self._select(where, order_by, limit)[0]]
+
+    def explain(self, where: dict | None = None) -> dict[str, Any]:
+        rows, stats, access = self._select(where, None, None)
+        return {"table": self.name, "plan": "IXSCAN" if access.index else "SCAN", "index": access.index,
+                "keys_examined": stats["keys_examined"], "rows_examined": stats["docs_examined"],
+                "returned": len(rows)}
+
+    def _select(self, where: dict | None, order_by: Any, limit: int | None):
+        reader = self._session.reading()
+        entry = self._entry(reader)
+        schema = self.schema_of(entry)
+        if where is not None and not isinstance(where, dict):
+            raise ProgrammingError(f"table {self.name}: where is a dict of column -> value")
+        wanted = {k: check_value(self.name, schema.column(k), v) for k, v in (where or {}).items()}
+        order = _order_spec(self.name, schema, order_by)
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise ProgrammingError(f"limit must be a non-negative integer or None, not {limit!r}")
+        indexes = {name: index_fields(ix) for name, ix in entry["indexes"].items()}
+        if schema.primary_key:
+            indexes[PRIMARY] = list(schema.primary_key)
+        access = choose(wanted, indexes, both_bounds=True, prefer=lambda n: n == PRIMARY)
+        stats = {"keys_examined": 0, "docs_examined": 0}
+        positions = [(i, wanted[c.name]) for i, c in enumerate(schema.columns) if c.name in wanted]
+        rows = []
+        for _, raw in read_access(reader, entry, access, stats):
+            row = self._decode(schema, raw)
+            if all(row[i] == v and (row[i] is None) == (v is None) for i, v in positions):
+                rows.append(row)
+        for position, descending in reversed(order):
+            rows.sort(key=lambda r, p=position: (r[p] is not None, r[p]), reverse=descending)
+        if limit is not None:
+            rows = rows[:limit]
+        return [self._as_dict(schema, r) for r in rows], stats, access
+
+    def count(self) -> int:
+        reader = self._session.reading()
+        entry = self._entry(reader)
+        return sum(1 for _ in reader.scan(entry["id"]))
+
+    # ----- indexes --------------------------------------------------------------------
+
+    def create_index(self, columns: Any, unique: bool = False, name: str | None = None) -> str:
+        names = [columns] if isinstance(columns, str) else list(columns or ())
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            schema = self.schema_of(entry)
+            if not names or len(set(names)) != len(names):
+                raise ProgrammingError(f"table {self.name}: an index takes distinct columns, got {columns!r}")
+            for column in names:
+                schema.column(column)
+            name = check_name(name or "_".join(names) + ("_unique" if unique else "_idx"), "index")
+            entry = add_index(txn, entry, name, [[c, 1] for c in names], unique)
+            only = {**entry, "indexes": {name: entry["indexes"][name]}}
+            for key, raw in txn.scan(entry["id"]):
+                write_indexes(txn, only, key, None, self._decode(schema, raw), self._values_of(schema),
+                              lambda values: any(v is None for vs in values for v in vs))
+        return name
+
+    def drop_index(self, name: str) -> None:
+        with self._session.writing() as txn:
+            remove_index(txn, self._entry(txn), name)
+
+    def indexes(self) -> list[dict]:
+        entry = self._entry(self._session.reading())
+        return [{"name": n, "columns": index_fields(ix), "unique": ix["unique"]}
+                for n, ix in entry["indexes"].items()]
+
+
+def _order_spec(table: str, schema: TableSchema, order_by: Any) -> list[tuple[int, bool]]:
+    """``"a"``, ``"-a"``, ``"a DESC"`` or a list of them -> [(column position, descending)]."""
+    if order_by is None:
+        return []
+    items = [order_by] if isinstance(order_by, str) else list(order_by)
+    names = [c.name for c in schema.columns]
+    spec = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ProgrammingError(f"table {table}: order_by takes column names, not {item!r}")
+        words = item.split()
+        descending = item.startswith("-") or (len(words) == 2 and words[1].upper() == "DESC")
+        column = words[0].lstrip("-") if words else ""
+        bad_direction = len(words) == 2 and words[1].upper() not in ("ASC", "DESC")
+        if column not in names or len(words) > 2 or bad_direction:
+            raise ProgrammingError(f"table {table}: cannot order by {item!r}")
+        if schema.column(column).type == "JSON":
+            raise ProgrammingError(f"table {table}: JSON column {column!r} has no order to sort by")
+        spec.append((names.index(column), descending))
+    return spec

@@ -1,0 +1,141 @@
+"""A transaction: its uncommitted writes, read through, and undone per statement.
+
+Writes are not sent to the engines until commit: they wait in an overlay, one
+sorted dict per store (value ``None`` = deleted), which every read of the
+transaction consults first -- so a ``find`` after an ``insert_one`` sees the new
+document, while other connections keep reading the engines, which hold only
+committed data. ``Database.commit`` turns the overlay into one log record and
+applies it.
+
+Each public operation runs inside ``statement()``: if it raises, everything it
+wrote (data, index entries, catalog changes, stores it created) is undone, so a
+failed ``insert_many`` or a unique violation halfway through an ``update_many``
+leaves the transaction exactly as it was before the call.
+
+The committed state offers the same two reads (``get``, ``scan``) and a
+``catalog``; models read through whichever applies and never need to know.
+May import: the standard library, ``sortedcontainers``, ``storage`` and ``docdb.models``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from sortedcontainers import SortedDict
+
+from docdb.models.catalog import Catalog
+from storage.lsm.merge import merge
+
+if TYPE_CHECKING:
+    from docdb.models.db import Database
+
+_ABSENT = object()
+_CATALOG, _CREATED, _DROPPED = "catalog", "created", "dropped"
+
+
+class Transaction:
+    def __init__(self, db: Database):
+        self.db = db
+        self.catalog: Catalog = db.catalog
+        self.overlay: dict[int, SortedDict] = {}
+        self.created: list[int] = []
+        self.dropped: list[int] = []
+        self._undo: list[tuple] = []
+        self._depth = 0
+
+    # ----- reads ---------------------------------------------------------------------
+
+    def get(self, store: int, key: bytes) -> bytes | None:
+        pending = self.overlay.get(store)
+        if pending is not None:
+            value = pending.get(key, _ABSENT)
+            if value is not _ABSENT:
+                return value
+        return self.db.get(store, key)
+
+    def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
+             reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        committed = self.db.scan(store, start, stop, reverse)
+        pending = self.overlay.get(store)
+        if not pending:
+            return committed
+        mine = [(k, pending[k]) for k in pending.irange(start, stop, (True, False), reverse)]
+        if not mine:
+            return committed
+        return merge([mine, committed], reverse=reverse)
+
+    # ----- writes --------------------------------------------------------------------
+
+    def put(self, store: int, key: bytes, value: bytes | None) -> None:
+        """Write ``value`` under ``key`` (``None`` deletes it)."""
+        pending = self.overlay.get(store)
+        if pending is None:
+            pending = self.overlay[store] = SortedDict()
+        self._undo.append((store, key, pending.get(key, _ABSENT)))
+        pending[key] = value
+
+    def delete(self, store: int, key: bytes) -> None:
+        self.put(store, key, None)
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        self._undo.append((_CATALOG, self.catalog))
+        self.catalog = catalog
+
+    def create_store(self, store: int, engine: str) -> None:
+        self.db.create_store(store, engine)
+        self.created.append(store)
+        self._undo.append((_CREATED, store))
+
+    def drop_store(self, store: int) -> None:
+        self.dropped.append(store)
+        self._undo.append((_DROPPED, store))
+
+    @property
+    def has_writes(self) -> bool:
+        return bool(self.overlay) or bool(self.created) or self.catalog is not self.db.catalog
+
+    # ----- statements ----------------------------------------------------------------
+
+    @contextmanager
+    def statement(self) -> Iterator[Transaction]:
+        """All of the block's writes, or (if it raises) none of them."""
+        mark = len(self._undo)
+        self._depth += 1
+        try:
+            yield self
+        except BaseException:
+            self._undo_to(mark)
+            raise
+        finally:
+            self._depth -= 1
+        if self._depth == 0:
+            self._undo.clear()  # a finished statement is undone only by a rollback
+
+    def _undo_to(self, mark: int) -> None:
+        while len(self._undo) > mark:
+            entry = self._undo.pop()
+            if entry[0] == _CATALOG:
+                self.catalog = entry[1]
+            elif entry[0] == _CREATED:
+                self.created.remove(entry[1])
+                self.db.remove_store(entry[1])
+            elif entry[0] == _DROPPED:
+                self.dropped.remove(entry[1])
+            else:
+                store, key, previous = entry
+                if previous is _ABSENT:
+                    del self.overlay[store][key]
+                else:
+                    self.overlay[store][key] = previous
+
+    def discard(self) -> None:
+        """Roll back: forget the writes and remove the stores this transaction created."""
+        for store in self.created:
+            self.db.remove_store(store)
+        self.overlay.clear()
+        self.created.clear()
+        self.dropped.clear()
+        self._undo.clear()
+        self.catalog = self.db.catalog

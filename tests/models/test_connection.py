@@ -1,0 +1,188 @@
+"""The connection: persistence, PEP 249 transactions, locking, statement atomicity."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import docdb
+
+
+@pytest.fixture(params=["lsm", "hash"])
+def engine(request):
+    return request.param
+
+
+@pytest.fixture
+def path(tmp_path):
+    return str(tmp_path / "db")
+
+
+def test_objects_and_data_survive_reopen(path, engine):
+    with docdb.connect(path, engine=engine) as conn:
+        conn.collection("c").insert_many([{"_id": i, "v": i * i} for i in range(50)])
+        conn.collection("c").create_index("v")
+        table = conn.create_table("t", {"id": "INTEGER", "name": "TEXT"}, primary_key="id")
+        table.insert({"id": 1, "name": "x"})
+    conn.close()
+    conn = docdb.connect(path)
+    assert conn.collections() == ["c"] and conn.tables() == ["t"]
+    assert conn.collection("c").find_one({"v": 49}) == {"_id": 7, "v": 49}
+    assert conn.table("t").get(1) == {"id": 1, "name": "x"}
+    assert [ix["name"] for ix in conn.collection("c").list_indexes()] == ["_id_", "v_1"]
+    conn.close()
+
+
+def test_close_without_commit_discards(path):
+    conn = docdb.connect(path)
+    conn.collection("c").insert_one({"_id": 1})
+    conn.create_table("t", {"a": "INTEGER"})
+    conn.close()
+    conn = docdb.connect(path)
+    assert conn.collections() == [] and conn.tables() == []
+    conn.close()
+
+
+def test_rollback_discards_data_and_ddl(path):
+    conn = docdb.connect(path)
+    conn.collection("c").insert_one({"_id": 1})
+    conn.commit()
+    conn.collection("c").insert_one({"_id": 2})
+    conn.collection("c").create_index("x")
+    conn.create_table("t", {"a": "INTEGER"})
+    conn.rollback()
+    assert [d["_id"] for d in conn.collection("c").find()] == [1]
+    assert conn.tables() == [] and len(conn.collection("c").list_indexes()) == 1
+    conn.close()
+
+
+def test_with_block_commits_or_rolls_back(path):
+    conn = docdb.connect(path)
+    with conn:
+        conn.collection("c").insert_one({"_id": 1})
+    with pytest.raises(RuntimeError), conn:
+        conn.collection("c").insert_one({"_id": 2})
+        raise RuntimeError("boom")
+    assert [d["_id"] for d in conn.collection("c").find()] == [1]
+    conn.close()
+
+
+def test_reads_own_writes_others_see_only_committed(path):
+    writer, reader = docdb.connect(path), docdb.connect(path)
+    writer.collection("c").insert_one({"_id": 1, "x": 1})
+    assert writer.collection("c").find_one({"x": 1}) == {"_id": 1, "x": 1}
+    assert reader.collection("c").find_one({"x": 1}) is None
+    writer.commit()
+    assert reader.collection("c").find_one({"x": 1}) == {"_id": 1, "x": 1}
+    writer.close()
+    reader.close()
+
+
+def test_one_writer_at_a_time(path):
+    first, second = docdb.connect(path), docdb.connect(path, timeout=0.2)
+    first.collection("c").insert_one({"_id": 1})
+    with pytest.raises(docdb.OperationalError, match="database is locked"):
+        second.collection("c").insert_one({"_id": 2})
+    first.commit()
+    second.collection("c").insert_one({"_id": 2})
+    second.commit()
+    first.close()
+    second.close()
+
+
+def test_writer_waits_for_the_other_to_commit(path):
+    first, second = docdb.connect(path), docdb.connect(path, timeout=5)
+    first.collection("c").insert_one({"_id": 1})
+    threading.Timer(0.2, first.commit).start()
+    second.collection("c").insert_one({"_id": 2})  # blocks until the commit
+    second.commit()
+    assert first.collection("c").count_documents({}) == 2
+    first.close()
+    second.close()
+
+
+def test_autocommit_commits_each_write(path):
+    conn = docdb.connect(path, autocommit=True)
+    conn.collection("c").insert_one({"_id": 1})
+    assert not conn.in_transaction
+    other = docdb.connect(path)
+    assert other.collection("c").count_documents({}) == 1
+    with pytest.raises(docdb.IntegrityError):
+        conn.collection("c").insert_one({"_id": 1})
+    conn.collection("c").insert_one({"_id": 2})  # a failed write did not leave the lock held
+    conn.close()
+    other.close()
+
+
+def test_second_process_is_refused(path):
+    conn = docdb.connect(path)
+    code = ("import docdb, sys\n"
+            "try:\n    docdb.connect(sys.argv[1])\n"
+            "except docdb.OperationalError as e:\n    print(e); sys.exit(3)\n")
+    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True)
+    assert done.returncode == 3 and "database is locked" in done.stdout
+    conn.close()
+
+
+def test_failed_insert_many_leaves_nothing(path):
+    conn = docdb.connect(path)
+    c = conn.collection("c")
+    c.create_index("email", unique=True)
+    c.insert_one({"_id": 0, "email": "a"})
+    with pytest.raises(docdb.IntegrityError, match="email_1"):
+        c.insert_many([{"_id": 1, "email": "b"}, {"_id": 2, "email": "a"}])
+    assert [d["_id"] for d in c.find()] == [0]
+    assert c.find({"email": "b"}).explain()["keys_examined"] == 0
+    with pytest.raises(docdb.DataError):
+        c.insert_many([{"_id": 3}, {"_id": 4, "bad": {1, 2}}])
+    assert c.count_documents({}) == 1
+    conn.close()
+
+
+def test_failed_update_many_leaves_nothing(path):
+    conn = docdb.connect(path)
+    c = conn.collection("c")
+    c.insert_many([{"_id": i, "n": i} for i in range(5)])
+    c.create_index("n", unique=True)
+    with pytest.raises(docdb.IntegrityError):
+        c.update_many({}, {"$set": {"n": 7}})
+    assert sorted(d["n"] for d in c.find()) == [0, 1, 2, 3, 4]
+    assert [d["_id"] for d in c.find({"n": 7})] == []
+    conn.close()
+
+
+def test_memory_database_is_private_and_removed(tmp_path):
+    conn = docdb.connect()
+    directory = conn.path
+    conn.collection("c").insert_one({"a": 1})
+    assert docdb.connect().collections() == []
+    conn.close()
+    import os
+    assert not os.path.exists(directory)
+
+
+def test_closed_connection_refuses(path):
+    conn = docdb.connect(path)
+    conn.close()
+    conn.close()
+    with pytest.raises(docdb.InterfaceError):
+        conn.collection("c").insert_one({})
+
+
+def test_bad_arguments():
+    with pytest.raises(docdb.ProgrammingError):
+        docdb.connect(engine="btree")
+    with pytest.raises(ValueError):
+        docdb.connect(sync="sometimes")
+
+
+def test_newer_format_is_refused(path):
+    docdb.connect(path).close()
+    import os
+    with open(os.path.join(path, "DOCDB"), "w") as f:
+        f.write("docdb-storage database 99\n")
+    with pytest.raises(docdb.OperationalError, match="version 99"):
+        docdb.connect(path)
