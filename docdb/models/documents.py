@@ -25,7 +25,7 @@ import orjson
 
 from docdb.errors import DataError
 
-__all__ = ["DocumentError", "encode_document", "decode_document", "check_json", "new_id",
+__all__ = ["DocumentError", "encode_document", "encode_json", "decode_document", "check_json", "new_id",
            "MAX_DOCUMENT_BYTES"]
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
@@ -39,15 +39,20 @@ class DocumentError(DataError, ValueError):
 def encode_document(document: Any) -> bytes:
     if not isinstance(document, dict):
         raise DocumentError(f"a document must be a JSON object (a dict), not {type(document).__name__}")
-    check_json(document)
-    try:
-        data = orjson.dumps(document)
-    except (TypeError, orjson.JSONEncodeError) as error:
-        raise DocumentError(f"the document cannot be encoded as JSON: {error}") from None
+    data = encode_json(document)
     if len(data) > MAX_DOCUMENT_BYTES:
         raise DocumentError(f"the document is {len(data):,} bytes encoded; the limit is "
                             f"{MAX_DOCUMENT_BYTES:,}")
     return data
+
+
+def encode_json(value: Any, where: str = "") -> bytes:
+    """Any JSON value as orjson bytes, or ``DocumentError`` saying what cannot be stored."""
+    check_json(value, where)
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError) as error:
+        raise DocumentError(f"{where or 'the document'} cannot be encoded as JSON: {error}") from None
 
 
 def decode_document(data: bytes) -> dict:

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from docdb.errors import DataError, IntegrityError, ProgrammingError
-from docdb.models.documents import DocumentError, check_json
+from docdb.models.documents import DocumentError, encode_json
 
 TYPES = ("INTEGER", "REAL", "TEXT", "BOOLEAN", "BLOB", "JSON")
 _NO_DEFAULT = object()
@@ -94,7 +94,7 @@ def check_value(table: str, column: Column, value: Any) -> Any:
         return bytes(value)
     if kind == "JSON":
         try:
-            check_json(value)
+            encode_json(value, "the value")
         except DocumentError as error:
             raise DataError(f"table {table}, column {column.name}: {error}") from None
         return value
