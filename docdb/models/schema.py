@@ -94,7 +94,7 @@ def check_value(table: str, column: Column, value: Any) -> Any:
         return bytes(value)
     if kind == "JSON":
         try:
-            encode_json(value, "the value")
+            encode_json(value)
         except DocumentError as error:
             raise DataError(f"table {table}, column {column.name}: {error}") from None
         return value
