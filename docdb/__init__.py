@@ -13,18 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from docdb.errors import (
-    DatabaseError,
-    DataError,
-    Error,
-    IntegrityError,
-    InterfaceError,
-    InternalError,
-    NotSupportedError,
-    OperationalError,
-    ProgrammingError,
-    Warning,
-)
+from docdb import errors
+from docdb.errors import *  # noqa: F403 - the PEP 249 exceptions are module attributes
 
 __version__ = "0.1.0"
 
@@ -32,24 +22,8 @@ apilevel = "2.0"
 threadsafety = 1
 paramstyle = "qmark"
 
-__all__ = [
-    "__version__",
-    "apilevel",
-    "threadsafety",
-    "paramstyle",
-    "connect",
-    "Connection",
-    "Warning",
-    "Error",
-    "InterfaceError",
-    "DatabaseError",
-    "DataError",
-    "OperationalError",
-    "IntegrityError",
-    "InternalError",
-    "ProgrammingError",
-    "NotSupportedError",
-]
+__all__ = ["__version__", "apilevel", "threadsafety", "paramstyle", "connect", "Connection"]  # noqa: F405
+__all__ += errors.__all__
 
 _LAZY = {"connect": "docdb.connection", "Connection": "docdb.connection"}
 

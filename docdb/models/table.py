@@ -153,18 +153,22 @@ class Table:
             entry = self._entry(txn)
             return [self._insert(txn, entry, row) for row in rows]
 
+    def _row_at(self, reader: Any, pk: Any) -> tuple[dict, TableSchema, bytes, tuple | None]:
+        """(entry, schema, key, row or None) of the row whose key is ``pk``."""
+        entry = self._entry(reader)
+        schema = self.schema_of(entry)
+        key = self._pk_key(schema, pk)
+        raw = reader.get(entry["id"], key)
+        return entry, schema, key, self._decode(schema, raw) if raw is not None else None
+
     def update(self, pk: Any, changes: dict) -> bool:
         """Change some columns of the row with key ``pk``; False if there is none."""
         if not isinstance(changes, dict):
             raise ProgrammingError(f"table {self.name}: changes are a dict of column -> value")
         with self._session.writing() as txn:
-            entry = self._entry(txn)
-            schema = self.schema_of(entry)
-            key = self._pk_key(schema, pk)
-            raw = txn.get(entry["id"], key)
-            if raw is None:
+            entry, schema, key, old = self._row_at(txn, pk)
+            if old is None:
                 return False
-            old = self._decode(schema, raw)
             new = schema.check_changes(old, changes)
             new_key = self._key(schema, new) if schema.primary_key else key
             if new_key != key:
@@ -179,23 +183,17 @@ class Table:
     def delete(self, pk: Any) -> bool:
         """Delete the row with key ``pk``; False if there is none."""
         with self._session.writing() as txn:
-            entry = self._entry(txn)
-            schema = self.schema_of(entry)
-            key = self._pk_key(schema, pk)
-            raw = txn.get(entry["id"], key)
-            if raw is None:
+            entry, _schema, key, old = self._row_at(txn, pk)
+            if old is None:
                 return False
-            self._write(txn, entry, key, self._decode(schema, raw), None)
+            self._write(txn, entry, key, old, None)
             return True
 
     # ----- reads ----------------------------------------------------------------------
 
     def get(self, pk: Any) -> dict | None:
-        reader = self._session.reading()
-        entry = self._entry(reader)
-        schema = self.schema_of(entry)
-        raw = reader.get(entry["id"], self._pk_key(schema, pk))
-        return self._as_dict(schema, self._decode(schema, raw)) if raw is not None else None
+        _entry, schema, _key, row = self._row_at(self._session.reading(), pk)
+        return self._as_dict(schema, row) if row is not None else None
 
     def rows(self, where: dict | None = None, order_by: Any = None, limit: int | None = None) -> list[dict]:
         """Rows whose columns equal ``where``'s values (``None`` matches NULL), sorted and capped."""
