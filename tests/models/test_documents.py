@@ -2,6 +2,7 @@
 
 import math
 import threading
+import time
 
 import hypothesis.strategies as st
 import pytest
@@ -48,6 +49,17 @@ def test_ids_sort_by_creation_and_never_repeat():
     ids = [new_id() for _ in range(5000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert all(len(i) == 26 and i.isalnum() and i.isupper() for i in ids)
+
+
+def test_ids_carry_the_time_in_crockford_base32():
+    before = time.time_ns() // 1_000_000
+    made = new_id()
+    after = time.time_ns() // 1_000_000
+    digits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    millis = 0
+    for char in made[:10]:  # the first 10 digits are the 48-bit millisecond timestamp
+        millis = millis * 32 + digits.index(char)
+    assert before <= millis <= after + 1 and set(made) <= set(digits)
 
 
 def test_ids_are_unique_across_threads():
