@@ -14,7 +14,7 @@ payload's ``zlib.crc32`` (u32), checked on every read::
     footer        meta, index, bloom: (offset u64, size u32) each | magic 8 bytes
                   b"\\x89DocDBst" | version u32 | crc32 u32 of the footer before it
 
-Columns make a block one ``frombytes`` and one comprehension to parse; parsed
+Columns make a block one ``frombytes`` and one ``accumulate`` to parse (``Block``); parsed
 blocks are kept in a shared ``BlockCache``. ``TableBuilder`` and
 ``SSTable`` are the writer and reader pair, as in LevelDB's table/.
 May import: the standard library and ``storage``'s own modules.
@@ -29,6 +29,7 @@ import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from itertools import accumulate
 
 from storage.columns import from_le, split, to_le
 from storage.errors import ClosedError, CorruptionError, FormatError
@@ -59,25 +60,64 @@ def encode_block(keys: list[bytes], values: list[bytes | None]) -> bytes:
     ]))
 
 
-def decode_block(raw: bytes, path: str, offset: int) -> tuple[list[bytes], list[bytes | None]]:
+class Block:
+    """A checked data block, cut up lazily: a point read slices out only the keys its
+    binary search compares and the one value it returns, so a block-cache miss
+    costs a read, a crc32 and two ``frombytes``, not a list of every entry."""
+
+    __slots__ = ("_payload", "_ends", "_vlens", "count")
+
+    def __init__(self, payload: bytes, count: int, ends: list[int], vlens: array):
+        self._payload = payload
+        self._ends = ends  # key i is [ends[i], ends[i+1]); value i is [ends[count+i], ends[count+i+1])
+        self._vlens = vlens
+        self.count = count
+
+    def key(self, i: int) -> bytes:
+        return self._payload[self._ends[i]:self._ends[i + 1]]
+
+    def value(self, i: int) -> bytes | None:
+        if self._vlens[i] == TOMBSTONE_LEN:
+            return None
+        j = self.count + i
+        return self._payload[self._ends[j]:self._ends[j + 1]]
+
+    def get(self, key: bytes):
+        """The value, ``None`` for a tombstone, or ``MISSING``."""
+        i = bisect_left(range(self.count), key, key=self.key)
+        if i < self.count and self.key(i) == key:
+            return self.value(i)
+        return MISSING
+
+    def entries(self) -> tuple[list[bytes], list[bytes | None]]:
+        payload, ends, count = self._payload, self._ends, self.count
+        pieces = [payload[a:b] for a, b in zip(ends, ends[1:])]
+        values: list = pieces[count:]
+        if TOMBSTONE_LEN in self._vlens:
+            values = [None if n == TOMBSTONE_LEN else v for n, v in zip(self._vlens, values)]
+        return pieces[:count], values
+
+
+def parse_block(raw: bytes, path: str, offset: int) -> Block:
     payload = _checked(raw, path, offset)
     try:
         (count,) = _U32.unpack_from(payload)
         lengths = from_le("I", payload[4:4 + 8 * count])  # klens, then vlens
         vlens = lengths[count:]
-        has_tombstones = TOMBSTONE_LEN in vlens
-        if has_tombstones:
-            lengths = lengths[:count] + array("I", [n for n in vlens if n != TOMBSTONE_LEN])
-        pieces, end = split(payload, lengths, 4 + 8 * count)  # keys and values are contiguous
+        if len(vlens) != count:
+            raise ValueError("short block")
+        if TOMBSTONE_LEN in vlens:
+            lengths = lengths[:count] + array("I", [0 if n == TOMBSTONE_LEN else n for n in vlens])
+        ends = list(accumulate(lengths, initial=4 + 8 * count))  # keys and values are contiguous
     except (struct.error, ValueError):
         raise CorruptionError("data block is malformed", path, offset) from None
-    if end != len(payload) or len(lengths) < count:
+    if ends[-1] != len(payload):
         raise CorruptionError("data block is malformed", path, offset)
-    keys, values = pieces[:count], pieces[count:]
-    if has_tombstones:
-        it = iter(values)
-        values = [None if n == TOMBSTONE_LEN else next(it) for n in vlens]
-    return keys, values  # type: ignore[return-value]
+    return Block(payload, count, ends, vlens)
+
+
+def decode_block(raw: bytes, path: str, offset: int) -> tuple[list[bytes], list[bytes | None]]:
+    return parse_block(raw, path, offset).entries()
 
 
 def _checked(raw: bytes, path: str, offset: int) -> bytes:
@@ -243,13 +283,13 @@ class SSTable:
         if end != len(payload) or len(self._firsts) != count:
             raise ValueError("index block is malformed")
 
-    def _block(self, i: int, cache: bool = True) -> tuple[list[bytes], list[bytes | None]]:
+    def _block(self, i: int, cache: bool = True) -> Block:
         key = (self.file_no, i)
         block = self._cache.get(key) if cache else None
         if block is None:
             offset = self._offsets[i]
-            block = decode_block(self._read(offset, self._sizes[i]), self.path, offset)
-            if not block[0] or block[0][0] != self._firsts[i]:  # a block from elsewhere
+            block = parse_block(self._read(offset, self._sizes[i]), self.path, offset)
+            if not block.count or block.key(0) != self._firsts[i]:  # a block from elsewhere
                 raise CorruptionError("data block does not start with the key its index says",
                                       self.path, offset)
             if cache:
@@ -268,11 +308,7 @@ class SSTable:
         i = bisect_right(self._firsts, key) - 1
         if i < 0:
             return MISSING
-        keys, values = self._block(i)
-        j = bisect_left(keys, key)
-        if j < len(keys) and keys[j] == key:
-            return values[j]
-        return MISSING
+        return self._block(i).get(key)
 
     def items(self, start: bytes | None, stop: bytes | None, reverse: bool) -> Iterator[Entry]:
         """Entries with ``start <= key < stop`` in order, a block at a time, tombstones too."""
@@ -280,7 +316,7 @@ class SSTable:
         lo = 0 if start is None else max(bisect_right(firsts, start) - 1, 0)
         hi = len(firsts) if stop is None else bisect_left(firsts, stop)
         for i in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
-            keys, values = self._block(i, cache=False)
+            keys, values = self._block(i, cache=False).entries()
             a = 0 if start is None else bisect_left(keys, start)
             b = len(keys) if stop is None else bisect_left(keys, stop)
             pairs = zip(keys[a:b], values[a:b])
