@@ -13,6 +13,7 @@ import sys
 
 SUITES = {
     "storage": "bench.storage",
+    "documents": "bench.documents",
 }
 
 
