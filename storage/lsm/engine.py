@@ -207,7 +207,8 @@ class LSMEngine(Engine):
     def _sources(self, start: bytes | None, stop: bytes | None, reverse: bool) -> list:
         with self._lock:
             mem, imm, tables = self._view
-            sources: list = [mem.items(start, stop, reverse)]
+            recent = mem.items(start, stop, reverse)
+        sources: list = [recent] if recent else []
         if imm is not None:
             sources.append(imm.items(start, stop, reverse))
         sources.extend(table.items(start, stop, reverse) for table in tables)

@@ -27,6 +27,9 @@ def merge(sources: list[Iterable[Entry]], reverse: bool = False,
     Ties on a key sort by rank so the newest comes first, in both directions
     (forward ranks ascend, reverse ranks are negated before sorting descending).
     """
+    if len(sources) == 1:  # nothing to merge (a compacted table, no recent writes)
+        yield from (sources[0] if keep_tombstones else (e for e in sources[0] if e[1] is not None))
+        return
     ranked = [_ranked(src, -r if reverse else r) for r, src in enumerate(sources)]
     previous = None
     for key, _rank, value in heapq.merge(*ranked, reverse=reverse):
