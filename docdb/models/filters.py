@@ -28,7 +28,7 @@ Not supported (raise ``FilterError``): ``$regex``, ``$type``, ``$mod``,
 ``$where``, ``$expr``, ``$text``, geo and bitwise operators, ``$all`` with
 ``$elemMatch`` items, and any other operator.
 
-May import: the standard library and ``docdb.errors``.
+May import: the standard library, ``orjson`` and ``docdb.errors``.
 """
 
 from __future__ import annotations
@@ -37,9 +37,12 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from docdb.errors import ProgrammingError
 
-__all__ = ["FilterError", "compile_filter", "matches", "get_path_values", "index_values", "compare"]
+__all__ = ["FilterError", "compile_filter", "matches", "get_path_values", "index_values", "compare",
+           "raw_prefilter"]
 
 Predicate = Callable[[dict], bool]
 # A value test takes the values a path reached (with _MISSING where it reached nothing).
@@ -262,8 +265,64 @@ def _compile_path(path: str, condition: Any) -> Predicate:
     if _is_operator_expression(condition, path):
         test = _compile_operators(condition, path)
     else:
-        test = _equals_test(_checked(condition, path))
+        target = _checked(condition, path)
+        test = _equals_test(target)
+        if _plain_scalar(target):
+            return _plain_equals(parts, target, lambda document: test(_resolve(document, parts)))
     return lambda document: test(_resolve(document, parts))
+
+
+def _plain_scalar(value: Any) -> bool:
+    return type(value) in (str, bool, int) or (type(value) is float and not math.isnan(value))
+
+
+def _plain_equals(parts: list[str], target: Any, general: Predicate) -> Predicate:
+    """Equality to a string, number or boolean, decided without listing the values the path
+    reaches while it runs through plain sub-documents to a scalar (the usual case); an
+    array on the way or at the end hands the document to the general test."""
+    kinds = (int, float) if type(target) in (int, float) else (type(target),)
+
+    def test(document: dict) -> bool:
+        node: Any = document
+        for part in parts:
+            kind = type(node)
+            if kind is dict:
+                node = node.get(part, _MISSING)
+            elif kind is list:
+                return general(document)
+            else:
+                return False  # the path ends early: nothing equals the target
+        kind = type(node)
+        if kind is list:
+            return general(document)
+        return kind in kinds and node == target
+    return test
+
+
+def raw_prefilter(filter: dict | None) -> Callable[[bytes], bool] | None:
+    """A cheap test on a document's JSON bytes that every match passes, or None.
+
+    A document equal to a string on some path holds that string, JSON-encoded,
+    somewhere in its bytes (orjson encodes a string the same way wherever it
+    is), so a scan can skip decoding documents whose bytes lack it. Taken from
+    the filter's top-level conjunction: a plain string, ``$eq`` or a ``$in`` of strings.
+    """
+    needles: list[list[bytes]] = []
+    for key, condition in (filter or {}).items():
+        if not isinstance(key, str) or key.startswith("$"):
+            continue
+        if isinstance(condition, dict) and len(condition) == 1:
+            condition = condition.get("$eq", condition.get("$in", condition))
+        options = condition if isinstance(condition, list) else [condition]
+        if options and all(type(o) is str for o in options):
+            needles.append([orjson.dumps(o) for o in options])
+    if not needles:
+        return None
+    best = min(needles, key=lambda group: (len(group), -min(map(len, group))))
+    if len(best) == 1:
+        needle = best[0]
+        return lambda raw: needle in raw
+    return lambda raw: any(n in raw for n in best)
 
 
 def _checked(value: Any, where: str) -> Any:

@@ -1,0 +1,57 @@
+"""The shortcuts a scan takes must never change an answer.
+
+``filters`` decides plain equalities without listing reached values, and
+``raw_prefilter`` rejects documents from their JSON bytes before decoding.
+Both are checked here against the general matcher on random documents.
+"""
+
+from __future__ import annotations
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from docdb.models.filters import _compile_document, compile_filter, raw_prefilter
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([1.0, 2.5, -0.0]),
+                     st.sampled_from(["a", "b", "é", 'q"uote', "\\", ""]))
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3)),
+    max_leaves=8)
+_documents = st.dictionaries(st.sampled_from(["a", "b", "c"]), _values, max_size=3)
+_paths = st.sampled_from(["a", "b", "a.b", "a.c", "b.a", "a.0", "a.b.c", "c.1.a"])
+_conditions = st.one_of(
+    _scalars,
+    _scalars.map(lambda v: {"$eq": v}),
+    st.lists(st.sampled_from(["a", "b", "é", ""]), min_size=1, max_size=3).map(lambda v: {"$in": v}),
+    st.lists(_scalars, max_size=2),
+)
+_filters = st.dictionaries(_paths, _conditions, min_size=1, max_size=3)
+
+
+def _general(filter: dict):
+    """The same filter compiled without the plain-equality shortcut."""
+    return _compile_document({k: {"$eq": v} if not isinstance(v, dict) else v for k, v in filter.items()})
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(document=_documents, filter=_filters)
+def test_plain_equality_shortcut_agrees_with_the_general_test(document, filter):
+    assert compile_filter(filter)(document) == _general(filter)(document)
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(document=_documents, filter=_filters)
+def test_raw_prefilter_never_rejects_a_match(document, filter):
+    prefilter = raw_prefilter(filter)
+    if prefilter is not None and compile_filter(filter)(document):
+        assert prefilter(orjson.dumps(document))
+
+
+def test_raw_prefilter_rejects_documents_without_the_string():
+    prefilter = raw_prefilter({"city": "Paris", "n": {"$gt": 1}})
+    assert prefilter(orjson.dumps({"city": "Paris"}))
+    assert not prefilter(orjson.dumps({"city": "Lyon", "note": "Paris!"}))
+    assert raw_prefilter({"n": 1}) is None and raw_prefilter({"$or": [{"a": "x"}]}) is None
+    either = raw_prefilter({"tag": {"$in": ["x", "y"]}})
+    assert either(b'{"tag":["y"]}') and not either(b'{"tag":["z"]}')
