@@ -21,6 +21,7 @@ May import: the standard library and ``storage``'s own modules.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
@@ -47,6 +48,8 @@ from storage.lsm.wal import WriteAheadLog, log_name, replay, value_of_record
 from storage.record import encode_batch
 from storage.syncer import PeriodicSync
 
+_owners = itertools.count(1)  # one number per engine object: its blocks' keys in a shared cache
+
 FORMAT_VERSION = 1
 _FILE = re.compile(r"^(\d{6,})\.(log|sst)$")
 
@@ -67,13 +70,15 @@ class Cancelled(ClosedError):
 class LSMEngine(Engine):
     """LSM tree. Options: ``memtable_bytes`` (4 MiB), ``block_bytes`` (4 KiB),
     ``bloom_bits`` (10 per key), ``fanout`` (4 tables of a tier trigger a
-    compaction), ``block_cache_blocks`` (2048 parsed blocks), ``sync_interval`` (1.0 s)."""
+    compaction), ``block_cache_blocks`` (2048 parsed blocks), ``sync_interval`` (1.0 s),
+    ``block_cache`` (a ``BlockCache`` to share with other engines instead of one of its own)."""
 
     name = "lsm"
 
     def __init__(self, path: str, sync: str = "normal", *, memtable_bytes: int = 4 << 20,
                  block_bytes: int = 4096, bloom_bits: int = 10, fanout: int = 4,
-                 block_cache_blocks: int = 2048, sync_interval: float = 1.0):
+                 block_cache_blocks: int = 2048, sync_interval: float = 1.0,
+                 block_cache: BlockCache | None = None):
         self.path = os.fspath(path)
         self.sync = check_sync(sync)
         if memtable_bytes < 1 or block_bytes < 1 or bloom_bits < 1 or fanout < 2:
@@ -87,7 +92,8 @@ class LSMEngine(Engine):
         self._compacting = threading.Lock()  # one compaction at a time (flushes go on meanwhile)
         self._wake = threading.Event()
         self._closing = False
-        self._cache = BlockCache(block_cache_blocks)
+        self._cache = block_cache if block_cache is not None else BlockCache(block_cache_blocks)
+        self._cache_owner = next(_owners)
         self._wal: WriteAheadLog | None = None
         self._imm_wal: WriteAheadLog | None = None
         self._tables: list[SSTable] = []
@@ -157,7 +163,7 @@ class LSMEngine(Engine):
         self._delete_logs_below(self._manifest.log_number)
 
     def _open_table(self, number: int, size: int) -> SSTable:
-        table = SSTable(self._file(table_name(number)), number, self._cache)
+        table = SSTable(self._file(table_name(number)), number, self._cache, self._cache_owner)
         if table.size != size:
             table.close()
             raise CorruptionError(f"table {number} is {table.size} bytes; the manifest says {size}",
@@ -339,7 +345,7 @@ class LSMEngine(Engine):
         final = self._file(table_name(number))
         os.replace(builder.path, final)
         fsync_dir(self.path)
-        return SSTable(final, number, self._cache)
+        return SSTable(final, number, self._cache, self._cache_owner)
 
     def _save_manifest(self) -> None:
         """Record the current tables (holding the lock) and publish them to readers."""

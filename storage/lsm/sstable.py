@@ -224,10 +224,11 @@ class SSTable:
     """An open SSTable. Its descriptor closes when the last reference goes (or on ``close``),
     so a scan holding it keeps reading after a compaction has deleted the file."""
 
-    def __init__(self, path: str, file_no: int, cache: BlockCache):
+    def __init__(self, path: str, file_no: int, cache: BlockCache, owner: int = 0):
         self.path = path
         self.file_no = file_no
         self._cache = cache
+        self._owner = owner  # tells apart the tables of engines that share one cache
         self.fd = os.open(path, os.O_RDONLY)
         self._finalizer = weakref.finalize(self, os.close, self.fd)
         try:
@@ -284,7 +285,7 @@ class SSTable:
             raise ValueError("index block is malformed")
 
     def _block(self, i: int, cache: bool = True) -> Block:
-        key = (self.file_no, i)
+        key = (self._owner, self.file_no, i)
         block = self._cache.get(key) if cache else None
         if block is None:
             offset = self._offsets[i]

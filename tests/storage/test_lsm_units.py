@@ -315,3 +315,20 @@ def test_pick_run_keeps_tables_few_as_they_accumulate():
         assert sum(sizes) == 500 * BASE
         assert rewritten / (500 * BASE) <= 12, "write amplification above log_T(500) + slack"
 
+
+
+def test_engines_sharing_a_block_cache_keep_their_tables_apart(tmp_path):
+    import storage
+
+    cache = BlockCache(64)
+    engines = [storage.open(tmp_path / name, "lsm", "off", block_cache=cache, memtable_bytes=2048)
+               for name in ("a", "b")]
+    for n, engine in enumerate(engines):  # same table numbers, same keys, different values
+        for i in range(300):
+            engine.put(b"k%04d" % i, b"%d-%d" % (n, i))
+        engine.flush()
+    for _ in range(2):  # the second round reads through the cache
+        for n, engine in enumerate(engines):
+            assert all(engine.get(b"k%04d" % i) == b"%d-%d" % (n, i) for i in range(300))
+    for engine in engines:
+        engine.close()
