@@ -27,7 +27,7 @@ from typing import Any
 import storage
 from docdb.errors import InterfaceError, OperationalError, ProgrammingError
 from docdb.models.collection import Collection
-from docdb.models.db import Database
+from docdb.models.db import Database, NotCommitted
 from docdb.models.objects import check_name, create_object, drop_object
 from docdb.models.table import Table, create_table
 from docdb.models.txn import Transaction
@@ -159,9 +159,9 @@ class Connection:
             try:
                 if txn.has_writes:
                     self._db.commit(txn.overlay, txn.catalog, txn.dropped)
-            except OSError as error:
+            except NotCommitted:
                 txn.discard()
-                raise OperationalError(f"commit failed, nothing was committed: {error}") from error
+                raise
             finally:
                 self._db.writer.release()
 

@@ -14,10 +14,20 @@ which runs with ``sync="off"`` because the log is what makes a commit durable.
 When the log passes ``checkpoint_bytes``, every engine is fsynced and the log
 emptied. Opening replays the log's whole transactions into the engines (so a
 commit interrupted half-applied is finished) and removes store directories the
-catalog does not know (a table created by a transaction that never committed).
+catalog does not know (a table created by a transaction that never committed,
+or dropped by a replayed one).
 
 One writer at a time: a transaction holds ``writer`` (a lock) from its first
-write to its commit or rollback; committed reads need no lock.
+write to its commit or rollback; committed reads need no lock. For readers the
+commit point is when its overlay is published as ``_applying`` with the new
+catalog: committed reads consult it before the engines until every engine
+holds the commit, so no read sees a commit half applied (each read sees the
+state before or after a commit; successive reads may see different commits).
+
+Failures: a commit the log did not take raises ``NotCommitted`` (the caller
+discards the transaction). Once the log holds it, a failure to apply it leaves
+the database refusing commits and checkpoints (the log must stay whole) and
+``close`` skipping its checkpoint, so the next open replays the commit.
 May import: the standard library, ``storage`` and ``docdb.models``.
 """
 
@@ -34,12 +44,20 @@ import storage
 from docdb.errors import OperationalError
 from docdb.models.catalog import SYSTEM, Catalog
 from docdb.models.txlog import TxLog, replay_log
+from docdb.models.txn import overlaid
+from storage.errors import StorageError
 from storage.files import claim_directory, fsync_dir
 
 FORMAT_VERSION = 1
 OBJECTS = "objects"
 _STORE_DIR = re.compile(r"^(\d+)-(hash|lsm)$")
 _OWNED = ("txlog", OBJECTS)
+_ABSENT = object()
+_NOTHING: dict = {}
+
+
+class NotCommitted(OperationalError):
+    """A commit failed before the log held it: nothing of it was committed."""
 
 
 class Database:
@@ -53,6 +71,8 @@ class Database:
         self.stores: dict[int, storage.Engine] = {}
         self.writer = threading.Lock()
         self._apply_lock = threading.Lock()
+        self._applying: dict | None = None
+        self.failed: BaseException | None = None  # a logged commit could not be applied
         try:
             os.makedirs(os.path.join(path, OBJECTS), exist_ok=True)
             self._recover()
@@ -96,31 +116,46 @@ class Database:
 
     # ----- committed reads -----------------------------------------------------------
 
+    # A commit being applied is read from its overlay (``_applying``) until every engine holds
+    # it, so a reader never sees it half applied. A store dropped under a reader reads empty.
+
     def get(self, store: int, key: bytes) -> bytes | None:
-        return self.stores[store].get(key)
+        applying = self._applying
+        if applying is not None:
+            value = applying.get(store, _NOTHING).get(key, _ABSENT)
+            if value is not _ABSENT:
+                return value
+        engine = self.stores.get(store)
+        return engine.get(key) if engine is not None else None
 
     def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
              reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
-        return self.stores[store].scan(start, stop, reverse)
+        applying = self._applying
+        engine = self.stores.get(store)
+        committed = engine.scan(start, stop, reverse) if engine is not None else iter(())
+        return overlaid(applying.get(store) if applying is not None else None, committed,
+                        start, stop, reverse)
 
     # ----- recovery ------------------------------------------------------------------
 
     def _recover(self) -> None:
+        """Replay the log: the catalog's writes first, then the writes of the stores that
+        catalog names (a store a logged commit dropped is never opened: its directory may
+        be half removed), then remove every directory the catalog does not name."""
         existing = self._existing_stores()
         self.create_store(SYSTEM, existing.get(SYSTEM, "hash"))
-        replayed = False
-        for writes in replay_log(self.path):
-            replayed = True
-            self._apply(writes, existing)
+        transactions = list(replay_log(self.path))
+        self._replay(transactions, {SYSTEM})
         self.catalog = Catalog.load(self.stores[SYSTEM].scan())
         for entry in self.catalog.entries():
             self._open_known(entry["id"], entry["engine"], existing)
             for index in entry["indexes"].values():
                 self._open_known(index["id"], "lsm", existing)
-        for store, engine in existing.items():  # created by transactions that never committed
+        self._replay(transactions, set(self.stores) - {SYSTEM})
+        for store, engine in existing.items():  # dropped, or made by a transaction never committed
             if store not in self.stores:
                 shutil.rmtree(self._store_path(store, engine), ignore_errors=True)
-        if replayed:
+        if transactions:
             for engine in self.stores.values():
                 engine.flush()
             with open(os.path.join(self.path, "txlog"), "r+b") as f:
@@ -134,17 +169,16 @@ class Database:
                                        f"({engine}), but its directory is missing")
             self.create_store(store, engine)
 
-    def _apply(self, writes: list[tuple[int, bytes, bytes | None]], existing: dict[int, str]) -> None:
-        """Replay one logged transaction; stores dropped since are skipped."""
-        by_store: dict[int, list] = {}
-        for store, key, value in writes:
-            by_store.setdefault(store, []).append((key, value))
-        for store, ops in by_store.items():
-            if store not in self.stores:
-                if store not in existing:
-                    continue
-                self.create_store(store, existing[store])
-            self._write(store, ops)
+    def _replay(self, transactions: list[list[tuple[int, bytes, bytes | None]]], stores: set[int]) -> None:
+        """Apply the logged transactions' writes to ``stores``, in order (puts and deletes are
+        idempotent, so writes the engines already hold do no harm)."""
+        for writes in transactions:
+            by_store: dict[int, list] = {}
+            for store, key, value in writes:
+                if store in stores:
+                    by_store.setdefault(store, []).append((key, value))
+            for store, ops in by_store.items():
+                self._write(store, ops)
 
     def _write(self, store: int, ops: list[tuple[bytes, bytes | None]]) -> None:
         with self.stores[store].batch() as batch:
@@ -157,24 +191,47 @@ class Database:
     # ----- commit --------------------------------------------------------------------
 
     def commit(self, overlay: dict, catalog: Catalog, dropped: list[int]) -> None:
-        """Make a transaction's writes durable (per ``sync``) and visible."""
+        """Make a transaction's writes durable (per ``sync``) and visible.
+
+        ``NotCommitted`` if nothing was; once the log holds the commit, a failure to
+        apply it leaves the database refusing commits and checkpoints (its log must
+        stay whole) until a reopen replays it."""
+        if self.failed is not None:
+            raise NotCommitted(f"commit refused, nothing was committed: an earlier commit could not be "
+                               f"applied ({self.failed}); close and reopen the database")
         writes = [(store, key, value) for store, pending in overlay.items()
                   for key, value in pending.items()]
-        if writes:
-            self.log.append(writes)
+        try:
+            if writes:
+                self.log.append(writes)
+        except (OSError, StorageError) as error:
+            raise NotCommitted(f"commit failed, nothing was committed: {error}") from error
         with self._apply_lock:
-            for store, pending in overlay.items():
-                self._write(store, list(pending.items()))
+            self._applying = overlay  # the commit point for readers in this process
             self.catalog = catalog
-        if dropped:
-            self.log.sync_now()  # the drop is durable before its files go
-            for store in dropped:
-                self.remove_store(store)
-        if self.log.size > self.checkpoint_bytes:
-            self.checkpoint()
+            try:
+                for store, pending in overlay.items():
+                    self._write(store, list(pending.items()))
+            except BaseException as error:
+                self.failed = error  # readers keep seeing the whole commit through _applying
+                raise OperationalError(f"the commit is in the log but could not be applied ({error}); "
+                                       "close and reopen the database to finish it") from error
+            self._applying = None
+        try:
+            if dropped:
+                self.log.sync_now()  # the drop is durable before its files go
+                for store in dropped:
+                    self.remove_store(store)
+            if self.log.size > self.checkpoint_bytes:
+                self.checkpoint()
+        except (OSError, StorageError) as error:
+            raise OperationalError(f"committed, but removing dropped stores or the checkpoint "
+                                   f"after it failed: {error}") from error
 
     def checkpoint(self) -> None:
         """Fsync every engine, then empty the log (the engines now hold everything in it)."""
+        if self.failed is not None:
+            raise OperationalError("no checkpoint: a commit in the log could not be applied; reopen")
         for engine in list(self.stores.values()):
             engine.flush()
         self.log.truncate()
@@ -187,7 +244,8 @@ class Database:
             return
         self.closed = True
         try:
-            self.checkpoint()
+            if self.failed is None:  # else the log must stay whole, for a reopen to replay
+                self.checkpoint()
         finally:
             self.log.close()
             self._close_stores()

@@ -56,15 +56,22 @@ class TxLog:
         return self._log.size
 
     def append(self, writes: list[Write]) -> None:
-        """Append one transaction; durable on return when ``sync="full"``."""
+        """Append one transaction; durable on return when ``sync="full"``. If it raises,
+        nothing of it stays in the log (a failed fsync takes the batch back out)."""
+        if self._syncer is not None:  # before writing: a commit that raises is not in the log
+            self._syncer.raise_error(self.path)
         ops = [(encode_key(store, key), value) for store, key, value in writes]
         with self._lock:
+            offset = self._log.size
             self._log.append(b"".join(encode_batch(self._seq, ops)))
-            self._seq += len(ops)
             if self.sync == "full":
-                self._log.sync()
-        if self._syncer is not None:
-            self._syncer.raise_error(self.path)
+                try:
+                    self._log.sync()
+                except OSError:
+                    os.ftruncate(self._log.fd, offset)  # not durable: take it back out
+                    self._log.size = offset
+                    raise
+            self._seq += len(ops)
 
     def sync_now(self) -> None:
         with self._lock:

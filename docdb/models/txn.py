@@ -35,6 +35,17 @@ _ABSENT = object()
 _CATALOG, _CREATED, _DROPPED = "catalog", "created", "dropped"
 
 
+def overlaid(pending: SortedDict | None, committed: Iterator[tuple[bytes, bytes]], start: bytes | None,
+             stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+    """``committed`` (a scan from ``start`` to ``stop``) with ``pending`` writes laid over it."""
+    if not pending:
+        return committed
+    mine = [(k, pending[k]) for k in pending.irange(start, stop, (True, False), reverse)]
+    if not mine:
+        return committed
+    return merge([mine, committed], reverse=reverse)
+
+
 class Transaction:
     def __init__(self, db: Database):
         self.db = db
@@ -57,14 +68,8 @@ class Transaction:
 
     def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
              reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
-        committed = self.db.scan(store, start, stop, reverse)
-        pending = self.overlay.get(store)
-        if not pending:
-            return committed
-        mine = [(k, pending[k]) for k in pending.irange(start, stop, (True, False), reverse)]
-        if not mine:
-            return committed
-        return merge([mine, committed], reverse=reverse)
+        return overlaid(self.overlay.get(store), self.db.scan(store, start, stop, reverse),
+                        start, stop, reverse)
 
     # ----- writes --------------------------------------------------------------------
 
@@ -120,6 +125,7 @@ class Transaction:
                 self.catalog = entry[1]
             elif entry[0] == _CREATED:
                 self.created.remove(entry[1])
+                self.overlay.pop(entry[1], None)  # its writes were undone above; no empty batch
                 self.db.remove_store(entry[1])
             elif entry[0] == _DROPPED:
                 self.dropped.remove(entry[1])
@@ -127,6 +133,8 @@ class Transaction:
                 store, key, previous = entry
                 if previous is _ABSENT:
                     del self.overlay[store][key]
+                    if not self.overlay[store]:
+                        del self.overlay[store]  # so a wholly undone statement leaves no writes
                 else:
                     self.overlay[store][key] = previous
 
