@@ -44,7 +44,8 @@ def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str 
 
     ``engine`` is the default storage engine of new tables and collections.
     ``options``: ``checkpoint_bytes`` (log size that triggers a checkpoint),
-    ``storage_options`` (``{"lsm": {...}, "hash": {...}}`` passed to engines).
+    ``storage_options`` (``{"lsm": {...}, "hash": {...}}`` passed to engines),
+    ``cache_blocks`` (the block cache all LSM stores share, in 4 KiB blocks; 16384).
     """
     if engine not in storage.ENGINES:
         raise ProgrammingError(f"unknown engine {engine!r}; choose one of {', '.join(storage.ENGINES)}")

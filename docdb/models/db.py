@@ -47,6 +47,7 @@ from docdb.models.txlog import TxLog, replay_log
 from docdb.models.txn import overlaid
 from storage.errors import StorageError
 from storage.files import claim_directory, fsync_dir
+from storage.lsm.sstable import BlockCache
 
 FORMAT_VERSION = 1
 OBJECTS = "objects"
@@ -62,11 +63,15 @@ class NotCommitted(OperationalError):
 
 class Database:
     def __init__(self, path: str, sync: str = "normal", *, checkpoint_bytes: int = 16 << 20,
-                 storage_options: dict[str, dict[str, Any]] | None = None, sync_interval: float = 1.0):
+                 storage_options: dict[str, dict[str, Any]] | None = None, sync_interval: float = 1.0,
+                 cache_blocks: int = 16384):
         self.path = path
         self.sync = sync
         self.checkpoint_bytes = checkpoint_bytes
         self._options = storage_options or {}
+        # One block cache for every LSM store (up to 64 MiB of 4 KiB blocks): the budget goes
+        # to whichever tables and indexes are being read, not a fixed slice to each.
+        self._block_cache = BlockCache(cache_blocks)
         self._lock, _new = claim_directory(path, "database", FORMAT_VERSION, lambda n: n in _OWNED)
         self.stores: dict[int, storage.Engine] = {}
         self.writer = threading.Lock()
@@ -99,7 +104,10 @@ class Database:
     def create_store(self, store: int, engine: str) -> storage.Engine:
         if engine not in storage.ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(storage.ENGINES)}")
-        opened = storage.open(self._store_path(store, engine), engine, "off", **self._options.get(engine, {}))
+        options = dict(self._options.get(engine, {}))
+        if engine == "lsm":
+            options.setdefault("block_cache", self._block_cache)
+        opened = storage.open(self._store_path(store, engine), engine, "off", **options)
         self.stores[store] = opened
         return opened
 

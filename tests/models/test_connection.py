@@ -186,3 +186,16 @@ def test_newer_format_is_refused(path):
         f.write("docdb-storage database 99\n")
     with pytest.raises(docdb.OperationalError, match="version 99"):
         docdb.connect(path)
+
+
+def test_stores_share_one_block_cache_without_mixing_blocks(path):
+    conn = docdb.connect(path, cache_blocks=8, storage_options={"lsm": {"block_bytes": 256}})
+    for name in ("a", "b"):  # same _ids, same table numbers, different documents
+        conn.collection(name).insert_many([{"_id": i, "who": name} for i in range(200)])
+    conn.commit()
+    conn.close()
+    conn = docdb.connect(path, cache_blocks=8, storage_options={"lsm": {"block_bytes": 256}})
+    for _ in range(2):
+        for name in ("a", "b"):
+            assert all(conn.collection(name).find_one({"_id": i})["who"] == name for i in range(0, 200, 7))
+    conn.close()
