@@ -188,13 +188,17 @@ def test_newer_format_is_refused(path):
         docdb.connect(path)
 
 
-def test_stores_share_one_block_cache_without_mixing_blocks(path):
-    conn = docdb.connect(path, cache_blocks=8, storage_options={"lsm": {"block_bytes": 256}})
-    for name in ("a", "b"):  # same _ids, same table numbers, different documents
+SMALL_LSM = {"lsm": {"block_bytes": 256, "memtable_bytes": 1024}}
+
+
+def test_reads_through_the_shared_block_cache(path):
+    """(That engines sharing a cache never mix blocks is proven in tests/storage/test_lsm_units.py.)"""
+    conn = docdb.connect(path, cache_blocks=4096, storage_options=SMALL_LSM)
+    for name in ("a", "b"):  # same _ids, different documents, flushed into SSTables
         conn.collection(name).insert_many([{"_id": i, "who": name} for i in range(200)])
     conn.commit()
     conn.close()
-    conn = docdb.connect(path, cache_blocks=8, storage_options={"lsm": {"block_bytes": 256}})
+    conn = docdb.connect(path, cache_blocks=4096, storage_options=SMALL_LSM)
     for _ in range(2):
         for name in ("a", "b"):
             assert all(conn.collection(name).find_one({"_id": i})["who"] == name for i in range(0, 200, 7))
