@@ -80,9 +80,7 @@ class TxLog:
     def truncate(self) -> None:
         """Forget every transaction: the caller has made the engines durable first."""
         with self._lock:
-            os.ftruncate(self._log.fd, 0)
-            os.fsync(self._log.fd)
-            self._log.size = self._log.synced = 0
+            self._log.reset()
 
     def close(self) -> None:
         if self._syncer is not None:

@@ -28,6 +28,7 @@ class WriteAheadLog:
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.size = os.fstat(self.fd).st_size
         self.synced = self.size
+        self.epoch = 0  # counts resets, so a background fsync of the old content is not trusted
 
     def append(self, data: bytes) -> None:
         """Write whole records; a failed write is cut back so no partial record stays."""
@@ -45,6 +46,13 @@ class WriteAheadLog:
         size = self.size
         os.fdatasync(self.fd)
         self.synced = size
+
+    def reset(self) -> None:
+        """Empty the log durably, to be written again from the start (the caller holds the lock)."""
+        os.ftruncate(self.fd, 0)
+        os.fsync(self.fd)
+        self.size = self.synced = 0
+        self.epoch += 1
 
     def close(self) -> None:
         if self.fd >= 0:
