@@ -15,6 +15,7 @@ May import: the standard library, ``orjson``, ``storage`` and ``docdb.models``.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +77,7 @@ class _Stats:
 
 
 def id_key(_id: Any) -> bytes:
-    if isinstance(_id, (dict, list)):
+    if isinstance(_id, (dict, list, tuple)):
         raise DataError(f"_id must be a scalar JSON value (text, number, boolean or null), not {_id!r:.60}")
     try:
         return keycode.encode(normalize(_id))
@@ -85,7 +86,9 @@ def id_key(_id: Any) -> bytes:
 
 
 def _document_values(fields: list[str], document: dict) -> list[list[Any]]:
-    return [index_values(document, path) or [] for path in fields]
+    """Per field, the values indexed; a path that reaches nothing (an empty array, an array
+    without sub-documents) is null, so a compound index still holds the document."""
+    return [index_values(document, path) or [None] for path in fields]
 
 
 def _never_exempt(values: list[list[Any]]) -> bool:
@@ -124,7 +127,7 @@ class Collection:
     def _insert(self, txn: Transaction, entry: dict, document: dict) -> Any:
         if not isinstance(document, dict):
             raise DataError(f"a document must be a JSON object (a dict), not {type(document).__name__}")
-        stored = document if "_id" in document else {"_id": new_id(), **document}
+        stored = {"_id": document["_id"] if "_id" in document else new_id(), **document}  # _id first
         _id = stored["_id"]
         key = id_key(_id)
         data = encode_document(stored)
@@ -230,9 +233,12 @@ class Collection:
         reader = self._session.reading()
         return reader, self._entry(reader)
 
-    def _candidates(self, reader: Any, entry: dict, access: Any, stats: dict[str, int]):
+    def _candidates(self, reader: Any, entry: dict, access: Any, stats: dict[str, int],
+                    raw_test: Any = None):
+        """(key, document) of each candidate ``access`` reads whose bytes pass ``raw_test``."""
         for key, raw in read_access(reader, entry, access, stats):
-            yield key, decode_document(raw)
+            if raw_test is None or raw_test(raw):
+                yield key, decode_document(raw)
 
     # ----- indexes and the collection itself ------------------------------------------
 
@@ -311,11 +317,15 @@ def index_spec(keys: Any) -> list[list]:
 
 
 def upsert_seed(filter: Any) -> dict:
-    """The document an upsert starts from: the filter's equality conditions."""
+    """The document an upsert starts from: the filter's equality conditions.
+
+    As in MongoDB (which canonicalizes the filter first), a one-item ``$in`` is an
+    equality and the clauses of ``$and`` (or of a one-clause ``$or``) are seeded too.
+    """
     compile_filter(filter)
     seed: dict = {}
     for path, condition in (filter or {}).items():
-        if path == "$and":
+        if path == "$and" or (path == "$or" and len(condition) == 1):
             for sub in condition:
                 for k, v in upsert_seed(sub).items():
                     seed.setdefault(k, v)
@@ -323,15 +333,20 @@ def upsert_seed(filter: Any) -> dict:
         if path.startswith("$"):
             continue
         if isinstance(condition, dict) and condition and all(k.startswith("$") for k in condition):
-            if "$eq" not in condition:
+            if "$eq" in condition:
+                condition = condition["$eq"]
+            elif isinstance(condition.get("$in"), (list, tuple)) and len(condition["$in"]) == 1:
+                condition = condition["$in"][0]
+            else:
                 continue
-            condition = condition["$eq"]
-        node = seed
-        parts = path.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                break
-        else:
-            node[parts[-1]] = condition
+        _seed_path(seed, path.split("."), copy.deepcopy(condition))
     return seed
+
+
+def _seed_path(seed: dict, parts: list[str], value: Any) -> None:
+    node = seed
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return
+    node[parts[-1]] = value

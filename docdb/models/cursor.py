@@ -3,8 +3,10 @@
 Nothing is read until the first document is asked for; ``sort``, ``skip`` and
 ``limit`` may be chained until then. The cursor plans its read once
 (``docdb.models.index.choose``: an index whose fields the filter constrains,
-the ``_id`` index, or a full scan), re-checks every candidate against the whole
-filter, and counts what it examined; ``explain()`` runs the query and reports
+the ``_id`` index, or a full scan), skips documents whose bytes cannot match
+(``filters.raw_prefilter``) before decoding them, re-checks every candidate
+against the whole filter unless the index answers it exactly, and counts what
+it examined; ``explain()`` runs the query and reports
 the plan and those counts, so tests and users can see an index at work.
 May import: the standard library and ``docdb.models``.
 """
@@ -16,7 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from docdb.errors import InterfaceError, ProgrammingError
-from docdb.models.filters import compile_filter
+from docdb.models.filters import compile_filter, raw_prefilter
 from docdb.models.index import Access, choose
 from docdb.models.shaping import SortSpec, compile_projection, sort_documents, sort_spec
 
@@ -36,6 +38,7 @@ class Cursor:
         self._collection = collection
         self._filter = filter
         self._matches = compile_filter(filter)
+        self._raw_test = raw_prefilter(filter)
         self._project = compile_projection(projection)
         self._sort = sort
         self._skip = _count(skip, "skip")
@@ -71,8 +74,9 @@ class Cursor:
             return iter(())
         self.access = choose(self._filter, self._collection.indexed_fields(entry), both_bounds=False,
                              prefer=lambda name: name == "_id_")
-        found = ((k, d) for k, d in self._collection._candidates(reader, entry, self.access, self.stats)
-                 if self._matches(d))
+        found = self._collection._candidates(reader, entry, self.access, self.stats, self._raw_test)
+        if not self.access.exact:
+            found = ((k, d) for k, d in found if self._matches(d))
         if self._sort:
             ordered = sort_documents([d for _, d in found], self._sort)
             found = ((b"", d) for d in ordered)

@@ -10,9 +10,10 @@ combination of the fields' values::
 A document path reaching an array contributes each element (multikey, as in
 MongoDB); a missing field is ``None``. Values are normalized so that equal
 values have equal bytes: ``1.0`` is stored as ``1`` (MongoDB and SQL both say
-they are equal), and sub-documents and nested arrays, which keys cannot hold,
-become opaque bytes (no filter is answered from an index with such a value; the
-entries exist so a unique index still sees them).
+they are equal; inside sub-documents and arrays too), and sub-documents and
+nested arrays, which keys cannot hold, become opaque bytes (no filter is
+answered from an index with such a value; the entries exist so a unique index
+still sees them).
 
 ``plan`` picks, from a filter's top-level conjunction, the index whose leading
 fields have equality (``$eq``, ``$in``, a plain value) constraints and possibly
@@ -26,6 +27,7 @@ May import: the standard library, ``orjson`` and ``docdb.models``.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable
@@ -52,8 +54,17 @@ def normalize(value: Any) -> Any:
     if type(value) is float and value.is_integer():
         return int(value)
     if isinstance(value, (dict, list)):
-        return b"\x00" + orjson.dumps(value)
+        return b"\x00" + orjson.dumps(_canonical(value))
     return value
+
+
+def _canonical(value: Any) -> Any:
+    """Integral floats as ints all the way down, so ``[1]`` and ``[1.0]`` are one unique key."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return int(value) if type(value) is float and value.is_integer() else value
 
 
 def entry_keys(values_per_field: list[list[Any]], what: str) -> list[bytes]:
@@ -137,6 +148,7 @@ class Access:
     index: str | None  # None: full scan; "_id_" / "PRIMARY": the data store itself
     ranges: tuple[tuple[bytes | None, bytes | None], ...] = ((None, None),)
     score: tuple[int, int] = (0, 0)
+    exact: bool = False  # every entry in the ranges is a match: no need to test the filter again
 
     def describe(self) -> str:
         if self.index is None:
@@ -196,4 +208,21 @@ def choose(filter: dict | None, indexes: dict[str, list[str]], both_bounds: bool
         better = (access.score, prefer(name)) > (best.score, prefer(best.index or ""))
         if best.index is None or better:
             best = access
+    if best.index is not None and _answers_exactly(filter, indexes[best.index], found):
+        best = dataclasses.replace(best, exact=True)
     return best
+
+
+def _answers_exactly(filter: Any, fields: list[str], found: dict[str, Constraint]) -> bool:
+    """Whether the entries found are exactly the matches: the filter is one equality (or
+    ``$in``) on the index's first field, to strings, numbers or booleans. Index entries hold
+    every value a filter tries (``filters.index_values``), normalized as equality compares
+    them, so for such values an entry exists exactly when the document matches."""
+    if len(filter) != 1 or next(iter(filter)) != fields[0]:
+        return False
+    condition = filter[fields[0]]
+    if isinstance(condition, dict) and not (len(condition) == 1 and next(iter(condition)) in ("$eq", "$in")):
+        return False
+    c = found.get(fields[0])
+    return bool(c is not None and c.eq is not None and c.low is None and c.high is None and all(
+        type(v) in (str, bool, int) or (type(v) is float and math.isfinite(v)) for v in c.eq))

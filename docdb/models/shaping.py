@@ -2,12 +2,14 @@
 
 Sort (``sort=[("a", 1), ("b.c", -1)]``): values compare in MongoDB's type
 order (``filters.compare``); a missing field sorts as null; an array sorts by
-its smallest element ascending and its largest descending. Ties keep the
-order the documents were read in (the sort is stable).
+its smallest element ascending and its largest descending, and an empty array
+sorts before null either way. Ties keep the order the documents were read in
+(the sort is stable).
 
 Projection: ``{"a": 1, "b.c": 1}`` keeps only those paths (plus ``_id`` unless
-``"_id": 0``); ``{"a": 0}`` drops them; the two kinds cannot be mixed (except
-for ``_id``). A path through an array applies to each sub-document in it, and
+``"_id": 0``; ``{"_id": 1}`` alone keeps only ``_id``); ``{"a": 0}`` drops them;
+the two kinds cannot be mixed (except for ``_id``), nor can a path and a path
+inside it (``"a"`` and ``"a.b"``). A path through an array applies to each sub-document in it, and
 an inclusion drops the array's non-document elements, as MongoDB does.
 May import: the standard library, ``docdb.errors`` and ``docdb.models``.
 """
@@ -20,8 +22,16 @@ from typing import Any
 
 from docdb.errors import ProgrammingError
 from docdb.models.filters import compare, get_path_values
+from docdb.models.updates import overlapping
 
 SortSpec = list[tuple[str, int]]
+
+
+class _EmptyArray:
+    """The sort value of an empty array: below null (MongoDB's order), in either direction."""
+
+
+_EMPTY = _EmptyArray()
 
 
 def sort_spec(sort: Any, direction: int | None = None) -> SortSpec | None:
@@ -50,13 +60,19 @@ def _sort_value(document: dict, path: str, direction: int) -> Any:
     candidates = []
     for value in values:
         if isinstance(value, list):
-            candidates.extend(value if value else [value])
+            candidates.extend(value if value else [_EMPTY])
         else:
             candidates.append(value)
     if not candidates:
         return None
     pick = min if direction == 1 else max
-    return pick(candidates, key=functools.cmp_to_key(compare))
+    return pick(candidates, key=functools.cmp_to_key(_compare))
+
+
+def _compare(a: Any, b: Any) -> int:
+    if a is _EMPTY or b is _EMPTY:
+        return (b is _EMPTY) - (a is _EMPTY)
+    return compare(a, b)
 
 
 def sort_documents(documents: list[dict], spec: SortSpec) -> list[dict]:
@@ -64,7 +80,7 @@ def sort_documents(documents: list[dict], spec: SortSpec) -> list[dict]:
 
     def order(a: tuple, b: tuple) -> int:
         for (_, direction), x, y in zip(spec, a[0], b[0]):
-            c = compare(x, y)
+            c = _compare(x, y)
             if c:
                 return c * direction
         return 0
@@ -87,7 +103,7 @@ def compile_projection(projection: Any) -> Callable[[dict], dict] | None:
     if len(kinds) > 1:
         raise ProgrammingError("a projection cannot mix inclusion and exclusion (except for _id)")
     tree = _tree([k for k in fields])
-    if kinds == {True}:
+    if kinds == {True} or (not fields and projection.get("_id")):
         return lambda doc: _include(doc, tree, keep_id)
     if not fields and keep_id:
         return None
@@ -96,17 +112,17 @@ def compile_projection(projection: Any) -> Callable[[dict], dict] | None:
 
 def _tree(paths: list[str]) -> dict:
     """``["a.b", "a.c", "d"]`` -> ``{"a": {"b": {}, "c": {}}, "d": {}}`` ({} = the whole field)."""
+    conflict = overlapping(paths)
+    if conflict:
+        raise ProgrammingError(f"projection paths {conflict[0]!r} and {conflict[1]!r} collide "
+                               "(one is inside the other)")
     tree: dict = {}
     for path in paths:
         node = tree
         parts = path.split(".")
         for part in parts[:-1]:
-            child = node.get(part)
-            if child is not None and not child:  # a shorter path already takes the whole field
-                break
             node = node.setdefault(part, {})
-        else:
-            node[parts[-1]] = {}
+        node[parts[-1]] = {}
     return tree
 
 

@@ -69,10 +69,27 @@ def _check_paths(paths: list[str]) -> None:
             raise UpdateError(f"invalid update path {path!r}")
         if parts[0] == "_id":
             raise UpdateError("an update cannot change _id")
-    ordered = sorted(paths)
-    for a, b in zip(ordered, ordered[1:]):
-        if a == b or b.startswith(a + "."):
-            raise UpdateError(f"update paths {a!r} and {b!r} conflict")
+    conflict = overlapping(paths)
+    if conflict:
+        raise UpdateError(f"update paths {conflict[0]!r} and {conflict[1]!r} conflict")
+
+
+def overlapping(paths: list[str]) -> tuple[str, str] | None:
+    """Two of ``paths`` that are equal or one inside the other (``"a"``, ``"a.b"``), if any.
+
+    Not a neighbour check on the sorted list: ``"a-x"`` sorts between ``"a"`` and ``"a.b"``.
+    """
+    seen: set[str] = set()
+    for path in paths:
+        if path in seen:
+            return path, path
+        seen.add(path)
+    for path in paths:
+        parts = path.split(".")
+        for i in range(1, len(parts)):
+            if ".".join(parts[:i]) in seen:
+                return ".".join(parts[:i]), path
+    return None
 
 
 # ----- walking paths ---------------------------------------------------------------

@@ -55,3 +55,31 @@ def test_raw_prefilter_rejects_documents_without_the_string():
     assert raw_prefilter({"n": 1}) is None and raw_prefilter({"$or": [{"a": "x"}]}) is None
     either = raw_prefilter({"tag": {"$in": ["x", "y"]}})
     assert either(b'{"tag":["y"]}') and not either(b'{"tag":["z"]}')
+
+
+_index_conditions = st.one_of(
+    _scalars.filter(lambda v: v is not None),
+    _scalars.filter(lambda v: v is not None).map(lambda v: {"$eq": v}),
+    st.lists(_scalars.filter(lambda v: v is not None), min_size=1, max_size=3).map(lambda v: {"$in": v}),
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(documents=st.lists(_documents, max_size=12), path=_paths, conditions=st.lists(_index_conditions,
+                                                                                     min_size=1, max_size=4))
+def test_an_index_that_answers_exactly_returns_the_matches(documents, path, conditions):
+    import docdb
+
+    conn = docdb.connect()
+    try:
+        collection = conn.collection("c")
+        collection.insert_many([dict(d, _id=i) for i, d in enumerate(documents)])
+        collection.create_index(path)
+        for condition in conditions:
+            cursor = collection.find({path: condition})
+            found = sorted(d["_id"] for d in cursor)
+            expected = sorted(d["_id"] for d in collection.find({path: condition, "$and": [{}]}))
+            assert cursor.explain()["index"] == f"{path}_1"
+            assert found == expected
+    finally:
+        conn.close()
