@@ -16,7 +16,7 @@ May import: the standard library, ``orjson``, ``storage`` and ``docdb.models``.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -34,7 +34,6 @@ from docdb.models.objects import (
     create_object,
     drop_object,
     index_fields,
-    read_access,
     remove_index,
     write_indexes,
 )
@@ -69,11 +68,6 @@ class UpdateResult:
 class DeleteResult:
     deleted_count: int
     acknowledged: bool = True
-
-
-@dataclass
-class _Stats:
-    counts: dict[str, int] = field(default_factory=lambda: {"keys_examined": 0, "docs_examined": 0})
 
 
 def id_key(_id: Any) -> bytes:
@@ -232,13 +226,6 @@ class Collection:
     def _reader_entry(self) -> tuple[Any, dict | None]:
         reader = self._session.reading()
         return reader, self._entry(reader)
-
-    def _candidates(self, reader: Any, entry: dict, access: Any, stats: dict[str, int],
-                    raw_test: Any = None):
-        """(key, document) of each candidate ``access`` reads whose bytes pass ``raw_test``."""
-        for key, raw in read_access(reader, entry, access, stats):
-            if raw_test is None or raw_test(raw):
-                yield key, decode_document(raw)
 
     # ----- indexes and the collection itself ------------------------------------------
 

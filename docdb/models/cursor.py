@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from docdb.errors import InterfaceError, ProgrammingError
+from docdb.models.documents import decode_document
 from docdb.models.filters import compile_filter, raw_prefilter
 from docdb.models.index import Access, choose
+from docdb.models.objects import read_access
 from docdb.models.shaping import SortSpec, compile_projection, sort_documents, sort_spec
 
 if TYPE_CHECKING:
@@ -38,14 +40,14 @@ class Cursor:
         self._collection = collection
         self._filter = filter
         self._matches = compile_filter(filter)
-        self._raw_test = raw_prefilter(filter)
+        self._needles = raw_prefilter(filter)
         self._project = compile_projection(projection)
         self._sort = sort
         self._skip = _count(skip, "skip")
         self._limit = _count(limit, "limit")
         self._results: Iterator[dict] | None = None
         self.access: Access | None = None
-        self.stats = {"keys_examined": 0, "docs_examined": 0, "returned": 0}
+        self.stats = {"keys_examined": 0, "docs_examined": 0, "decoded": 0, "returned": 0}
 
     # ----- chaining (before iteration starts) -----------------------------------------
 
@@ -74,7 +76,7 @@ class Cursor:
             return iter(())
         self.access = choose(self._filter, self._collection.indexed_fields(entry), both_bounds=False,
                              prefer=lambda name: name == "_id_")
-        found = self._collection._candidates(reader, entry, self.access, self.stats, self._raw_test)
+        found = read_access(reader, entry, self.access, self.stats, self._needles, decode_document)
         if not self.access.exact:
             found = ((k, d) for k, d in found if self._matches(d))
         if self._sort:
@@ -117,5 +119,6 @@ class Cursor:
             "ranges": len(access.ranges) if access.index else 0,
             "keys_examined": run.stats["keys_examined"],
             "docs_examined": run.stats["docs_examined"],
+            "decoded": run.stats["decoded"],
             "returned": run.stats["returned"],
         }

@@ -299,15 +299,15 @@ def _plain_equals(parts: list[str], target: Any, general: Predicate) -> Predicat
     return test
 
 
-def raw_prefilter(filter: dict | None) -> Callable[[bytes], bool] | None:
-    """A cheap test on a document's JSON bytes that every match passes, or None.
+def raw_prefilter(filter: dict | None) -> tuple[bytes, ...] | None:
+    """Byte strings one of which every match's JSON bytes contain, or None.
 
     A document equal to a string on some path holds that string, JSON-encoded,
     somewhere in its bytes (orjson encodes a string the same way wherever it
     is), so a scan can skip decoding documents whose bytes lack it. Taken from
     the filter's top-level conjunction: a plain string, ``$eq`` or a ``$in`` of strings.
     """
-    needles: list[list[bytes]] = []
+    needles: list[tuple[bytes, ...]] = []
     for key, condition in (filter or {}).items():
         if not isinstance(key, str) or key.startswith("$"):
             continue
@@ -315,14 +315,10 @@ def raw_prefilter(filter: dict | None) -> Callable[[bytes], bool] | None:
             condition = condition.get("$eq", condition.get("$in", condition))
         options = condition if isinstance(condition, list) else [condition]
         if options and all(type(o) is str for o in options):
-            needles.append([orjson.dumps(o) for o in options])
+            needles.append(tuple(orjson.dumps(o) for o in options))
     if not needles:
         return None
-    best = min(needles, key=lambda group: (len(group), -min(map(len, group))))
-    if len(best) == 1:
-        needle = best[0]
-        return lambda raw: needle in raw
-    return lambda raw: any(n in raw for n in best)
+    return min(needles, key=lambda group: (len(group), -min(map(len, group))))
 
 
 def _checked(value: Any, where: str) -> Any:

@@ -140,25 +140,40 @@ def check_unique(txn: Transaction, store: int, value_key: bytes, key: bytes, whe
             raise IntegrityError(f"{where}: unique index already holds {shown!r}")
 
 
-def read_access(reader: Reader, entry: dict, access: Access, stats: dict[str, int]
-                ) -> Iterator[tuple[bytes, bytes]]:
-    """(data key, encoded record) of every candidate ``access`` names, each once."""
+def read_access(reader: Reader, entry: dict, access: Access, stats: dict[str, int],
+                needles: tuple[bytes, ...] | None = None, decode: Callable[[bytes], Any] | None = None
+                ) -> Iterator[tuple[bytes, Any]]:
+    """(data key, record) of every candidate ``access`` names, each once.
+
+    A full scan skips records whose bytes hold none of ``needles`` (see
+    ``filters.raw_prefilter``) before ``decode`` turns the rest into records.
+    One loop does it all: a scan's cost is per record, so every layer counts.
+    """
     data = entry["id"]
     if access.index is None or access.index not in entry["indexes"]:
-        for start, stop in access.ranges:
-            for item in reader.scan(data, start, stop):
-                stats["docs_examined"] += 1
-                yield item
+        items = (item for start, stop in access.ranges for item in reader.scan(data, start, stop))
+        single = needles[0] if needles is not None and len(needles) == 1 else None
+        for key, raw in items:
+            stats["docs_examined"] += 1
+            if single is not None:
+                if single not in raw:
+                    continue
+            elif needles is not None and not any(n in raw for n in needles):
+                continue
+            stats["decoded"] += 1
+            yield key, decode(raw) if decode is not None else raw
         return
     store = entry["indexes"][access.index]["id"]
     seen: set[bytes] = set()
+    get = reader.get
     for start, stop in access.ranges:
         for _, key in reader.scan(store, start, stop):
             stats["keys_examined"] += 1
             if key in seen:
                 continue
             seen.add(key)
-            raw = reader.get(data, key)
+            raw = get(data, key)
             if raw is not None:
                 stats["docs_examined"] += 1
-                yield key, raw
+                stats["decoded"] += 1
+                yield key, decode(raw) if decode is not None else raw

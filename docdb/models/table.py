@@ -219,7 +219,7 @@ class Table:
         if schema.primary_key:
             indexes[PRIMARY] = list(schema.primary_key)
         access = choose(wanted, indexes, both_bounds=True, prefer=lambda n: n == PRIMARY)
-        stats = {"keys_examined": 0, "docs_examined": 0}
+        stats = {"keys_examined": 0, "docs_examined": 0, "decoded": 0}
         positions = [(i, wanted[c.name]) for i, c in enumerate(schema.columns) if c.name in wanted]
         rows = []
         for _, raw in read_access(reader, entry, access, stats):

@@ -211,6 +211,7 @@ class LSMEngine(Engine):
         return self._get(key) is not None
 
     def _sources(self, start: bytes | None, stop: bytes | None, reverse: bool) -> list:
+        """Iterators over ``[start, stop)`` of every part of the tree, newest first."""
         with self._lock:
             mem, imm, tables = self._view
             recent = mem.items(start, stop, reverse)
@@ -221,6 +222,10 @@ class LSMEngine(Engine):
         return sources
 
     def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+        mem, imm, tables = self._view
+        if imm is None and len(tables) == 1 and not mem.data:
+            # one table holds everything: no merge, and the closed check once per block
+            return tables[0].items(start, stop, reverse, live=True, before_block=self._check_open)
         entries = merge(self._sources(start, stop, reverse), reverse)
         return self._while_open(entries)  # type: ignore[arg-type]
 
