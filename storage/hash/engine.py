@@ -49,7 +49,7 @@ from storage.hash.keydir import (
 )
 from storage.hash.loader import index_segment, replay
 from storage.hash.merge import MergeCancelled, Merger
-from storage.hash.scan import ScanIterator
+from storage.hash.scan import scan_values
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name, segment_name
 from storage.record import MAX_KEY, MAX_VALUE, PUBLISH_BYTES, encode_batch, encode_parts, value_of
 from storage.syncer import PeriodicSync
@@ -212,7 +212,7 @@ class HashEngine(Engine):
             pinned = list(self._files.values())
             for segment in pinned:
                 segment.pins += 1
-        return ScanIterator(snap, reverse, dict(self._files), pinned, self._unpin, self._check_open)
+        return scan_values(snap, reverse, dict(self._files), pinned, self._unpin, self)
 
     def _unpin(self, segments: list[Segment]) -> None:
         with self._lock:

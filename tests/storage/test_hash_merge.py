@@ -135,3 +135,30 @@ def test_close_during_background_merge_leaves_a_consistent_directory(tmp_path):
     assert leftovers == []
     with small(tmp_path / "db") as db:
         assert dict(db.scan()) == {b"k%03d" % i: bytes([39]) * 60 for i in range(100)}
+
+
+def test_scans_unpin_segments_when_done_closed_or_dropped_unstarted(tmp_path):
+    import gc
+
+    import storage
+
+    engine = storage.open(tmp_path / "h", "hash", "off")
+    for i in range(50):
+        engine.put(b"k%02d" % i, b"v")
+    segments = list(engine._files.values())
+
+    def pins():
+        return [segment.pins for segment in segments]
+
+    unstarted = engine.scan()
+    assert pins() == [1]
+    del unstarted
+    gc.collect()
+    assert pins() == [0]
+    exhausted = engine.scan()
+    assert len(list(exhausted)) == 50 and pins() == [0]
+    closed = engine.scan()
+    next(closed)
+    closed.close()
+    assert pins() == [0]
+    engine.close()
