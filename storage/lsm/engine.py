@@ -222,12 +222,40 @@ class LSMEngine(Engine):
         return sources
 
     def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
-        mem, imm, tables = self._view
-        if imm is None and len(tables) == 1 and not mem.data:
-            # one table holds everything: no merge, and the closed check once per block
-            return tables[0].items(start, stop, reverse, live=True, before_block=self._check_open)
-        entries = merge(self._sources(start, stop, reverse), reverse)
-        return self._while_open(entries)  # type: ignore[arg-type]
+        with self._lock:
+            mem, imm, tables = self._view
+            recent = mem.items(start, stop, reverse)
+        disjoint = self._disjoint(recent, imm, tables, start, stop, reverse)
+        if disjoint is not None:
+            return disjoint
+        sources: list = [recent] if recent else []
+        if imm is not None:
+            sources.append(imm.items(start, stop, reverse))
+        sources.extend(table.items(start, stop, reverse) for table in tables)
+        return self._while_open(merge(sources, reverse))  # type: ignore[arg-type]
+
+    def _disjoint(self, recent: list, imm: Memtable | None, tables: tuple, start: bytes | None,
+                  stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]] | None:
+        """The scan as a plain chain when no two parts of the tree share a key range.
+
+        Keys that grow with time (generated ids, timestamps) put every flush in a range of
+        its own; then no entry can shadow another, so the parts are read one after the
+        other, with no heap merge and the closed check once per block. None otherwise.
+        """
+        if imm is not None and imm.data:
+            return None
+        parts = [(t.smallest, t.largest, t) for t in tables]
+        if recent:
+            first, last = recent[0][0], recent[-1][0]
+            parts.append((min(first, last), max(first, last), recent))
+        parts.sort(key=lambda part: part[0])
+        if any(a[1] >= b[0] for a, b in zip(parts, parts[1:])):
+            return None
+        if reverse:
+            parts.reverse()
+        live = [(p[2].items(start, stop, reverse, live=True, before_block=self._check_open)
+                 if isinstance(p[2], SSTable) else [e for e in p[2] if e[1] is not None]) for p in parts]
+        return itertools.chain.from_iterable(live)
 
     def _while_open(self, entries: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
         for entry in entries:

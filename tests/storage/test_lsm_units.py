@@ -361,3 +361,51 @@ def test_a_log_reset_during_a_background_fsync_is_not_counted_as_synced(tmp_path
     assert log.synced == 50
     syncer.stop()
     log.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(st.tuples(st.booleans(), st.integers(0, 400)), max_size=300),
+       bounds=st.tuples(st.none() | st.integers(0, 400), st.none() | st.integers(0, 400)),
+       reverse=st.booleans())
+def test_scans_over_ranges_that_grow_with_time_match_a_dict(tmp_path_factory, ops, bounds, reverse):
+    """Mostly increasing keys put each flush in a range of its own (the chained scan);
+    the occasional delete or rewrite of an old key makes ranges overlap (the merge)."""
+    import storage
+
+    engine = storage.open(tmp_path_factory.mktemp("lsm") / "e", "lsm", "off", memtable_bytes=512)
+    model: dict[bytes, bytes] = {}
+    for clock, (delete, old) in enumerate(ops, 1):
+        key = b"k%05d" % (old if delete or old % 7 == 0 else 1000 + clock)
+        if delete:
+            engine.delete(key)
+            model.pop(key, None)
+        else:
+            engine.put(key, b"v%d" % clock)
+            model[key] = b"v%d" % clock
+    start, stop = (None if b is None else b"k%05d" % b for b in bounds)
+    expected = sorted((k, v) for k, v in model.items()
+                      if (start is None or k >= start) and (stop is None or k < stop))
+    assert list(engine.scan(start, stop, reverse)) == (expected[::-1] if reverse else expected)
+    engine.close()
+
+
+def test_disjoint_tables_are_chained_in_order_both_ways(tmp_path):
+    import time
+
+    import storage
+
+    engine = storage.open(tmp_path / "e", "lsm", "off", memtable_bytes=512)
+    for i in range(300):
+        engine.put(b"k%05d" % (1000 + i), b"v%d" % i)
+    engine.delete(b"k01299")  # a tombstone in the memtable, above every table's range
+    deadline = time.monotonic() + 10
+    while engine._view[1] is not None and time.monotonic() < deadline:  # let the last flush land
+        time.sleep(0.01)
+    mem, imm, tables = engine._view
+    assert len(tables) > 2 and engine._disjoint(mem.items(None, None, False), imm, tables,
+                                                None, None, False) is not None
+    expected = [(b"k%05d" % (1000 + i), b"v%d" % i) for i in range(299)]
+    assert list(engine.scan()) == expected
+    assert list(engine.scan(reverse=True)) == expected[::-1]
+    assert list(engine.scan(b"k01100", b"k01200", reverse=True)) == expected[100:200][::-1]
+    engine.close()
