@@ -240,7 +240,7 @@ class LSMEngine(Engine):
 
         Keys that grow with time (generated ids, timestamps) put every flush in a range of
         its own; then no entry can shadow another, so the parts are read one after the
-        other, with no heap merge and the closed check once per block. None otherwise.
+        other, with no heap merge. None otherwise.
         """
         if imm is not None and imm.data:
             return None
@@ -253,9 +253,9 @@ class LSMEngine(Engine):
             return None
         if reverse:
             parts.reverse()
-        live = [(p[2].items(start, stop, reverse, live=True, before_block=self._check_open)
-                 if isinstance(p[2], SSTable) else [e for e in p[2] if e[1] is not None]) for p in parts]
-        return itertools.chain.from_iterable(live)
+        live = [([e for e in p[2] if e[1] is not None] if isinstance(p[2], list)
+                 else p[2].items(start, stop, reverse, live=True)) for p in parts]
+        return self._while_open(itertools.chain.from_iterable(live))
 
     def _while_open(self, entries: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
         for entry in entries:

@@ -28,7 +28,7 @@ import weakref
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import accumulate
 
 from storage.columns import from_le, split, to_le
@@ -311,16 +311,14 @@ class SSTable:
             return MISSING
         return self._block(i).get(key)
 
-    def items(self, start: bytes | None, stop: bytes | None, reverse: bool, live: bool = False,
-              before_block: Callable[[], None] | None = None) -> Iterator[Entry]:
+    def items(self, start: bytes | None, stop: bytes | None, reverse: bool, live: bool = False
+              ) -> Iterator[Entry]:
         """Entries with ``start <= key < stop`` in order, a block at a time; tombstones too
-        unless ``live``. ``before_block`` runs before each block is read (a closed check)."""
+        unless ``live``."""
         firsts = self._firsts
         lo = 0 if start is None else max(bisect_right(firsts, start) - 1, 0)
         hi = len(firsts) if stop is None else bisect_left(firsts, stop)
         for i in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
-            if before_block is not None:
-                before_block()
             keys, values = self._block(i, cache=False).entries()
             a = 0 if start is None else bisect_left(keys, start)
             b = len(keys) if stop is None else bisect_left(keys, stop)
