@@ -218,7 +218,10 @@ class Collection:
         return next(iter(self.find(filter, projection, sort, limit=1)), None)
 
     def count_documents(self, filter: dict | None = None) -> int:
-        return sum(1 for _ in self.find(filter, projection={"_id": 1}))
+        if filter is None or filter == {}:  # every document: count keys, decode nothing
+            reader, entry = self._reader_entry()
+            return sum(1 for _ in reader.scan(entry["id"])) if entry is not None else 0
+        return sum(1 for _ in self.find(filter))
 
     def estimated_document_count(self) -> int:
         return self.count_documents({})
