@@ -13,9 +13,11 @@ most 256 MiB) inside one directory that it owns. The contract, which
   atomically when the block exits without an exception: readers, and a reopen
   after a crash, see all of the batch or none of it. An exception inside the
   block discards the batch. Writes in a batch are not visible until it exits.
-* ``scan(start, stop, reverse)`` yields ``(key, value)`` in ascending byte order
-  (descending with ``reverse``), ``start`` inclusive, ``stop`` exclusive. It
-  reads a snapshot taken when it starts: writes made while it runs are not seen.
+* ``scan(start, stop, reverse, contains)`` yields ``(key, value)`` in ascending byte
+  order (descending with ``reverse``), ``start`` inclusive, ``stop`` exclusive; with
+  ``contains``, only the entries whose value holds those bytes (an engine may skip
+  whole blocks that lack them). It reads a snapshot taken when it starts: writes
+  made while it runs are not seen.
 * Durability (``sync``):
   ``"full"``   fsync before ``put``/``delete``/a batch returns: an acknowledged write
                survives a process crash and a power loss.
@@ -138,12 +140,16 @@ class Engine(ABC):
         return Batch(self)
 
     def scan(
-        self, start: bytes | None = None, stop: bytes | None = None, reverse: bool = False
+        self, start: bytes | None = None, stop: bytes | None = None, reverse: bool = False,
+        contains: bytes | None = None,
     ) -> Iterator[tuple[bytes, bytes]]:
         check_bound("start", start)
         check_bound("stop", stop)
+        check_bound("contains", contains)
+        if contains == b"":
+            contains = None  # every value holds the empty string
         self._check_open()
-        return self._scan(start, stop, bool(reverse))
+        return self._scan(start, stop, bool(reverse), contains)
 
     def __getitem__(self, key: bytes) -> bytes:
         value = self.get(key)
@@ -195,7 +201,7 @@ class Engine(ABC):
 
     @abstractmethod
     def _scan(
-        self, start: bytes | None, stop: bytes | None, reverse: bool
+        self, start: bytes | None, stop: bytes | None, reverse: bool, contains: bytes | None
     ) -> Iterator[tuple[bytes, bytes]]: ...
 
     @abstractmethod

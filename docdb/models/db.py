@@ -137,12 +137,12 @@ class Database:
         return engine.get(key) if engine is not None else None
 
     def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
-             reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+             reverse: bool = False, contains: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         applying = self._applying
         engine = self.stores.get(store)
-        committed = engine.scan(start, stop, reverse) if engine is not None else iter(())
+        committed = engine.scan(start, stop, reverse, contains) if engine is not None else iter(())
         return overlaid(applying.get(store) if applying is not None else None, committed,
-                        start, stop, reverse)
+                        start, stop, reverse, contains)
 
     # ----- recovery ------------------------------------------------------------------
 

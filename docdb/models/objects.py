@@ -38,7 +38,7 @@ class Reader(Protocol):
     def get(self, store: int, key: bytes) -> bytes | None: ...
 
     def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
-             reverse: bool = False) -> Iterator[tuple[bytes, bytes]]: ...
+             reverse: bool = False, contains: bytes | None = None) -> Iterator[tuple[bytes, bytes]]: ...
 
 
 class Session(Protocol):
@@ -146,19 +146,19 @@ def read_access(reader: Reader, entry: dict, access: Access, stats: dict[str, in
     """(data key, record) of every candidate ``access`` names, each once.
 
     A full scan skips records whose bytes hold none of ``needles`` (see
-    ``filters.raw_prefilter``) before ``decode`` turns the rest into records.
+    ``filters.raw_prefilter``; a single needle is passed to the engine's scan, which
+    can skip whole blocks) before ``decode`` turns the rest into records.
     One loop does it all: a scan's cost is per record, so every layer counts.
     """
     data = entry["id"]
     if access.index is None or access.index not in entry["indexes"]:
-        items = (item for start, stop in access.ranges for item in reader.scan(data, start, stop))
         single = needles[0] if needles is not None and len(needles) == 1 else None
+        # one needle goes down to the engine, which can skip whole blocks without it
+        items = (item for start, stop in access.ranges for item in reader.scan(data, start, stop,
+                                                                               contains=single))
         for key, raw in items:
             stats["docs_examined"] += 1
-            if single is not None:
-                if single not in raw:
-                    continue
-            elif needles is not None and not any(n in raw for n in needles):
+            if single is None and needles is not None and not any(n in raw for n in needles):
                 continue
             stats["decoded"] += 1
             yield key, decode(raw) if decode is not None else raw

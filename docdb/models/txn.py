@@ -36,14 +36,21 @@ _CATALOG, _CREATED, _DROPPED = "catalog", "created", "dropped"
 
 
 def overlaid(pending: SortedDict | None, committed: Iterator[tuple[bytes, bytes]], start: bytes | None,
-             stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
-    """``committed`` (a scan from ``start`` to ``stop``) with ``pending`` writes laid over it."""
+             stop: bytes | None, reverse: bool, contains: bytes | None = None
+             ) -> Iterator[tuple[bytes, bytes]]:
+    """``committed`` (a scan from ``start`` to ``stop``, of values holding ``contains`` if
+    given) with ``pending`` writes laid over it. Every pending write takes part in the
+    merge -- one whose value lacks the bytes still hides the committed value -- and the
+    bytes are tested once more on what the merge keeps."""
     if not pending:
         return committed
     mine = [(k, pending[k]) for k in pending.irange(start, stop, (True, False), reverse)]
     if not mine:
         return committed
-    return merge([mine, committed], reverse=reverse)
+    merged = merge([mine, committed], reverse=reverse)
+    if contains is None:
+        return merged
+    return (entry for entry in merged if contains in entry[1])
 
 
 class Transaction:
@@ -67,9 +74,9 @@ class Transaction:
         return self.db.get(store, key)
 
     def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
-             reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
-        return overlaid(self.overlay.get(store), self.db.scan(store, start, stop, reverse),
-                        start, stop, reverse)
+             reverse: bool = False, contains: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        return overlaid(self.overlay.get(store), self.db.scan(store, start, stop, reverse, contains),
+                        start, stop, reverse, contains)
 
     # ----- writes --------------------------------------------------------------------
 

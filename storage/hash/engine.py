@@ -206,13 +206,14 @@ class HashEngine(Engine):
         with self._lock:
             return len(self._keydir)
 
-    def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+    def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool,
+              contains: bytes | None) -> Iterator[tuple[bytes, bytes]]:
         with self._lock:
             snap = self._keydir.snapshot(start, stop)
             pinned = list(self._files.values())
             for segment in pinned:
                 segment.pins += 1
-        return scan_values(snap, reverse, dict(self._files), pinned, self._unpin, self)
+        return scan_values(snap, reverse, dict(self._files), pinned, self._unpin, self, contains)
 
     def _unpin(self, segments: list[Segment]) -> None:
         with self._lock:

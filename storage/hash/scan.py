@@ -26,11 +26,13 @@ def _entries(snap: Snapshot, reverse: bool) -> Iterator[tuple[bytes, int, int]]:
 
 
 def scan_values(snap: Snapshot, reverse: bool, files: dict[int, Segment], pinned: list[Segment],
-                unpin: Callable[[list[Segment]], None], engine: Any) -> Iterator[tuple[bytes, bytes]]:
-    """``(key, value)`` in order; the segments stay pinned until the scan is exhausted,
-    closed or garbage-collected (even one never started)."""
+                unpin: Callable[[list[Segment]], None], engine: Any, contains: bytes | None = None
+                ) -> Iterator[tuple[bytes, bytes]]:
+    """``(key, value)`` in order (only values holding ``contains``, if given); the segments
+    stay pinned until the scan is exhausted, closed or garbage-collected (even one never
+    started)."""
     release = _Release(unpin, pinned)
-    values = _values(snap, reverse, files, engine, release)
+    values = _values(snap, reverse, files, engine, release, contains)
     weakref.finalize(values, release)
     return values
 
@@ -49,7 +51,7 @@ class _Release:
 
 
 def _values(snap: Snapshot, reverse: bool, files: dict[int, Segment], engine: Any,
-            release: _Release) -> Iterator[tuple[bytes, bytes]]:
+            release: _Release, contains: bytes | None) -> Iterator[tuple[bytes, bytes]]:
     """A generator function, not an iterator class: a scan's cost is per key, and a
     ``__next__`` method call per key cost a fifth of it. ``engine._closed`` is read
     inline for the same reason (a closed engine has closed its files)."""
@@ -59,6 +61,11 @@ def _values(snap: Snapshot, reverse: bool, files: dict[int, Segment], engine: An
                 engine._check_open()
             segment = files[loc >> OFFSET_BITS]
             offset = loc & OFFSET_MASK
-            yield key, value_of(segment.read(offset, size), key, segment.path, offset)
+            record = segment.read(offset, size)
+            if contains is not None and contains not in record:
+                continue  # (a value that holds it passes this test on the whole record too)
+            value = value_of(record, key, segment.path, offset)
+            if contains is None or contains in value:
+                yield key, value
     finally:
         release()

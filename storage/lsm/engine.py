@@ -221,26 +221,32 @@ class LSMEngine(Engine):
         sources.extend(table.items(start, stop, reverse) for table in tables)
         return sources
 
-    def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+    def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool,
+              contains: bytes | None) -> Iterator[tuple[bytes, bytes]]:
         with self._lock:
             mem, imm, tables = self._view
             recent = mem.items(start, stop, reverse)
-        disjoint = self._disjoint(recent, imm, tables, start, stop, reverse)
+        disjoint = self._disjoint(recent, imm, tables, start, stop, reverse, contains)
         if disjoint is not None:
             return disjoint
         sources: list = [recent] if recent else []
         if imm is not None:
             sources.append(imm.items(start, stop, reverse))
         sources.extend(table.items(start, stop, reverse) for table in tables)
-        return self._while_open(merge(sources, reverse))  # type: ignore[arg-type]
+        entries = merge(sources, reverse)
+        if contains is not None:  # after the merge: a newer value hides an older one that matches
+            entries = (entry for entry in entries if contains in entry[1])
+        return self._while_open(entries)  # type: ignore[arg-type]
 
     def _disjoint(self, recent: list, imm: Memtable | None, tables: tuple, start: bytes | None,
-                  stop: bytes | None, reverse: bool) -> Iterator[tuple[bytes, bytes]] | None:
+                  stop: bytes | None, reverse: bool, contains: bytes | None
+                  ) -> Iterator[tuple[bytes, bytes]] | None:
         """The scan as a plain chain when no two parts of the tree share a key range.
 
         Keys that grow with time (generated ids, timestamps) put every flush in a range of
         its own; then no entry can shadow another, so the parts are read one after the
-        other, with no heap merge. None otherwise.
+        other, with no heap merge, and a table skips whole blocks without ``contains``.
+        None otherwise.
         """
         if imm is not None and imm.data:
             return None
@@ -253,8 +259,9 @@ class LSMEngine(Engine):
             return None
         if reverse:
             parts.reverse()
-        live = [([e for e in p[2] if e[1] is not None] if isinstance(p[2], list)
-                 else p[2].items(start, stop, reverse, live=True)) for p in parts]
+        live = [([e for e in p[2] if e[1] is not None and (contains is None or contains in e[1])]
+                 if isinstance(p[2], list) else p[2].items(start, stop, reverse, True, contains))
+                for p in parts]
         return self._while_open(itertools.chain.from_iterable(live))
 
     def _while_open(self, entries: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:

@@ -98,8 +98,11 @@ class Block:
         return pieces[:count], values
 
 
-def parse_block(raw: bytes, path: str, offset: int) -> Block:
+def parse_block(raw: bytes, path: str, offset: int, needle: bytes | None = None) -> Block | None:
+    """The checked block; None if ``needle`` is given and the block's bytes lack it."""
     payload = _checked(raw, path, offset)
+    if needle is not None and needle not in payload:
+        return None
     try:
         (count,) = _U32.unpack_from(payload)
         lengths = from_le("I", payload[4:4 + 8 * count])  # klens, then vlens
@@ -117,7 +120,7 @@ def parse_block(raw: bytes, path: str, offset: int) -> Block:
 
 
 def decode_block(raw: bytes, path: str, offset: int) -> tuple[list[bytes], list[bytes | None]]:
-    return parse_block(raw, path, offset).entries()
+    return parse_block(raw, path, offset).entries()  # type: ignore[union-attr]
 
 
 def _checked(raw: bytes, path: str, offset: int) -> bytes:
@@ -284,12 +287,14 @@ class SSTable:
         if end != len(payload) or len(self._firsts) != count:
             raise ValueError("index block is malformed")
 
-    def _block(self, i: int, cache: bool = True) -> Block:
+    def _block(self, i: int, cache: bool = True, needle: bytes | None = None) -> Block | None:
         key = (self._owner, self.file_no, i)
         block = self._cache.get(key) if cache else None
         if block is None:
             offset = self._offsets[i]
-            block = parse_block(self._read(offset, self._sizes[i]), self.path, offset)
+            block = parse_block(self._read(offset, self._sizes[i]), self.path, offset, needle)
+            if block is None:
+                return None
             if not block.count or block.key(0) != self._firsts[i]:  # a block from elsewhere
                 raise CorruptionError("data block does not start with the key its index says",
                                       self.path, offset)
@@ -309,21 +314,27 @@ class SSTable:
         i = bisect_right(self._firsts, key) - 1
         if i < 0:
             return MISSING
-        return self._block(i).get(key)
+        return self._block(i).get(key)  # type: ignore[union-attr]
 
-    def items(self, start: bytes | None, stop: bytes | None, reverse: bool, live: bool = False
-              ) -> Iterator[Entry]:
+    def items(self, start: bytes | None, stop: bytes | None, reverse: bool, live: bool = False,
+              contains: bytes | None = None) -> Iterator[Entry]:
         """Entries with ``start <= key < stop`` in order, a block at a time; tombstones too
-        unless ``live``."""
+        unless ``live``. With ``contains`` (implies ``live``), only entries whose value holds
+        those bytes, and a block whose bytes lack them is skipped before it is parsed."""
         firsts = self._firsts
         lo = 0 if start is None else max(bisect_right(firsts, start) - 1, 0)
         hi = len(firsts) if stop is None else bisect_left(firsts, stop)
         for i in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
-            keys, values = self._block(i, cache=False).entries()
+            block = self._block(i, cache=False, needle=contains)
+            if block is None:
+                continue
+            keys, values = block.entries()
             a = 0 if start is None else bisect_left(keys, start)
             b = len(keys) if stop is None else bisect_left(keys, stop)
             pairs = zip(keys[a:b], values[a:b])
-            if live:
+            if contains is not None:
+                pairs = [pair for pair in pairs if pair[1] is not None and contains in pair[1]]
+            elif live:
                 pairs = [pair for pair in pairs if pair[1] is not None]
             yield from (reversed(list(pairs)) if reverse else pairs)
 

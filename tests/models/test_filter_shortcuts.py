@@ -88,3 +88,19 @@ def test_an_index_that_answers_exactly_returns_the_matches(documents, path, cond
             assert found == expected
     finally:
         conn.close()
+
+
+def test_a_scan_by_bytes_sees_the_transactions_own_writes():
+    import docdb
+
+    conn = docdb.connect()
+    c = conn.collection("c")
+    c.insert_many([{"_id": i, "city": "Paris" if i % 2 else "Lyon"} for i in range(10)])
+    conn.commit()
+    c.update_one({"_id": 1}, {"$set": {"city": "Oslo"}})  # a pending value without the bytes
+    c.update_one({"_id": 2}, {"$set": {"city": "Paris"}})  # a pending value with them
+    c.delete_one({"_id": 3})
+    assert sorted(d["_id"] for d in c.find({"city": "Paris"})) == [2, 5, 7, 9]
+    conn.rollback()
+    assert sorted(d["_id"] for d in c.find({"city": "Paris"})) == [1, 3, 5, 7, 9]
+    conn.close()

@@ -99,6 +99,38 @@ def test_scan_order_bounds_and_reverse(open_engine):
     assert list(db.scan(b"\xff\xff", None)) == []
 
 
+def test_scan_contains_keeps_the_values_holding_the_bytes(open_engine):
+    db = open_engine()
+    model = {}
+    for i in range(600):  # increasing keys (separate flushes), then rewrites and deletes of old ones
+        key = b"k%04d" % i
+        db.put(key, b"<%d:%s>" % (i, b"red" if i % 5 == 0 else b"blue"))
+        model[key] = db.get(key)
+    _check_contains(db, model)
+    db.compact()
+    _check_contains(db, model)  # (an LSM tree of one table: blocks without the bytes are skipped)
+    for i in range(0, 600, 7):
+        key = b"k%04d" % i
+        if i % 2:
+            db.delete(key)
+            model.pop(key)
+        else:  # a newer value without the bytes hides an older one with them, and back
+            db.put(key, b"<%d:%s>" % (i, b"blue" if i % 5 == 0 else b"red"))
+            model[key] = db.get(key)
+    _check_contains(db, model)
+    with pytest.raises(TypeError):
+        db.scan(contains="red")
+
+
+def _check_contains(db, model):
+    for needle in (b"red", b"blue", b"<35:", b"nothing", b""):
+        wanted = sorted((k, v) for k, v in model.items() if needle in v)
+        assert list(db.scan(contains=needle)) == wanted
+        assert list(db.scan(contains=needle, reverse=True)) == wanted[::-1]
+        inside = [(k, v) for k, v in wanted if b"k0100" <= k < b"k0300"]
+        assert list(db.scan(b"k0100", b"k0300", contains=needle)) == inside
+
+
 def test_scan_sees_a_snapshot(open_engine):
     db = open_engine()
     for i in range(100):

@@ -403,7 +403,7 @@ def test_disjoint_tables_are_chained_in_order_both_ways(tmp_path):
         time.sleep(0.01)
     mem, imm, tables = engine._view
     assert len(tables) > 2 and engine._disjoint(mem.items(None, None, False), imm, tables,
-                                                None, None, False) is not None
+                                                None, None, False, None) is not None
     expected = [(b"k%05d" % (1000 + i), b"v%d" % i) for i in range(299)]
     assert list(engine.scan()) == expected
     assert list(engine.scan(reverse=True)) == expected[::-1]
