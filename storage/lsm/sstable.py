@@ -39,6 +39,7 @@ MAGIC = b"\x89DocDBst"
 VERSION = 1
 TOMBSTONE_LEN = 0xFFFFFFFF
 ENTRY_OVERHEAD = 8  # an entry's two lengths in its data block
+READAHEAD = 64 << 10  # a scan reads adjacent blocks up to this many bytes at a time
 MISSING = object()  # "this table knows nothing of the key" (None is a tombstone)
 _FOOTER = struct.Struct("<QIQIQI8sI")
 FOOTER_SIZE = _FOOTER.size + 4
@@ -98,11 +99,13 @@ class Block:
         return pieces[:count], values
 
 
-def parse_block(raw: bytes, path: str, offset: int, needle: bytes | None = None) -> Block | None:
-    """The checked block; None if ``needle`` is given and the block's bytes lack it."""
-    payload = _checked(raw, path, offset)
-    if needle is not None and needle not in payload:
-        return None
+def parse_block(raw: bytes, path: str, offset: int) -> Block:
+    """The block whose bytes (with their crc32) are ``raw``, checked."""
+    return parse_payload(_checked(raw, path, offset), path, offset)
+
+
+def parse_payload(payload: bytes, path: str, offset: int) -> Block:
+    """A block from its payload, whose checksum the caller has checked."""
     try:
         (count,) = _U32.unpack_from(payload)
         lengths = from_le("I", payload[4:4 + 8 * count])  # klens, then vlens
@@ -120,7 +123,7 @@ def parse_block(raw: bytes, path: str, offset: int, needle: bytes | None = None)
 
 
 def decode_block(raw: bytes, path: str, offset: int) -> tuple[list[bytes], list[bytes | None]]:
-    return parse_block(raw, path, offset).entries()  # type: ignore[union-attr]
+    return parse_block(raw, path, offset).entries()
 
 
 def _checked(raw: bytes, path: str, offset: int) -> bytes:
@@ -287,20 +290,50 @@ class SSTable:
         if end != len(payload) or len(self._firsts) != count:
             raise ValueError("index block is malformed")
 
-    def _block(self, i: int, cache: bool = True, needle: bytes | None = None) -> Block | None:
+    def _block(self, i: int) -> Block:
         key = (self._owner, self.file_no, i)
-        block = self._cache.get(key) if cache else None
+        block = self._cache.get(key)
         if block is None:
             offset = self._offsets[i]
-            block = parse_block(self._read(offset, self._sizes[i]), self.path, offset, needle)
-            if block is None:
-                return None
-            if not block.count or block.key(0) != self._firsts[i]:  # a block from elsewhere
-                raise CorruptionError("data block does not start with the key its index says",
-                                      self.path, offset)
-            if cache:
-                self._cache.put(key, block)
+            block = self._placed(parse_block(self._read(offset, self._sizes[i]), self.path, offset), i)
+            self._cache.put(key, block)
         return block
+
+    def _placed(self, block: Block, i: int) -> Block:
+        if not block.count or block.key(0) != self._firsts[i]:  # a block from elsewhere
+            raise CorruptionError("data block does not start with the key its index says",
+                                  self.path, self._offsets[i])
+        return block
+
+    def _runs(self, lo: int, hi: int) -> Iterator[tuple[int, int]]:
+        """Blocks ``lo..hi-1`` as runs of adjacent blocks of at most ``READAHEAD`` bytes."""
+        first, size = lo, 0
+        for j in range(lo, hi):
+            adjacent = self._offsets[j] == self._offsets[j - 1] + self._sizes[j - 1] if j > lo else True
+            if j > first and (not adjacent or size + self._sizes[j] > READAHEAD):
+                yield first, j
+                first, size = j, 0
+            size += self._sizes[j]
+        if first < hi:
+            yield first, hi
+
+    def _scan_blocks(self, lo: int, hi: int, reverse: bool, needle: bytes | None) -> Iterator[Block]:
+        """The blocks a scan reads, one ``pread`` per run, checked; with ``needle``, only
+        those whose bytes hold it (found in the run's buffer, so others are never copied).
+        Scans bypass the block cache: a scan would evict what point reads keep there."""
+        runs = list(self._runs(lo, hi))
+        for first, end in (reversed(runs) if reverse else runs):
+            base = self._offsets[first]
+            chunk = self._read(base, self._offsets[end - 1] + self._sizes[end - 1] - base)
+            view = memoryview(chunk)
+            for i in (range(end - 1, first - 1, -1) if reverse else range(first, end)):
+                a = self._offsets[i] - base
+                b = a + self._sizes[i] - 4
+                if b < a or zlib.crc32(view[a:b]) != _U32.unpack_from(chunk, b)[0]:
+                    raise CorruptionError("block checksum mismatch", self.path, self._offsets[i])
+                if needle is not None and chunk.find(needle, a, b) < 0:
+                    continue
+                yield self._placed(parse_payload(chunk[a:b], self.path, self._offsets[i]), i)
 
     def get(self, key: bytes, hashes: tuple[int, int] | None = None):
         """The value, ``None`` for a tombstone, or ``MISSING``.
@@ -314,7 +347,7 @@ class SSTable:
         i = bisect_right(self._firsts, key) - 1
         if i < 0:
             return MISSING
-        return self._block(i).get(key)  # type: ignore[union-attr]
+        return self._block(i).get(key)
 
     def items(self, start: bytes | None, stop: bytes | None, reverse: bool, live: bool = False,
               contains: bytes | None = None) -> Iterator[Entry]:
@@ -324,10 +357,7 @@ class SSTable:
         firsts = self._firsts
         lo = 0 if start is None else max(bisect_right(firsts, start) - 1, 0)
         hi = len(firsts) if stop is None else bisect_left(firsts, stop)
-        for i in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
-            block = self._block(i, cache=False, needle=contains)
-            if block is None:
-                continue
+        for block in self._scan_blocks(lo, hi, reverse, contains):
             keys, values = block.entries()
             a = 0 if start is None else bisect_left(keys, start)
             b = len(keys) if stop is None else bisect_left(keys, stop)
