@@ -62,17 +62,20 @@ def encode_block(keys: list[bytes], values: list[bytes | None]) -> bytes:
 
 
 class Block:
-    """A checked data block, cut up lazily: a point read slices out only the keys its
-    binary search compares and the one value it returns, so a block-cache miss
-    costs a read, a crc32 and two ``frombytes``, not a list of every entry."""
+    """A checked data block, cut up lazily: its first point read slices out only the keys
+    its binary search compares and the one value it returns, so a block-cache miss costs
+    a read, a crc32 and two ``frombytes``, not a list of every entry. A block read a
+    second time (it is in the cache) keeps its keys as a list for C's bisect."""
 
-    __slots__ = ("_payload", "_ends", "_vlens", "count")
+    __slots__ = ("_payload", "_ends", "_vlens", "count", "_keys", "_reads")
 
     def __init__(self, payload: bytes, count: int, ends: list[int], vlens: array):
         self._payload = payload
         self._ends = ends  # key i is [ends[i], ends[i+1]); value i is [ends[count+i], ends[count+i+1])
         self._vlens = vlens
         self.count = count
+        self._keys: list[bytes] | None = None
+        self._reads = 0
 
     def key(self, i: int) -> bytes:
         return self._payload[self._ends[i]:self._ends[i + 1]]
@@ -85,10 +88,19 @@ class Block:
 
     def get(self, key: bytes):
         """The value, ``None`` for a tombstone, or ``MISSING``."""
-        i = bisect_left(range(self.count), key, key=self.key)
-        if i < self.count and self.key(i) == key:
-            return self.value(i)
-        return MISSING
+        keys = self._keys
+        if keys is None:
+            self._reads += 1
+            if self._reads > 1:
+                payload, ends = self._payload, self._ends
+                keys = self._keys = [payload[ends[i]:ends[i + 1]] for i in range(self.count)]
+        if keys is not None:
+            i = bisect_left(keys, key)
+            found = i < self.count and keys[i] == key
+        else:
+            i = bisect_left(range(self.count), key, key=self.key)
+            found = i < self.count and self.key(i) == key
+        return self.value(i) if found else MISSING
 
     def entries(self) -> tuple[list[bytes], list[bytes | None]]:
         payload, ends, count = self._payload, self._ends, self.count
