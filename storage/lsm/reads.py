@@ -1,0 +1,126 @@
+"""The read side of the LSM engine: point reads, scans and counts over its view of the tree.
+
+Readers take no lock for long: they read ``_view`` -- a tuple of the memtable, the
+memtable being flushed (or None) and the SSTables, newest first -- which writers
+replace whole, so a read sees one consistent tree. A point read asks each part
+newest first (bloom filters spare the tables that cannot hold the key); a scan
+merges the parts with newest-wins (``storage.lsm.merge``), or, when no two parts
+share a key range, reads them one after the other (see ``_disjoint``).
+``LSMEngine`` inherits these methods; this module only reads its state.
+May import: the standard library and ``storage``'s own modules.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from storage.lsm.bloom import hashes as bloom_hashes
+from storage.lsm.memtable import Memtable
+from storage.lsm.merge import merge
+from storage.lsm.sstable import ENTRY_OVERHEAD, MISSING
+
+
+class TreeReads:
+    """Mixed into ``LSMEngine``: expects ``_view``, ``_lock``, ``_closed``, ``_writes``,
+    ``_count`` and ``_check_open`` from it."""
+
+    _view: tuple
+    _lock: Any
+    _closed: bool
+    _writes: int
+    _count: tuple[int, int, int] | None
+    _check_open: Any  # Engine's: raises ClosedError once the engine is closed
+
+    def _get(self, key: bytes) -> bytes | None:
+        mem, imm, tables = self._view
+        value = mem.get(key)
+        if value is MISSING and imm is not None:
+            value = imm.get(key)
+        if value is MISSING and tables:
+            key_hashes = bloom_hashes(key)
+            for table in tables:
+                value = table.get(key, key_hashes)
+                if value is not MISSING:
+                    break
+        return None if value is MISSING else value
+
+    def _contains(self, key: bytes) -> bool:
+        return self._get(key) is not None
+
+    def _sources(self, start: bytes | None, stop: bytes | None, reverse: bool) -> list:
+        """Iterators over ``[start, stop)`` of every part of the tree, newest first."""
+        with self._lock:
+            mem, imm, tables = self._view
+            recent = mem.items(start, stop, reverse)
+        sources: list = [recent] if recent else []
+        if imm is not None:
+            sources.append(imm.items(start, stop, reverse))
+        sources.extend(table.items(start, stop, reverse) for table in tables)
+        return sources
+
+    def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool,
+              contains: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        with self._lock:
+            mem, imm, tables = self._view
+            recent = mem.items(start, stop, reverse)
+        disjoint = self._disjoint(recent, imm, tables, start, stop, reverse, contains)
+        if disjoint is not None:
+            return disjoint
+        sources: list = [recent] if recent else []
+        if imm is not None:
+            sources.append(imm.items(start, stop, reverse))
+        sources.extend(table.items(start, stop, reverse) for table in tables)
+        entries = merge(sources, reverse)
+        if contains is not None:  # after the merge: a newer value hides an older one that matches
+            entries = (entry for entry in entries if contains in entry[1])
+        return self._while_open(entries)  # type: ignore[arg-type]
+
+    def _disjoint(self, recent: list, imm: Memtable | None, tables: tuple, start: bytes | None,
+                  stop: bytes | None, reverse: bool, contains: bytes | None
+                  ) -> Iterator[tuple[bytes, bytes]] | None:
+        """The scan as a plain chain when no two parts of the tree share a key range.
+
+        Keys that grow with time (generated ids, timestamps) put every flush in a range of
+        its own; then no entry can shadow another, so the parts are read one after the
+        other, with no heap merge, and a table skips whole blocks without ``contains``.
+        None otherwise.
+        """
+        if imm is not None and imm.data:
+            return None
+        parts = [(t.smallest, t.largest, t) for t in tables]
+        if recent:
+            first, last = recent[0][0], recent[-1][0]
+            parts.append((min(first, last), max(first, last), recent))
+        parts.sort(key=lambda part: part[0])
+        if any(a[1] >= b[0] for a, b in zip(parts, parts[1:])):
+            return None
+        if reverse:
+            parts.reverse()
+        live = [([e for e in p[2] if e[1] is not None and (contains is None or contains in e[1])]
+                 if isinstance(p[2], list) else p[2].items(start, stop, reverse, True, contains))
+                for p in parts]
+        return self._while_open(itertools.chain.from_iterable(live))
+
+    def _while_open(self, entries: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
+        for entry in entries:
+            if self._closed:
+                self._check_open()
+            yield entry
+
+    def _len(self) -> int:
+        return self._live()[0]
+
+    def _live(self) -> tuple[int, int]:
+        """(live keys, their bytes as stored) by merging everything: O(n), cached until
+        the next write (flushes and compactions do not change them)."""
+        writes = self._writes
+        if self._count is None or self._count[0] != writes:
+            keys = size = 0
+            for key, value in merge(self._sources(None, None, False)):
+                keys += 1
+                size += len(key) + len(value) + ENTRY_OVERHEAD
+            self._count = (writes, keys, size)
+        return self._count[1], self._count[2]  # type: ignore[return-value]
+
