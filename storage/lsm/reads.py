@@ -39,7 +39,8 @@ class TreeReads:
         if value is MISSING and imm is not None:
             value = imm.get(key)
         if value is MISSING and tables:
-            key_hashes = bloom_hashes(key)
+            # hashed once for several tables; a lone table hashes only if it must read a block
+            key_hashes = bloom_hashes(key) if len(tables) > 1 else None
             for table in tables:
                 value = table.get(key, key_hashes)
                 if value is not MISSING:

@@ -354,12 +354,15 @@ class SSTable:
         """
         if key < self.smallest or key > self.largest:
             return MISSING
-        if not self.bloom.may_contain(key, hashes):
-            return MISSING
         i = bisect_right(self._firsts, key) - 1
         if i < 0:
             return MISSING
-        return self._block(i).get(key)
+        block = self._cache.get((self._owner, self.file_no, i))
+        if block is None:  # the bloom filter spares a read, not a look at a cached block
+            if not self.bloom.may_contain(key, hashes):
+                return MISSING
+            block = self._block(i)
+        return block.get(key)
 
     def items(self, start: bytes | None, stop: bytes | None, reverse: bool, live: bool = False,
               contains: bytes | None = None) -> Iterator[Entry]:
