@@ -138,6 +138,17 @@ def decode_block(raw: bytes, path: str, offset: int) -> tuple[list[bytes], list[
     return parse_block(raw, path, offset).entries()
 
 
+def _occurrences(data: bytes, needle: bytes) -> list[int]:
+    """Every position of ``needle`` in ``data`` (overlapping ones too), ascending: one
+    pass over a scan's buffer instead of a search per block."""
+    found = []
+    at = data.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = data.find(needle, at + 1)
+    return found
+
+
 def _checked(raw: bytes, path: str, offset: int) -> bytes:
     if len(raw) < 4 or zlib.crc32(memoryview(raw)[:-4]) != _U32.unpack_from(raw, len(raw) - 4)[0]:
         raise CorruptionError("block checksum mismatch", path, offset)
@@ -338,13 +349,16 @@ class SSTable:
             base = self._offsets[first]
             chunk = self._read(base, self._offsets[end - 1] + self._sizes[end - 1] - base)
             view = memoryview(chunk)
+            hits = _occurrences(chunk, needle) if needle is not None else []
             for i in (range(end - 1, first - 1, -1) if reverse else range(first, end)):
                 a = self._offsets[i] - base
                 b = a + self._sizes[i] - 4
                 if b < a or zlib.crc32(view[a:b]) != _U32.unpack_from(chunk, b)[0]:
                     raise CorruptionError("block checksum mismatch", self.path, self._offsets[i])
-                if needle is not None and chunk.find(needle, a, b) < 0:
-                    continue
+                if needle is not None:  # does one occurrence lie wholly inside this payload?
+                    j = bisect_left(hits, a)
+                    if j == len(hits) or hits[j] + len(needle) > b:
+                        continue
                 yield self._placed(parse_payload(chunk[a:b], self.path, self._offsets[i]), i)
 
     def get(self, key: bytes, hashes: tuple[int, int] | None = None):
