@@ -43,7 +43,6 @@ class TinyDBPeer(DocPeer):
 
     label = "tinydb"
     insert_capped = True
-    has_index = False
     notes = ("TinyDB: query cache off (cache_size=0); no index, so its indexed figure is a full scan",)
 
     def __init__(self, path: str, sync: str) -> None:
@@ -115,7 +114,6 @@ class MontyPeer(DocPeer):
     """montydb (a pure-Python MongoDB imitation) on its flatfile storage, kept in memory."""
 
     label = "montydb"
-    has_index = False
     notes = ("montydb: flatfile storage, cache_modified unbounded, flushed once per write "
              "phase; create_index is a no-op in montydb, so its indexed figure is a full scan",)
 
