@@ -32,7 +32,6 @@ from docdb.errors import ProgrammingError
 SYSTEM = 0
 META_KEY = b"m"
 ENTRY_PREFIX = b"o"
-KINDS = ("table", "collection")
 
 
 def entry_key(name: str) -> bytes:
@@ -72,13 +71,6 @@ class Catalog:
 
     def entries(self) -> list[dict]:
         return list(self._entries.values())
-
-    def store_ids(self) -> set[int]:
-        ids = {SYSTEM}
-        for entry in self._entries.values():
-            ids.add(entry["id"])
-            ids.update(index["id"] for index in entry["indexes"].values())
-        return ids
 
     def allocate(self) -> tuple[Catalog, int]:
         """A new store id, and the catalog that remembers it was used."""

@@ -150,11 +150,6 @@ class Access:
     score: tuple[int, int] = (0, 0)
     exact: bool = False  # every entry in the ranges is a match: no need to test the filter again
 
-    def describe(self) -> str:
-        if self.index is None:
-            return "full scan"
-        return f"index {self.index} ({len(self.ranges)} range{'s' * (len(self.ranges) != 1)})"
-
 
 def _key_range(prefix: bytes, c: Constraint | None, both_bounds: bool) -> tuple[bytes, bytes | None]:
     if c is None or (c.low is None and c.high is None):

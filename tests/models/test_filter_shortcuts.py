@@ -104,3 +104,17 @@ def test_a_scan_by_bytes_sees_the_transactions_own_writes():
     conn.rollback()
     assert sorted(d["_id"] for d in c.find({"city": "Paris"})) == [1, 3, 5, 7, 9]
     conn.close()
+
+
+def test_pymongo_conveniences():
+    import docdb
+
+    conn = docdb.connect()
+    c = conn.collection("c")
+    assert c.estimated_document_count() == 0
+    c.insert_many([{"_id": i, "n": i, "tags": [i]} for i in range(5)])
+    c.create_index([("n", -1), ("tags", 1)], unique=True)
+    assert c.estimated_document_count() == 5 == c.count_documents({})
+    assert c.index_information() == {"_id_": {"key": [("_id", 1)], "unique": True},
+                                     "n_-1_tags_1": {"key": [("n", -1), ("tags", 1)], "unique": True}}
+    conn.close()

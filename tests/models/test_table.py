@@ -222,3 +222,7 @@ def test_same_rows_as_sqlite(conn, ops, indexed):
     for n in range(-3, 4):
         want = [r for r in expected if r["n"] == n]
         assert t.rows({"n": n}, order_by="k") == want  # (unordered, rows come in index order)
+
+
+def test_columns_in_declared_order(conn):
+    assert users(conn).columns == ["id", "name", "email", "score", "active", "meta", "photo"]
