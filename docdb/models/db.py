@@ -136,6 +136,15 @@ class Database:
         engine = self.stores.get(store)
         return engine.get(key) if engine is not None else None
 
+    def get_many(self, store: int, keys: list[bytes]) -> list[bytes | None]:
+        applying = self._applying  # before the engines, as in ``get``
+        engine = self.stores.get(store)
+        values = engine.get_many(keys) if engine is not None else [None] * len(keys)
+        pending = applying.get(store) if applying is not None else None
+        if pending:
+            values = [pending.get(k, v) for k, v in zip(keys, values)]
+        return values
+
     def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
              reverse: bool = False, contains: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         applying = self._applying

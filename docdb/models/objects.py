@@ -16,6 +16,7 @@ May import: the standard library, ``storage`` and ``docdb.models``.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -28,6 +29,9 @@ from docdb.models.catalog import SYSTEM, Catalog, edited
 from docdb.models.index import Access, entry_keys
 from docdb.models.txn import Transaction
 
+# Index hits are fetched in batches (one ``get_many``) that grow from FIRST_BATCH, so
+# ``find_one`` reads a few rows and a big result pays the per-call costs rarely.
+FIRST_BATCH, MAX_BATCH = 8, 512
 INDEX_ENGINE = "lsm"  # index entries are read in key order
 _NAME = re.compile(r"^[^\x00]{1,255}$")
 
@@ -36,6 +40,8 @@ class Reader(Protocol):
     catalog: Catalog
 
     def get(self, store: int, key: bytes) -> bytes | None: ...
+
+    def get_many(self, store: int, keys: list[bytes]) -> list[bytes | None]: ...
 
     def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
              reverse: bool = False, contains: bytes | None = None) -> Iterator[tuple[bytes, bytes]]: ...
@@ -165,15 +171,19 @@ def read_access(reader: Reader, entry: dict, access: Access, stats: dict[str, in
         return
     store = entry["indexes"][access.index]["id"]
     seen: set[bytes] = set()
-    get = reader.get
+    remember = seen.add
     for start, stop in access.ranges:
-        for _, key in reader.scan(store, start, stop):
-            stats["keys_examined"] += 1
-            if key in seen:
-                continue
-            seen.add(key)
-            raw = get(data, key)
-            if raw is not None:
-                stats["docs_examined"] += 1
-                stats["decoded"] += 1
-                yield key, decode(raw) if decode is not None else raw
+        entries = reader.scan(store, start, stop)
+        size = FIRST_BATCH
+        while keys := [key for _, key in itertools.islice(entries, size)]:
+            stats["keys_examined"] += len(keys)
+            keys = [k for k in keys if not (k in seen or remember(k))]  # each row once
+            raws = reader.get_many(data, keys)
+            found = [(k, raw) for k, raw in zip(keys, raws) if raw is not None]
+            stats["docs_examined"] += len(found)
+            stats["decoded"] += len(found)
+            if decode is None:
+                yield from found
+            else:
+                yield from [(k, decode(raw)) for k, raw in found]
+            size = min(size * 2, MAX_BATCH)

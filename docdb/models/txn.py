@@ -73,6 +73,13 @@ class Transaction:
                 return value
         return self.db.get(store, key)
 
+    def get_many(self, store: int, keys: list[bytes]) -> list[bytes | None]:
+        values = self.db.get_many(store, keys)
+        pending = self.overlay.get(store)
+        if pending:
+            values = [pending.get(k, v) for k, v in zip(keys, values)]
+        return values
+
     def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
              reverse: bool = False, contains: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         return overlaid(self.overlay.get(store), self.db.scan(store, start, stop, reverse, contains),

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from storage.lsm.bloom import hashes as bloom_hashes
-from storage.lsm.memtable import Memtable
 from storage.lsm.merge import merge
 from storage.lsm.sstable import ENTRY_OVERHEAD, MISSING
 
@@ -47,6 +46,19 @@ class TreeReads:
                     break
         return None if value is MISSING else value
 
+    def _get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """``_get`` for each key, from one view of the tree, one part at a time: a table
+        answers all its keys in one loop, and a run of keys in one block finds it once."""
+        mem, imm, tables = self._view
+        results = [mem.get(key) for key in keys]
+        if imm is not None:
+            results = [imm.get(key) if value is MISSING else value for key, value in zip(keys, results)]
+        for table in tables:
+            if MISSING not in results:
+                break
+            table.get_many(keys, results)
+        return [None if value is MISSING else value for value in results]
+
     def _contains(self, key: bytes) -> bool:
         return self._get(key) is not None
 
@@ -66,19 +78,18 @@ class TreeReads:
         with self._lock:
             mem, imm, tables = self._view
             recent = mem.items(start, stop, reverse)
-        disjoint = self._disjoint(recent, imm, tables, start, stop, reverse, contains)
+        flushing = imm.items(start, stop, reverse) if imm is not None else []
+        disjoint = self._disjoint((recent, flushing), tables, start, stop, reverse, contains)
         if disjoint is not None:
             return disjoint
-        sources: list = [recent] if recent else []
-        if imm is not None:
-            sources.append(imm.items(start, stop, reverse))
+        sources: list = [part for part in (recent, flushing) if part]
         sources.extend(table.items(start, stop, reverse) for table in tables)
         entries = merge(sources, reverse)
         if contains is not None:  # after the merge: a newer value hides an older one that matches
             entries = (entry for entry in entries if contains in entry[1])
         return self._while_open(entries)  # type: ignore[arg-type]
 
-    def _disjoint(self, recent: list, imm: Memtable | None, tables: tuple, start: bytes | None,
+    def _disjoint(self, memtables: tuple[list, list], tables: tuple, start: bytes | None,
                   stop: bytes | None, reverse: bool, contains: bytes | None
                   ) -> Iterator[tuple[bytes, bytes]] | None:
         """The scan as a plain chain when no two parts of the tree share a key range.
@@ -88,12 +99,11 @@ class TreeReads:
         other, with no heap merge, and a table skips whole blocks without ``contains``.
         None otherwise.
         """
-        if imm is not None and imm.data:
-            return None
         parts = [(t.smallest, t.largest, t) for t in tables]
-        if recent:
-            first, last = recent[0][0], recent[-1][0]
-            parts.append((min(first, last), max(first, last), recent))
+        for entries in memtables:  # entries copied from the memtable and the one being flushed
+            if entries:
+                first, last = entries[0][0], entries[-1][0]
+                parts.append((min(first, last), max(first, last), entries))
         parts.sort(key=lambda part: part[0])
         if any(a[1] >= b[0] for a, b in zip(parts, parts[1:])):
             return None

@@ -65,49 +65,57 @@ class Block:
     """A checked data block, cut up lazily: its first point read slices out only the keys
     its binary search compares and the one value it returns, so a block-cache miss costs
     a read, a crc32 and two ``frombytes``, not a list of every entry. A block read a
-    second time (it is in the cache) keeps its keys as a list for C's bisect."""
+    second time (it is in the cache) becomes a dict of its entries: a warm point read is
+    then one hash probe, which touches far less memory than a binary search over cold
+    key objects -- and memory latency, not bytecode, is what a warm read mostly costs.
 
-    __slots__ = ("_payload", "_ends", "_vlens", "count", "_keys", "_reads")
+    ``_state`` is either ``(payload, ends, vlens)`` or that dict, swapped in one
+    assignment so a thread reading the block meanwhile sees one or the other whole.
+    """
+
+    __slots__ = ("_state", "count", "_reads")
 
     def __init__(self, payload: bytes, count: int, ends: list[int], vlens: array):
-        self._payload = payload
-        self._ends = ends  # key i is [ends[i], ends[i+1]); value i is [ends[count+i], ends[count+i+1])
-        self._vlens = vlens
+        # key i is [ends[i], ends[i+1]); value i is [ends[count+i], ends[count+i+1])
+        self._state: tuple[bytes, list[int], array] | dict = (payload, ends, vlens)
         self.count = count
-        self._keys: list[bytes] | None = None
         self._reads = 0
 
     def key(self, i: int) -> bytes:
-        return self._payload[self._ends[i]:self._ends[i + 1]]
-
-    def value(self, i: int) -> bytes | None:
-        if self._vlens[i] == TOMBSTONE_LEN:
-            return None
-        j = self.count + i
-        return self._payload[self._ends[j]:self._ends[j + 1]]
+        state = self._state
+        if state.__class__ is dict:
+            return list(state)[i]  # type: ignore[arg-type]
+        payload, ends, _ = state  # type: ignore[misc]
+        return payload[ends[i]:ends[i + 1]]
 
     def get(self, key: bytes):
         """The value, ``None`` for a tombstone, or ``MISSING``."""
-        keys = self._keys
-        if keys is None:
-            self._reads += 1
-            if self._reads > 1:
-                payload, ends = self._payload, self._ends
-                keys = self._keys = [payload[ends[i]:ends[i + 1]] for i in range(self.count)]
-        if keys is not None:
-            i = bisect_left(keys, key)
-            found = i < self.count and keys[i] == key
-        else:
-            i = bisect_left(range(self.count), key, key=self.key)
-            found = i < self.count and self.key(i) == key
-        return self.value(i) if found else MISSING
+        state = self._state
+        if state.__class__ is dict:
+            return state.get(key, MISSING)  # type: ignore[union-attr]
+        self._reads += 1
+        if self._reads > 1:
+            entries = self._state = dict(zip(*self.entries()))
+            return entries.get(key, MISSING)
+        payload, ends, vlens = state  # type: ignore[misc]
+        count = self.count
+        i = bisect_left(range(count), key, key=lambda j: payload[ends[j]:ends[j + 1]])
+        if i == count or payload[ends[i]:ends[i + 1]] != key:
+            return MISSING
+        if vlens[i] == TOMBSTONE_LEN:
+            return None
+        return payload[ends[count + i]:ends[count + i + 1]]
 
     def entries(self) -> tuple[list[bytes], list[bytes | None]]:
-        payload, ends, count = self._payload, self._ends, self.count
+        state = self._state
+        if state.__class__ is dict:
+            return list(state), list(state.values())  # type: ignore[union-attr]
+        payload, ends, vlens = state  # type: ignore[misc]
+        count = self.count
         pieces = [payload[a:b] for a, b in zip(ends, ends[1:])]
         values: list = pieces[count:]
-        if TOMBSTONE_LEN in self._vlens:
-            values = [None if n == TOMBSTONE_LEN else v for n, v in zip(self._vlens, values)]
+        if TOMBSTONE_LEN in vlens:
+            values = [None if n == TOMBSTONE_LEN else v for n, v in zip(vlens, values)]
         return pieces[:count], values
 
 
@@ -377,6 +385,25 @@ class SSTable:
                 return MISSING
             block = self._block(i)
         return block.get(key)
+
+    def get_many(self, keys: list[bytes], results: list) -> None:
+        """``get`` for every key whose ``results`` slot is still ``MISSING``, in place.
+        Keys in ascending order reuse the block the previous key found."""
+        smallest, largest, firsts = self.smallest, self.largest, self._firsts
+        cached, owner, file_no, bloom = self._cache.get, self._owner, self.file_no, self.bloom
+        last, block = -1, None
+        for j, key in enumerate(keys):
+            if results[j] is not MISSING or key < smallest or key > largest:
+                continue
+            i = bisect_right(firsts, key) - 1
+            if i != last:
+                block = cached((owner, file_no, i))
+                if block is None:
+                    if not bloom.may_contain(key):
+                        continue
+                    block = self._block(i)
+                last = i
+            results[j] = block.get(key)  # type: ignore[union-attr]
 
     def items(self, start: bytes | None, stop: bytes | None, reverse: bool, live: bool = False,
               contains: bytes | None = None) -> Iterator[Entry]:

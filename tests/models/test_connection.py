@@ -81,6 +81,44 @@ def test_reads_own_writes_others_see_only_committed(path):
     reader.close()
 
 
+def test_indexed_reads_see_own_writes_and_only_committed_ones_elsewhere(path):
+    writer, reader = docdb.connect(path), docdb.connect(path)
+    c = writer.collection("c")
+    c.create_index("x")
+    c.insert_many([{"_id": i, "x": i % 3} for i in range(30)])
+    writer.commit()
+    c.update_many({"x": 1}, {"$set": {"x": 2}})
+    c.delete_one({"_id": 0})
+    c.insert_one({"_id": 99, "x": 0})
+    mine = list(c.find({"x": {"$in": [0, 2]}}))
+    assert sorted(d["_id"] for d in mine) == sorted([i for i in range(1, 30)] + [99])
+    assert all(d["x"] in (0, 2) for d in mine)  # the updated documents, not the committed ones
+    assert [d["_id"] for d in reader.collection("c").find({"x": 1})] == list(range(1, 30, 3))
+    writer.commit()
+    assert list(reader.collection("c").find({"x": 1})) == []
+    assert reader.collection("c").count_documents({"x": {"$in": [0, 2]}}) == 30
+    writer.close()
+    reader.close()
+
+
+def test_batched_reads_take_a_commit_being_applied_from_its_overlay(path):
+    from sortedcontainers import SortedDict
+
+    conn = docdb.connect(path)
+    conn.collection("c").insert_many([{"_id": 1}, {"_id": 2}])
+    conn.commit()
+    db = conn._db
+    store = db.catalog.get("c")["id"]
+    (k1, _), (k2, old) = list(db.scan(store))
+    db._applying = {store: SortedDict({k1: b'{"_id":1,"new":true}'})}  # as while a commit lands
+    try:
+        assert db.get_many(store, [k1, k2]) == [db.get(store, k1), db.get(store, k2)]
+        assert db.get_many(store, [k1, k2]) == [b'{"_id":1,"new":true}', old]
+    finally:
+        db._applying = None
+    conn.close()
+
+
 def test_one_writer_at_a_time(path):
     first, second = docdb.connect(path), docdb.connect(path, timeout=0.2)
     first.collection("c").insert_one({"_id": 1})

@@ -35,6 +35,30 @@ def test_put_get_delete_and_protocols(open_engine):
         del db[b"item"]
 
 
+def test_get_many_answers_like_get_in_the_order_asked(open_engine):
+    db = open_engine()
+    for i in range(300):
+        db.put(b"k%03d" % i, b"v%d" % i)
+    db.delete(b"k007")
+    db.flush()
+    db.put(b"k001", b"newer")  # in the memtable, over the flushed value
+    asked = [b"k200", b"k001", b"k007", b"nope", b"k200", b"k299"]
+    want = [b"v200", b"newer", None, None, b"v200", b"v299"]
+    assert db.get_many(asked) == want
+    assert db.get_many(iter(asked)) == want  # any iterable
+    assert db.get_many([]) == []
+    everything = [b"k%03d" % i for i in range(300)]
+    for _ in range(3):  # cold blocks, then blocks read again (which the LSM cache keeps as a dict)
+        assert db.get_many(everything) == [db.get(k) for k in everything]
+    with pytest.raises(TypeError):
+        db.get_many([b"k001", "str"])
+    with pytest.raises(ValueError):
+        db.get_many([b""])
+    db.close()
+    with pytest.raises(storage.ClosedError):
+        db.get_many([b"k001"])
+
+
 def test_values_survive_reopen(open_engine, tmp_path):
     db = open_engine()
     for i in range(500):

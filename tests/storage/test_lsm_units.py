@@ -402,8 +402,13 @@ def test_disjoint_tables_are_chained_in_order_both_ways(tmp_path):
     while engine._view[1] is not None and time.monotonic() < deadline:  # let the last flush land
         time.sleep(0.01)
     mem, imm, tables = engine._view
-    assert len(tables) > 2 and engine._disjoint(mem.items(None, None, False), imm, tables,
-                                                None, None, False, None) is not None
+    recent = mem.items(None, None, False)
+    assert len(tables) > 2 and engine._disjoint((recent, []), tables, None, None, False, None) is not None
+    # a memtable being flushed is one more part: chained when its range is its own, not otherwise
+    above = [(b"k09000", b"x"), (b"k09001", b"y")]
+    assert list(engine._disjoint((recent, above), tables, None, None, False, None))[-2:] == above
+    inside = [(b"k01000", b"shadowing")]
+    assert engine._disjoint((recent, inside), tables, None, None, False, None) is None
     expected = [(b"k%05d" % (1000 + i), b"v%d" % i) for i in range(299)]
     assert list(engine.scan()) == expected
     assert list(engine.scan(reverse=True)) == expected[::-1]

@@ -60,6 +60,14 @@ def machine_for(engine_name: str):
             assert self.db.get(key) == self.model.get(key)
             assert (key in self.db) == (key in self.model)
 
+        @rule(many=st.lists(keys, max_size=12), ascending=st.booleans())
+        def get_many(self, many, ascending):
+            if ascending:  # the order an index hands keys over in, which engines may favour
+                many.sort()
+            assert self.db.get_many(many) == [self.model.get(k) for k in many]
+            for _ in range(2):  # a block read again is cached in another form: ask twice
+                assert self.db.get_many(list(self.model)) == list(self.model.values())
+
         @rule(start=bounds, stop=bounds, reverse=st.booleans())
         def scan(self, start, stop, reverse):
             expected = sorted(
