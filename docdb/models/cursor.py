@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from docdb.errors import InterfaceError, ProgrammingError
@@ -47,7 +48,7 @@ class Cursor:
         self._limit = _count(limit, "limit")
         self._results: Iterator[dict] | None = None
         self.access: Access | None = None
-        self.stats = {"keys_examined": 0, "docs_examined": 0, "decoded": 0, "returned": 0}
+        self.stats = {"keys_examined": 0, "docs_examined": 0, "decoded": 0}
 
     # ----- chaining (before iteration starts) -----------------------------------------
 
@@ -87,13 +88,14 @@ class Cursor:
 
     def _start(self) -> Iterator[dict]:
         reader, entry = self._collection._reader_entry()
-        project = self._project
-        for _, document in self.keyed(reader, entry):
-            self.stats["returned"] += 1
-            yield project(document) if project else document
+        documents = map(itemgetter(1), self.keyed(reader, entry))
+        return map(self._project, documents) if self._project else documents
 
-    def __iter__(self) -> Cursor:
-        return self
+    def __iter__(self) -> Iterator[dict]:
+        """The results themselves (shared with ``next``), so ``list(cursor)`` runs in C."""
+        if self._results is None:
+            self._results = self._start()
+        return self._results
 
     def __next__(self) -> dict:
         if self._results is None:
@@ -109,8 +111,7 @@ class Cursor:
     def explain(self) -> dict[str, Any]:
         """Run the query (afresh) and say how: the index used, or a full scan, and what was examined."""
         run = Cursor(self._collection, self._filter, None, self._sort, self._skip, self._limit)
-        for _ in run:
-            pass
+        returned = sum(1 for _ in run)
         access = run.access or Access(None)
         return {
             "collection": self._collection.name,
@@ -120,5 +121,5 @@ class Cursor:
             "keys_examined": run.stats["keys_examined"],
             "docs_examined": run.stats["docs_examined"],
             "decoded": run.stats["decoded"],
-            "returned": run.stats["returned"],
+            "returned": returned,
         }

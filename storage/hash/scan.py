@@ -11,18 +11,60 @@ May import: the standard library and ``storage``'s own modules.
 from __future__ import annotations
 
 import weakref
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from storage.hash.keydir import OFFSET_BITS, OFFSET_MASK, Snapshot
-from storage.hash.segment import Segment
+from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment
 from storage.record import value_of
+from storage.search import occurrences
 
 
-def _entries(snap: Snapshot, reverse: bool) -> Iterator[tuple[bytes, int, int]]:
-    """``(key, loc, size)`` in scan order."""
-    entries = zip(snap.keys, snap.locs, snap.sizes)
+def _entries(snap: Snapshot, reverse: bool, files: dict[int, Segment],
+             contains: bytes | None) -> Iterator[tuple[bytes, int, int]]:
+    """``(key, loc, size)`` in scan order: all of them, or with ``contains`` only those
+    whose record may hold it (see ``_holding``)."""
+    chosen = _holding(snap, files, contains) if contains is not None else None
+    if chosen is None:
+        entries = zip(snap.keys, snap.locs, snap.sizes)
+    else:
+        keys, locs, sizes = snap.keys, snap.locs, snap.sizes
+        entries = ((keys[i], locs[i], sizes[i]) for i in chosen)
     return reversed(list(entries)) if reverse else entries
+
+
+def _holding(snap: Snapshot, files: dict[int, Segment], needle: bytes) -> list[int] | None:
+    """Ascending indexes of the snapshot entries whose records hold ``needle``, found
+    by searching each segment's map once and placing each hit in the record around it;
+    ``None`` (test every record) when a segment has no map or hits outnumber records."""
+    locs = snap.locs.tolist()
+    starts = sorted(locs)  # records in file order
+    if starts == locs:  # keys that grow with time were written in key order
+        order: list[int] | range = range(len(locs))
+    else:
+        order = sorted(range(len(locs)), key=locs.__getitem__)
+        starts = [locs[i] for i in order]
+    hits: list[int] = []
+    for number, segment in files.items():
+        mm = segment.mm
+        if mm is None or len(mm) < segment.size:  # every record of the snapshot must be mapped
+            if segment.size <= SEGMENT_HEADER_SIZE:
+                continue  # no records
+            return None
+        found = occurrences(mm, needle, limit=len(locs))  # type: ignore[arg-type]
+        if found is None:
+            return None
+        base = number << OFFSET_BITS
+        hits += [base | at for at in found]
+    hits.sort()
+    chosen: set[int] = set()
+    sizes, span = snap.sizes, len(needle)
+    for hit in hits:
+        j = bisect_right(starts, hit) - 1
+        if j >= 0 and hit + span <= starts[j] + sizes[order[j]]:
+            chosen.add(order[j])
+    return sorted(chosen)
 
 
 def scan_values(snap: Snapshot, reverse: bool, files: dict[int, Segment], pinned: list[Segment],
@@ -56,15 +98,21 @@ def _values(snap: Snapshot, reverse: bool, files: dict[int, Segment], engine: An
     ``__next__`` method call per key cost a fifth of it. ``engine._closed`` is read
     inline for the same reason (a closed engine has closed its files)."""
     try:
-        for key, loc, size in _entries(snap, reverse):
+        last_no, segment, mm = -1, None, None
+        for key, loc, size in _entries(snap, reverse, files, contains):
             if engine._closed:
                 engine._check_open()
-            segment = files[loc >> OFFSET_BITS]
             offset = loc & OFFSET_MASK
-            record = segment.read(offset, size)
+            if loc >> OFFSET_BITS != last_no:  # runs of keys share a segment: look it up once
+                last_no = loc >> OFFSET_BITS
+                segment = files[last_no]
+                mm = segment.mm
+            record = mm[offset:offset + size] if mm is not None else b""
+            if len(record) != size:
+                record = segment.read(offset, size)  # type: ignore[union-attr]
             if contains is not None and contains not in record:
                 continue  # (a value that holds it passes this test on the whole record too)
-            value = value_of(record, key, segment.path, offset)
+            value = value_of(record, key, segment.path, offset)  # type: ignore[union-attr]
             if contains is None or contains in value:
                 yield key, value
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Iterable
 from hashlib import blake2b
 
 _HEAD = struct.Struct("<BI")
@@ -35,16 +36,19 @@ class BloomFilter:
         bits = max(64, count * bits_per_key)
         probes = max(1, min(30, int(bits_per_key * math.log(2))))  # 6 for 10 bits: ~0.84%
         bloom = cls(bits, probes, bytearray((bits + 7) // 8))
-        for key in keys:
-            bloom.add(key)
+        bloom.add_many(keys)
         return bloom
 
     def add(self, key: bytes) -> None:
-        h1, h2 = hashes(key)
-        bitmap, bits = self.bitmap, self.bits
-        for pos in range(h1, h1 + self.probes * h2, h2):  # h1 + i*h2, without multiplying
-            pos %= bits
-            bitmap[pos >> 3] |= 1 << (pos & 7)
+        self.add_many((key,))
+
+    def add_many(self, keys: Iterable[bytes]) -> None:
+        bitmap, bits, probes = self.bitmap, self.bits, self.probes
+        for key in keys:
+            h1, h2 = hashes(key)
+            for pos in range(h1, h1 + probes * h2, h2):  # h1 + i*h2, without multiplying
+                pos %= bits
+                bitmap[pos >> 3] |= 1 << (pos & 7)
 
     def may_contain(self, key: bytes, key_hashes: tuple[int, int] | None = None) -> bool:
         h1, h2 = key_hashes or hashes(key)

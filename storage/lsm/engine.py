@@ -268,8 +268,7 @@ class LSMEngine(TreeReads, Engine):
             number = self._allocate()
         builder = TableBuilder(self._file(table_name(number)) + TEMP_SUFFIX, len(memtable),
                                self.block_bytes, self.bloom_bits)
-        for key, value in memtable.items():
-            builder.add(key, value)
+        builder.add_all(memtable.items())
         table = self._install(builder, number)
         with self._lock:
             self._tables.insert(0, table)

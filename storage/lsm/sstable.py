@@ -28,12 +28,13 @@ import weakref
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import accumulate
 
 from storage.columns import from_le, split, to_le
 from storage.errors import ClosedError, CorruptionError, FormatError
 from storage.lsm.bloom import BloomFilter
+from storage.search import occurrences
 
 MAGIC = b"\x89DocDBst"
 VERSION = 1
@@ -146,21 +147,13 @@ def decode_block(raw: bytes, path: str, offset: int) -> tuple[list[bytes], list[
     return parse_block(raw, path, offset).entries()
 
 
-def _occurrences(data: bytes, needle: bytes) -> list[int]:
-    """Every position of ``needle`` in ``data`` (overlapping ones too), ascending: one
-    pass over a scan's buffer instead of a search per block."""
-    found = []
-    at = data.find(needle)
-    while at >= 0:
-        found.append(at)
-        at = data.find(needle, at + 1)
-    return found
-
-
 def _checked(raw: bytes, path: str, offset: int) -> bytes:
     if len(raw) < 4 or zlib.crc32(memoryview(raw)[:-4]) != _U32.unpack_from(raw, len(raw) - 4)[0]:
         raise CorruptionError("block checksum mismatch", path, offset)
     return raw[:-4]
+
+
+WRITE_BUFFER = 1 << 20
 
 
 class TableBuilder:
@@ -168,7 +161,10 @@ class TableBuilder:
 
     def __init__(self, path: str, expected_keys: int, block_bytes: int = 4096, bloom_bits: int = 10):
         self.path = path
-        self._file = open(path, "wb")  # noqa: SIM115 - closed in finish/abandon
+        # A big buffer, because tables are written by the background thread: every write
+        # syscall gives up the GIL, and getting it back from a busy foreground thread can
+        # take a switch interval (5 ms) -- per 8 KiB block with the default buffer.
+        self._file = open(path, "wb", buffering=WRITE_BUFFER)  # noqa: SIM115 - closed in finish/abandon
         self._block_bytes = block_bytes
         self._bloom = BloomFilter.build((), max(expected_keys, 1), bloom_bits)
         self._keys: list[bytes] = []
@@ -182,22 +178,40 @@ class TableBuilder:
         self.smallest = self.largest = b""
 
     def add(self, key: bytes, value: bytes | None) -> None:
+        self.add_all(((key, value),))
+
+    def add_all(self, entries: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """``add`` each entry, in one loop with its state in locals: tables are built on
+        the background thread, and every bytecode it runs is taken from the foreground."""
+        keys, values, block_bytes = self._keys, self._values, self._block_bytes
+        pending, added, tombstones, last = self._pending, 0, 0, None
+        for key, value in entries:
+            if value is None:
+                tombstones += 1
+                pending += len(key) + 8
+            else:
+                pending += len(key) + len(value) + 8
+            keys.append(key)
+            values.append(value)
+            added += 1
+            if pending >= block_bytes:
+                last = keys[-1]
+                self._flush_block()
+                keys, values, pending = self._keys, self._values, 0
+        if not added:
+            return
         if not self.entries:
-            self.smallest = key
-        self.largest = key
-        self.entries += 1
-        self.tombstones += value is None
-        self._bloom.add(key)
-        self._keys.append(key)
-        self._values.append(value)
-        self._pending += len(key) + (len(value) if value is not None else 0) + 8
-        if self._pending >= self._block_bytes:
-            self._flush_block()
+            self.smallest = self._index_keys[0] if self._index_keys else keys[0]
+        self.largest = keys[-1] if keys else last  # type: ignore[assignment]
+        self.entries += added
+        self.tombstones += tombstones
+        self._pending = pending
 
     def _flush_block(self) -> None:
         if not self._keys:
             return
         block = encode_block(self._keys, self._values)
+        self._bloom.add_many(self._keys)
         self._index_keys.append(self._keys[0])
         self._index_offsets.append(self._offset)
         self._index_sizes.append(len(block))
@@ -357,7 +371,7 @@ class SSTable:
             base = self._offsets[first]
             chunk = self._read(base, self._offsets[end - 1] + self._sizes[end - 1] - base)
             view = memoryview(chunk)
-            hits = _occurrences(chunk, needle) if needle is not None else []
+            hits = (occurrences(chunk, needle) or []) if needle is not None else []
             for i in (range(end - 1, first - 1, -1) if reverse else range(first, end)):
                 a = self._offsets[i] - base
                 b = a + self._sizes[i] - 4

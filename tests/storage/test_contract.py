@@ -3,11 +3,15 @@
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import storage
+from tests.storage.conftest import SMALL_OPTIONS
 from tests.storage.damage import files
 
 
@@ -153,6 +157,42 @@ def _check_contains(db, model):
         assert list(db.scan(contains=needle, reverse=True)) == wanted[::-1]
         inside = [(k, v) for k, v in wanted if b"k0100" <= k < b"k0300"]
         assert list(db.scan(b"k0100", b"k0300", contains=needle)) == inside
+
+
+WORDS = [b"red", b"green", b"blue", b"redgreen", b"k1"]
+NEEDLES = [b"red", b"green", b"d g", b"en", b"k1", b"redgreen", b"n r", b"absent"]  # some span words
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(st.tuples(st.integers(0, 40), st.none() | st.lists(st.sampled_from(WORDS), max_size=4)),
+                    max_size=150),
+       needle=st.sampled_from(NEEDLES), reopen=st.booleans())
+def test_scan_contains_matches_a_dict(engine_name, ops, needle, reopen):
+    """Keys in random order, overwrites and deletes leave dead records holding the bytes,
+    needles span words (and so the edges of a search's hits): only live values holding
+    the bytes come back, in order, both ways."""
+    with tempfile.TemporaryDirectory() as tmp:
+        options = {**SMALL_OPTIONS.get(engine_name, {}), "sync": "off"}
+        db = storage.open(os.path.join(tmp, "db"), engine=engine_name, **options)
+        model = {}
+        for n, words in ops:
+            key = b"k%d" % n
+            if words is None:
+                db.delete(key)
+                model.pop(key, None)
+            else:
+                db.put(key, b" ".join(words))
+                model[key] = b" ".join(words)
+        if reopen:
+            db.close()
+            db = storage.open(os.path.join(tmp, "db"), engine=engine_name, **options)
+        wanted = sorted((k, v) for k, v in model.items() if needle in v)
+        try:
+            assert list(db.scan(contains=needle)) == wanted
+            assert list(db.scan(contains=needle, reverse=True)) == wanted[::-1]
+        finally:
+            db.close()
 
 
 def test_scan_sees_a_snapshot(open_engine):
