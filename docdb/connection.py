@@ -11,7 +11,8 @@ on an exception, and ``autocommit=True`` commits each write as it returns.
 Connections to the same directory in one process share one open database (a
 second *process* is refused by the directory lock); ``":memory:"`` is a
 private database in a temporary directory removed on close.
-May import: the standard library, ``storage`` and ``docdb.models`` (never ``query``).
+May import: the standard library, ``storage`` and ``docdb.models``; ``docdb.cursor`` (the query
+language) only inside ``cursor()``, so importing docdb never loads the parser.
 """
 
 from __future__ import annotations
@@ -195,6 +196,24 @@ class Connection:
     @property
     def path(self) -> str:
         return self._db.path
+
+    # ----- the query language (PEP 249) ---------------------------------------------------
+
+    def cursor(self) -> Any:
+        from docdb.cursor import Cursor  # the query layer loads on first use, not with docdb
+
+        self._check_open()
+        return Cursor(self)
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        """A new cursor that has run ``sql`` (sqlite3's shortcut)."""
+        return self.cursor().execute(sql, params)
+
+    def executemany(self, sql: str, seq_of_params: Any) -> Any:
+        return self.cursor().executemany(sql, seq_of_params)
+
+    def executescript(self, script: str) -> Any:
+        return self.cursor().executescript(script)
 
     # ----- tables and collections -----------------------------------------------------
 

@@ -14,13 +14,14 @@ May import: the standard library, ``orjson`` and ``docdb.models``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from docdb.errors import DataError, IntegrityError, ProgrammingError
 from docdb.models import keycode
-from docdb.models.index import choose
+from docdb.models.index import Access, choose
 from docdb.models.objects import (
     Session,
     add_index,
@@ -206,31 +207,45 @@ class Table:
                 "returned": len(rows)}
 
     def _select(self, where: dict | None, order_by: Any, limit: int | None):
-        reader = self._session.reading()
-        entry = self._entry(reader)
-        schema = self.schema_of(entry)
         if where is not None and not isinstance(where, dict):
             raise ProgrammingError(f"table {self.name}: where is a dict of column -> value")
+        schema = self.schema_of(self._entry(self._session.reading()))
         wanted = {k: check_value(self.name, schema.column(k), v) for k, v in (where or {}).items()}
         order = _order_spec(self.name, schema, order_by)
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
             raise ProgrammingError(f"limit must be a non-negative integer or None, not {limit!r}")
-        indexes = {name: index_fields(ix) for name, ix in entry["indexes"].items()}
-        if schema.primary_key:
-            indexes[PRIMARY] = list(schema.primary_key)
-        access = choose(wanted, indexes, both_bounds=True, prefer=lambda n: n == PRIMARY)
         stats = {"keys_examined": 0, "docs_examined": 0, "decoded": 0}
+        access, found = self.candidates(wanted, stats)
         positions = [(i, wanted[c.name]) for i, c in enumerate(schema.columns) if c.name in wanted]
-        rows = []
-        for _, raw in read_access(reader, entry, access, stats):
-            row = self._decode(schema, raw)
-            if all(row[i] == v and (row[i] is None) == (v is None) for i, v in positions):
-                rows.append(row)
+        rows = [row for _, row in found
+                if all(row[i] == v and (row[i] is None) == (v is None) for i, v in positions)]
         for position, descending in reversed(order):
             rows.sort(key=lambda r, p=position: (r[p] is not None, r[p]), reverse=descending)
         if limit is not None:
             rows = rows[:limit]
         return [self._as_dict(schema, r) for r in rows], stats, access
+
+    def candidates(self, where: dict | None = None, stats: dict[str, int] | None = None
+                   ) -> tuple[Access, Iterator[tuple[Any, tuple]]]:
+        """The access ``where`` picks and the ``(primary key, row)`` pairs it reads (rows as
+        tuples in column order). ``where`` holds MongoDB-style constraints on columns
+        (``{"a": 1}``, ``{"a": {"$gte": 2, "$lt": 5}}``, ``{"a": {"$in": [...]}}``) with
+        values of the columns' types; the pairs hold every row that meets them and maybe
+        others, so the caller -- the query layer, which knows SQL's rules -- filters."""
+        reader = self._session.reading()
+        entry = self._entry(reader)
+        schema = self.schema_of(entry)
+        indexes = {name: index_fields(ix) for name, ix in entry["indexes"].items()}
+        if schema.primary_key:
+            indexes[PRIMARY] = list(schema.primary_key)
+        access = choose(where, indexes, both_bounds=True, prefer=lambda n: n == PRIMARY)
+        counts = stats if stats is not None else {"keys_examined": 0, "docs_examined": 0, "decoded": 0}
+        decode, pk_of = self._decode, self._pk_of
+        return access, ((pk_of(schema, key), decode(schema, raw))
+                        for key, raw in read_access(reader, entry, access, counts))
+
+    def schema(self) -> TableSchema:
+        return self.schema_of(self._entry(self._session.reading()))
 
     def count(self) -> int:
         reader = self._session.reading()

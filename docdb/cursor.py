@@ -1,0 +1,138 @@
+"""PEP 249 cursors: the query language reached through the DB-API.
+
+``Cursor.execute(sql, params)`` parses the statement (cached by text), runs it
+through ``query.executor`` and exposes the result the DB-API way: ``fetchone``,
+``fetchmany``, ``fetchall``, iteration, ``description``, ``rowcount``,
+``lastrowid``, ``arraysize``. Parameters are ``?`` (a sequence) or ``:name``
+(a mapping); a dict or list binds as a whole JSON value. This module is the only
+one of ``docdb`` that imports ``query``: the models below never see SQL.
+May import: anything in docdb, ``query``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from docdb.errors import Error, InterfaceError, InternalError, ProgrammingError
+from query.executor import Result, execute
+from query.parser import parse, parse_one
+
+if TYPE_CHECKING:
+    from docdb.connection import Connection
+
+__all__ = ["Cursor"]
+
+
+def _params(params: Any) -> Any:
+    if params is None:
+        return ()
+    if isinstance(params, Mapping):
+        return params
+    if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
+        raise ProgrammingError("parameters are a sequence (for ?) or a mapping (for :name), "
+                               f"not {type(params).__name__}")
+    return tuple(params)
+
+
+def run(conn: Any, statement: Any, params: Any) -> Result:
+    """One statement, every failure a docdb error (a bug inside becomes InternalError)."""
+    try:
+        return execute(conn, statement, params)
+    except Error:
+        raise
+    except RecursionError:
+        raise ProgrammingError("statement nests too deeply to run") from None
+    except Exception as error:  # a bug: report it as one, with its cause attached
+        raise InternalError(f"internal error running the statement: {type(error).__name__}: {error}") \
+            from error
+
+
+class Cursor:
+    arraysize = 1
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self._result: Result | None = None
+        self._rows: Iterator[tuple] = iter(())
+        self.description: tuple | None = None
+        self.rowcount = -1
+        self.lastrowid: Any = None
+        self._closed = False
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("the cursor is closed")
+        self.connection._check_open()
+
+    def execute(self, sql: str, params: Any = ()) -> Cursor:
+        self._check()
+        statement = parse_one(sql)
+        bound = _params(params)
+        with self.connection._lock:
+            result = run(self.connection, statement, bound)
+        self._take(result)
+        return self
+
+    def executemany(self, sql: str, seq_of_params: Any) -> Cursor:
+        self._check()
+        statement = parse_one(sql)
+        total = 0
+        last = None
+        with self.connection.writing():  # all of them, or (if one fails) none
+            for params in seq_of_params:
+                result = run(self.connection, statement, _params(params))
+                for _ in result.rows:
+                    pass
+                total += max(result.rowcount, 0)
+                last = result.lastrowid if result.lastrowid is not None else last
+        self._take(Result(None, iter(()), total, last))
+        return self
+
+    def executescript(self, script: str) -> Cursor:
+        self._check()
+        for statement in parse(script):
+            result = run(self.connection, statement, ())
+            for _ in result.rows:
+                pass
+        self._take(Result())
+        return self
+
+    def _take(self, result: Result) -> None:
+        self._result = result
+        self._rows = iter(result.rows)
+        self.rowcount = result.rowcount
+        if result.lastrowid is not None:
+            self.lastrowid = result.lastrowid
+        self.description = None if result.columns is None else tuple(
+            (name, None, None, None, None, None, None) for name in result.columns)
+
+    def fetchone(self) -> tuple | None:
+        self._check()
+        return next(self._rows, None)
+
+    def fetchmany(self, size: int | None = None) -> list[tuple]:
+        self._check()
+        count = self.arraysize if size is None else size
+        return [row for _, row in zip(range(count), self._rows)]
+
+    def fetchall(self) -> list[tuple]:
+        self._check()
+        return list(self._rows)
+
+    def __iter__(self) -> Iterator[tuple]:
+        return self
+
+    def __next__(self) -> tuple:
+        self._check()
+        return next(self._rows)
+
+    def close(self) -> None:
+        self._closed = True
+        self._rows = iter(())
+
+    def setinputsizes(self, sizes: Any) -> None:
+        """PEP 249: may do nothing; docdb needs no size hints."""
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        """PEP 249: may do nothing; docdb needs no size hints."""

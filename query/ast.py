@@ -1,0 +1,404 @@
+"""The query language's syntax tree: frozen dataclasses, built by ``query.parser`` only.
+
+Nothing here knows Lark, tables or values: later stages (``query.planner``,
+``query.expressions``) read these nodes and never the parse tree, so the grammar
+can change without touching them. Every node that an error can point at carries
+``pos`` (line, column), which error messages quote.
+May import: the standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Pos = tuple[int, int]  # (line, column), 1-based
+
+
+@dataclass(frozen=True)
+class Node:
+    pos: Pos = field(default=(0, 0), compare=False, kw_only=True)
+
+
+# ----- expressions ----------------------------------------------------------------------
+
+class Expr(Node):
+    """Marker base of expressions."""
+
+
+@dataclass(frozen=True)
+class Literal(Expr):
+    value: Any  # None, int, float, str, bytes, bool, or query.values.MISSING
+
+
+@dataclass(frozen=True)
+class Param(Expr):
+    index: int | None  # 0-based position of a ``?``
+    name: str | None  # a ``:name`` parameter
+
+
+@dataclass(frozen=True)
+class Name(Expr):
+    name: str
+
+
+@dataclass(frozen=True)
+class Field(Expr):
+    base: Expr
+    name: str
+
+
+@dataclass(frozen=True)
+class FieldStar(Expr):
+    base: Expr  # ``t.*``
+
+
+@dataclass(frozen=True)
+class Index(Expr):
+    base: Expr
+    index: Expr
+
+
+@dataclass(frozen=True)
+class Unary(Expr):
+    op: str  # "-", "+", "~", "NOT"
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Binary(Expr):
+    op: str  # "=", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "||", "&", "|", "<<", ">>"
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Logical(Expr):
+    op: str  # "AND", "OR"
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Is(Expr):
+    left: Expr
+    right: Expr
+    negated: bool
+
+
+@dataclass(frozen=True)
+class InList(Expr):
+    left: Expr
+    items: tuple[Expr, ...]
+    negated: bool
+
+
+@dataclass(frozen=True)
+class InQuery(Expr):
+    left: Expr
+    query: Query
+    negated: bool
+
+
+@dataclass(frozen=True)
+class InValue(Expr):
+    """``x IN c.tags``: membership in an array value."""
+    left: Expr
+    container: Expr
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Like(Expr):
+    left: Expr
+    pattern: Expr
+    escape: Expr | None
+    negated: bool
+    glob: bool = False
+
+
+@dataclass(frozen=True)
+class Between(Expr):
+    value: Expr
+    low: Expr
+    high: Expr
+    negated: bool
+
+
+@dataclass(frozen=True)
+class NullTest(Expr):
+    value: Expr
+    negated: bool  # NOTNULL / NOT NULL
+
+
+@dataclass(frozen=True)
+class Case(Expr):
+    operand: Expr | None
+    whens: tuple[tuple[Expr, Expr], ...]
+    otherwise: Expr | None
+
+
+@dataclass(frozen=True)
+class Cast(Expr):
+    value: Expr
+    type_name: str
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    name: str  # lower case
+    args: tuple[Expr, ...]
+    distinct: bool = False
+    star: bool = False  # count(*)
+
+
+@dataclass(frozen=True)
+class Exists(Expr):
+    query: Query
+
+
+@dataclass(frozen=True)
+class Subquery(Expr):
+    query: Query
+
+
+@dataclass(frozen=True)
+class ObjectCtor(Expr):
+    pairs: tuple[tuple[Expr, Expr], ...]
+
+
+@dataclass(frozen=True)
+class ArrayCtor(Expr):
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Collate(Expr):
+    value: Expr
+    collation: str
+
+
+# ----- queries --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Star(Node):
+    """``*`` in a select list."""
+
+
+@dataclass(frozen=True)
+class ResultColumn(Node):
+    expr: Expr
+    alias: str | None
+    text: str = field(default="", compare=False)  # as written: the column's name without an alias
+
+
+@dataclass(frozen=True)
+class NamedSource(Node):
+    """A table, collection, view or CTE by name -- or a path into an earlier source
+    (``o.items``), which unnests it."""
+    path: tuple[Any, ...]  # names (str) and index expressions
+    alias: str | None
+    at: str | None = None
+    not_indexed: bool = False  # SQLite's NOT INDEXED: read the table, use no index
+
+
+@dataclass(frozen=True)
+class SubquerySource(Node):
+    query: Query
+    alias: str
+
+
+@dataclass(frozen=True)
+class UnnestSource(Node):
+    value: Expr
+    alias: str | None
+    at: str | None = None
+
+
+@dataclass(frozen=True)
+class Join(Node):
+    kind: str  # "INNER", "LEFT", "CROSS"
+    left: Any
+    right: Any
+    on: Expr | None = None
+    using: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Select(Node):
+    columns: tuple[Star | ResultColumn, ...]
+    value: Expr | None = None  # SELECT VALUE expr
+    distinct: bool = False
+    sources: tuple[Any, ...] = ()
+    where: Expr | None = None
+    group_by: tuple[Expr, ...] = ()
+    having: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Values(Node):
+    rows: tuple[tuple[Expr, ...], ...]
+    single: bool = False  # rows of one value each (objects, parameters), not tuples
+
+
+@dataclass(frozen=True)
+class SetOperation(Node):
+    op: str  # "UNION", "UNION ALL", "INTERSECT", "EXCEPT"
+    left: Any
+    right: Any
+
+
+@dataclass(frozen=True)
+class Ordering(Node):
+    expr: Expr
+    descending: bool = False
+    nulls_first: bool | None = None  # None: NULLs sort as the smallest values (SQLite)
+
+
+@dataclass(frozen=True)
+class Cte(Node):
+    name: str
+    columns: tuple[str, ...]
+    query: Query
+
+
+@dataclass(frozen=True)
+class Query(Node):
+    body: Any  # Select | Values | SetOperation
+    order_by: tuple[Ordering, ...] = ()
+    limit: Expr | None = None
+    offset: Expr | None = None
+    ctes: tuple[Cte, ...] = ()
+
+
+# ----- data changes ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Assign(Node):
+    target: tuple[Any, ...]  # path: names and index expressions
+    value: Expr
+
+
+@dataclass(frozen=True)
+class Unset(Node):
+    target: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class OnConflict(Node):
+    columns: tuple[str, ...]
+    changes: tuple[Assign, ...] = ()  # empty: DO NOTHING
+    where: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Insert(Node):
+    target: str
+    columns: tuple[str, ...]
+    source: Any  # Query, or ("VALUE", expr), or "DEFAULT"
+    on_conflict: OnConflict | None = None
+    returning: tuple[Star | ResultColumn, ...] = ()
+    or_action: str | None = None  # IGNORE, REPLACE, ABORT, FAIL, ROLLBACK
+
+
+@dataclass(frozen=True)
+class Update(Node):
+    target: str
+    alias: str | None
+    changes: tuple[Assign | Unset, ...]
+    where: Expr | None = None
+    returning: tuple[Star | ResultColumn, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delete(Node):
+    target: str
+    alias: str | None
+    where: Expr | None = None
+    returning: tuple[Star | ResultColumn, ...] = ()
+
+
+# ----- definitions and control ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class ColumnDef(Node):
+    name: str
+    type_name: str | None
+    primary_key: bool = False
+    not_null: bool = False
+    unique: bool = False
+    default: Expr | None = None
+
+
+@dataclass(frozen=True)
+class CreateTable(Node):
+    name: str
+    columns: tuple[ColumnDef, ...]
+    primary_key: tuple[str, ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+    engine: str | None = None
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True)
+class CreateCollection(Node):
+    name: str
+    engine: str | None = None
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True)
+class CreateIndex(Node):
+    name: str
+    target: str
+    parts: tuple[tuple[str, ...], ...]  # each a path of names
+    unique: bool = False
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True)
+class CreateView(Node):
+    name: str
+    columns: tuple[str, ...]
+    query: Query
+    text: str  # the view's SQL, as stored in the catalog
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True)
+class Drop(Node):
+    kind: str  # TABLE, COLLECTION, INDEX, VIEW
+    name: str
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class AddColumn(Node):
+    table: str
+    column: ColumnDef
+
+
+@dataclass(frozen=True)
+class RenameTable(Node):
+    table: str
+    new_name: str
+
+
+@dataclass(frozen=True)
+class Begin(Node):
+    """BEGIN [TRANSACTION]"""
+
+
+@dataclass(frozen=True)
+class Commit(Node):
+    """COMMIT or END"""
+
+
+@dataclass(frozen=True)
+class Rollback(Node):
+    """ROLLBACK"""
+
+
+@dataclass(frozen=True)
+class Explain(Node):
+    statement: Any

@@ -1,0 +1,169 @@
+"""Definitions: CREATE / DROP of tables, collections and indexes, run against the models.
+
+SQL type names map onto docdb's strict types the way SQLite's affinity rules
+read them (anything with INT is INTEGER; CHAR, CLOB, TEXT, STRING are TEXT;
+REAL, FLOA, DOUB, NUMERIC, DECIMAL are REAL; BOOL is BOOLEAN; BLOB; JSON), and a
+column declared without a type holds any JSON value. Names of tables,
+collections and indexes are matched without regard to case, as in SQL.
+May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from docdb.errors import NotSupportedError, ProgrammingError
+from query import ast
+from query.expressions import Context, Env, compile_expr
+from query.scope import Scope
+
+__all__ = ["column_type", "create_index", "create_table", "drop"]
+
+
+def column_type(declared: str | None) -> str:
+    if not declared:
+        return "JSON"
+    name = declared.upper()
+    if "INT" in name:
+        return "INTEGER"
+    if "BOOL" in name:
+        return "BOOLEAN"
+    if any(word in name for word in ("CHAR", "CLOB", "TEXT", "STRING")):
+        return "TEXT"
+    if "BLOB" in name:
+        return "BLOB"
+    if "JSON" in name:
+        return "JSON"
+    if any(word in name for word in ("REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL")):
+        return "REAL"
+    raise ProgrammingError(f"unknown type {declared!r}: use INTEGER, REAL, TEXT, BOOLEAN, BLOB or JSON")
+
+
+def _literal(value: Any) -> str:
+    """A default value as the models' column spec reads it."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value)
+
+
+def create_table(conn: Any, node: ast.CreateTable, ctx: Context, env: Env) -> None:
+    columns: dict[str, str] = {}
+    keys = list(node.primary_key)
+    for column in node.columns:
+        if column.name.lower() in (c.lower() for c in columns):
+            raise ProgrammingError(f"duplicate column name: {column.name}")
+        spec = column_type(column.type_name)
+        if column.not_null:
+            spec += " NOT NULL"
+        if column.unique:
+            spec += " UNIQUE"
+        if column.default is not None:
+            value = compile_expr(column.default, Scope(), ctx)((), env)
+            if isinstance(value, bytes):
+                raise NotSupportedError(f"column {column.name}: a BLOB default is not supported")
+            spec += " DEFAULT " + _literal(value)
+        columns[column.name] = spec
+        if column.primary_key:
+            if keys:
+                raise ProgrammingError(f"table {node.name} has more than one primary key")
+            keys = [column.name]
+    for unique in node.unique:
+        if len(unique) != 1:
+            raise NotSupportedError("a UNIQUE constraint on several columns: create a UNIQUE INDEX instead")
+        columns[unique[0]] = columns[unique[0]] + " UNIQUE" if unique[0] in columns else columns[unique[0]]
+    existing = _find(conn, node.name)
+    if existing is not None:
+        if node.if_not_exists:
+            return
+        raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
+    conn.create_table(node.name, columns, keys or None, engine=node.engine)
+
+
+def create_collection(conn: Any, node: ast.CreateCollection) -> None:
+    existing = _find(conn, node.name)
+    if existing is not None:
+        if node.if_not_exists and existing[1] == "collection":
+            return
+        raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
+    conn.create_collection(node.name, engine=node.engine)
+
+
+def create_index(conn: Any, node: ast.CreateIndex) -> None:
+    target = _find(conn, node.target)
+    if target is None or target[1] not in ("table", "collection"):
+        raise ProgrammingError(f"no such table: {node.target}")
+    if index_owner(conn, node.name) is not None:
+        if node.if_not_exists:
+            return
+        raise ProgrammingError(f"index {node.name} already exists")
+    name, kind = target
+    if kind == "table":
+        table = conn.table(name)
+        columns = [_table_column(table, part) for part in node.parts]
+        table.create_index(columns, unique=node.unique, name=node.name)
+    else:
+        conn.collection(name).create_index([(".".join(part[1:] if len(part) > 1 and
+                                                      part[0].lower() == name.lower() else part), 1)
+                                            for part in node.parts], unique=node.unique, name=node.name)
+
+
+def _table_column(table: Any, part: tuple[str, ...]) -> str:
+    if len(part) == 2 and part[0].lower() == table.name.lower():
+        part = part[1:]
+    if len(part) != 1:
+        raise NotSupportedError(f"an index on table {table.name} is on its columns, not on {'.'.join(part)}")
+    for column in table.columns:
+        if column.lower() == part[0].lower():
+            return column
+    raise ProgrammingError(f"no such column: {part[0]}")
+
+
+def drop(conn: Any, node: ast.Drop) -> None:
+    if node.kind == "INDEX":
+        owner = index_owner(conn, node.name)
+        if owner is None:
+            if node.if_exists:
+                return
+            raise ProgrammingError(f"no such index: {node.name}")
+        name, kind, index = owner
+        (conn.table(name) if kind == "table" else conn.collection(name)).drop_index(index)
+        return
+    found = _find(conn, node.name)
+    wanted = node.kind.lower()
+    if found is None or found[1] != wanted:
+        if node.if_exists and found is None:
+            return
+        what = "table" if wanted == "table" else wanted
+        raise ProgrammingError(f"no such {what}: {node.name}")
+    conn.drop(found[0])
+
+
+def _find(conn: Any, name: str) -> tuple[str, str] | None:
+    """(stored name, kind) of the object called ``name``, any case."""
+    catalog = conn.reading().catalog
+    entry = catalog.get(name)
+    if entry is None:
+        lowered = name.lower()
+        entry = next((e for e in catalog.entries() if e["name"].lower() == lowered), None)
+    return (entry["name"], entry["kind"]) if entry is not None else None
+
+
+def index_owner(conn: Any, index: str) -> tuple[str, str, str] | None:
+    """(object, kind, index name) of the index called ``index``, any case."""
+    lowered = index.lower()
+    for entry in conn.reading().catalog.entries():
+        for name in entry.get("indexes", {}):
+            if name.lower() == lowered:
+                return entry["name"], entry["kind"], name
+    return None
+
+
+def find(conn: Any, name: str) -> tuple[str, str] | None:
+    return _find(conn, name)

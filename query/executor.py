@@ -1,0 +1,127 @@
+"""Running one parsed statement against a connection: the query layer's entry point.
+
+``execute(conn, statement, params)`` returns a ``Result`` (column names, a row
+iterator, rowcount, lastrowid). ``conn`` is duck-typed: the public Connection
+(``reading``, ``writing``, ``table``, ``collection``, ``create_table`` ...), so
+this package never imports the API above it. Every error leaves as a docdb
+error: anything else escaping the planner or executor is a bug, reported as
+``InternalError`` with the statement's text rather than as a bare traceback.
+May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from docdb.errors import Error, NotSupportedError, ProgrammingError
+from query import ast, ddl, dml
+from query.expressions import Env
+from query.planner import Planner
+
+__all__ = ["Result", "execute"]
+
+
+@dataclass
+class Result:
+    columns: list[str] | None = None  # None: the statement returns no rows
+    rows: Iterator[tuple] = field(default_factory=lambda: iter(()))
+    rowcount: int = -1
+    lastrowid: Any = None
+
+
+class SessionCatalog:
+    """The planner's view of the connection's catalog: names matched in any case."""
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+
+    def kind(self, name: str) -> str | None:
+        found = ddl.find(self.conn, name)
+        return found[1] if found else None
+
+    def _stored(self, name: str) -> str:
+        found = ddl.find(self.conn, name)
+        if found is None:
+            raise ProgrammingError(f"no such table: {name}")
+        return found[0]
+
+    def table(self, name: str) -> Any:
+        return self.conn.table(self._stored(name))
+
+    def collection(self, name: str) -> Any:
+        return self.conn.collection(self._stored(name))
+
+    def view_sql(self, name: str) -> str:
+        raise NotSupportedError(f"{name} is a view; views are not supported yet")
+
+
+def execute(conn: Any, statement: Any, params: Any = ()) -> Result:
+    planner = Planner(SessionCatalog(conn))
+    env = Env(params, conn)
+    if isinstance(statement, ast.Query):
+        plan, names = planner.query(statement)
+        return Result(names, _guarded(plan.rows(env)))
+    if isinstance(statement, ast.Explain):
+        return Result(["plan"], iter([(line,) for line in explain(planner, statement.statement)]))
+    if isinstance(statement, (ast.Insert, ast.Update, ast.Delete)):
+        return _change(planner, conn, statement, env)
+    _define(conn, statement, planner, env)
+    return Result()
+
+
+def explain(planner: Planner, statement: Any) -> list[str]:
+    if isinstance(statement, ast.Query):
+        return planner.query(statement)[0].explain()
+    return [type(statement).__name__.upper()]
+
+
+def _change(planner: Planner, conn: Any, node: Any, env: Env) -> Result:
+    found = ddl.find(conn, node.target)
+    if found is None or found[1] not in ("table", "collection"):
+        raise ProgrammingError(f"no such table: {node.target}")
+    run = {ast.Insert: dml.insert, ast.Update: dml.update, ast.Delete: dml.delete}[type(node)]
+    count, last, returned = run(planner, conn, node, found, env)
+    if node.returning:
+        scope_names = _returning_names(planner, conn, node, found)
+        return Result(scope_names, iter(returned), count, last)
+    return Result(None, iter(()), count, last)
+
+
+def _returning_names(planner: Planner, conn: Any, node: Any, found: tuple[str, str]) -> list[str]:
+    from query.scope import Scope, Source
+    columns = tuple(conn.table(found[0]).columns) if found[1] == "table" else None
+    scope = Scope([Source(found[0], columns)])
+    return planner._expand(list(node.returning), scope)[1]
+
+
+def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
+    if isinstance(node, ast.CreateTable):
+        ddl.create_table(conn, node, planner.context(), env)
+    elif isinstance(node, ast.CreateCollection):
+        ddl.create_collection(conn, node)
+    elif isinstance(node, ast.CreateIndex):
+        ddl.create_index(conn, node)
+    elif isinstance(node, ast.Drop):
+        if node.kind == "VIEW":
+            raise NotSupportedError("views are not supported yet")
+        ddl.drop(conn, node)
+    elif isinstance(node, ast.Begin):
+        conn.begin()
+    elif isinstance(node, ast.Commit):
+        conn.commit()
+    elif isinstance(node, ast.Rollback):
+        conn.rollback()
+    else:
+        raise NotSupportedError(f"{type(node).__name__} statements are not supported yet")
+
+
+def _guarded(rows: Iterator[tuple]) -> Iterator[tuple]:
+    """The rows, with any non-docdb exception from inside the executor made an InternalError."""
+    try:
+        yield from rows
+    except Error:
+        raise
+    except RecursionError:
+        raise ProgrammingError("query nests too deeply to run") from None

@@ -1,0 +1,383 @@
+"""Expressions compiled once per statement into Python closures ``f(row, env)``.
+
+``compile_expr(node, scope, ctx)`` walks a ``query.ast`` expression once and
+returns a closure; executing a plan calls closures, never the tree, and never
+``eval``. ``row`` is the flat tuple of the sources' slots (``query.scope``);
+``env`` (``Env``) carries what one execution of a cached plan binds: the
+parameters, the rows of enclosing queries (correlated subqueries) and the
+results of uncorrelated subqueries, computed once per execution. Value
+semantics -- three-valued logic, comparisons, arithmetic, LIKE, CAST -- are
+SQLite's, from ``query.values``; functions come from ``query.functions``.
+Aggregate calls are not compiled here: ``query.planner`` replaces them with
+slots of the aggregation's output (``ctx.aggregates``).
+May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from docdb.errors import DataError, ProgrammingError
+from query import ast
+from query import functions as fn
+from query import values as v
+from query.scope import Ref, Scope
+
+__all__ = ["Compiled", "Context", "Env", "compile_expr", "navigate"]
+
+MISSING = v.MISSING
+Compiled = Callable[[tuple, "Env"], Any]
+
+
+class Env:
+    """What one execution binds: parameters, enclosing rows, subquery results."""
+
+    __slots__ = ("params", "outer", "cache", "session")
+
+    def __init__(self, params: Any, session: Any, outer: tuple = ()):
+        self.params = params
+        self.session = session
+        self.outer = outer  # rows of enclosing queries, innermost last
+        self.cache: dict[int, Any] = {}
+
+    def nested(self, row: tuple) -> Env:
+        env = Env(self.params, self.session, self.outer + (row,))
+        env.cache = self.cache  # uncorrelated results are the same at every depth
+        return env
+
+
+@dataclass
+class Context:
+    """What compiling needs besides the scope: how to plan a subquery, and the
+    aggregation's slots when compiling above a GROUP BY."""
+    plan_query: Callable[[ast.Query, Scope], Any]  # -> (plan, columns); see query.planner
+    aggregates: dict[ast.Expr, int] = field(default_factory=dict)  # aggregate call -> slot
+    group_input: Scope | None = None  # the scope under an aggregation (bare columns)
+
+
+def navigate(value: Any, step: Any) -> Any:
+    """``value.step`` / ``value[step]``: a field of an object or an element of an array;
+    MISSING where there is none (PartiQL's permissive mode)."""
+    if isinstance(value, dict):
+        if isinstance(step, str):
+            return value.get(step, MISSING)
+        return MISSING
+    if isinstance(value, list) and isinstance(step, int) and not isinstance(step, bool):
+        return value[step] if 0 <= step < len(value) else MISSING
+    return MISSING
+
+
+def _walk(base: Compiled, steps: tuple) -> Compiled:
+    for step in steps:
+        if isinstance(step, str):
+            base = (lambda b, s: lambda row, env: navigate(b(row, env), s))(base, step)
+        else:
+            base = (lambda b, s: lambda row, env: navigate(b(row, env), s(row, env)))(base, step)
+    return base
+
+
+def _column(ref: Ref) -> Compiled:
+    slot = ref.slot
+    if ref.slot is None:  # a whole table row, as an object
+        src = ref.source
+        assert src is not None and src.columns is not None
+        names, start = src.columns, src.offset
+        if ref.depth:
+            depth = ref.depth
+            return lambda row, env: dict(zip(names, env.outer[-depth][start:start + len(names)]))
+        return lambda row, env: dict(zip(names, row[start:start + len(names)]))
+    if ref.depth:
+        depth = ref.depth
+        return lambda row, env: env.outer[-depth][slot]
+    return lambda row, env: row[slot]
+
+
+def _path_of(node: ast.Expr) -> tuple[tuple[str, ...], tuple] | None:
+    """``a.b.c`` -> (("a", "b", "c"), ()); with index steps after the names, those too."""
+    steps: list = []
+    while isinstance(node, (ast.Field, ast.Index)):
+        steps.append(node.name if isinstance(node, ast.Field) else node.index)
+        node = node.base
+    if not isinstance(node, ast.Name):
+        return None
+    steps.reverse()
+    names = [node.name]
+    for i, step in enumerate(steps):
+        if not isinstance(step, str):
+            return tuple(names), tuple(steps[i:])
+        names.append(step)
+    return tuple(names), ()
+
+
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "=": v.eq, "!=": v.ne, "<": v.lt, "<=": v.le, ">": v.gt, ">=": v.ge,
+    "+": v.add, "-": v.sub, "*": v.mul, "/": v.div, "%": v.mod, "||": v.concat,
+    "&": v.bit_and, "|": v.bit_or, "<<": v.lshift, ">>": v.rshift,
+}
+
+
+def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noqa: C901, PLR0911, PLR0912
+    """The closure computing ``node`` for a row of ``scope``."""
+    if ctx.aggregates and node in ctx.aggregates:
+        slot = ctx.aggregates[node]
+        return lambda row, env: row[slot]
+    if isinstance(node, ast.Literal):
+        value = node.value
+        return lambda row, env: value
+    if isinstance(node, ast.Param):
+        return _param(node)
+    if isinstance(node, (ast.Name, ast.Field, ast.Index)):
+        path = _path_of(node)
+        if path is not None:
+            names, tail = path
+            return _reference(names, tail, scope, ctx)
+        base = compile_expr(node.base, scope, ctx)
+        step = node.name if isinstance(node, ast.Field) else compile_expr(node.index, scope, ctx)
+        return _walk(base, (step,))
+    if isinstance(node, ast.Binary):
+        return _binary(_BINARY[node.op], compile_expr(node.left, scope, ctx),
+                       compile_expr(node.right, scope, ctx))
+    if isinstance(node, ast.Logical):
+        left, right = compile_expr(node.left, scope, ctx), compile_expr(node.right, scope, ctx)
+        if node.op == "AND":
+            return lambda row, env: v.and_(v.truth(left(row, env)), v.truth(right(row, env)))
+        return lambda row, env: v.or_(v.truth(left(row, env)), v.truth(right(row, env)))
+    if isinstance(node, ast.Unary):
+        return _unary(node.op, compile_expr(node.operand, scope, ctx))
+    if isinstance(node, ast.Is):
+        return _is(node, scope, ctx)
+    if isinstance(node, ast.NullTest):
+        value, negated = compile_expr(node.value, scope, ctx), node.negated
+        return lambda row, env: (value(row, env) in (None, MISSING)) != negated
+    if isinstance(node, ast.Between):
+        return _between(node, scope, ctx)
+    if isinstance(node, ast.InList):
+        return _in_list(node, scope, ctx)
+    if isinstance(node, ast.InValue):
+        return _in_value(node, scope, ctx)
+    if isinstance(node, ast.Like):
+        return _like(node, scope, ctx)
+    if isinstance(node, ast.Case):
+        return _case(node, scope, ctx)
+    if isinstance(node, ast.Cast):
+        value, type_name = compile_expr(node.value, scope, ctx), node.type_name
+        try:
+            v.cast(None, type_name)
+        except ValueError as error:
+            raise ProgrammingError(str(error)) from None
+        return lambda row, env: v.cast(value(row, env), type_name)
+    if isinstance(node, ast.Call):
+        return _call(node, scope, ctx)
+    if isinstance(node, ast.Collate):
+        if node.collation not in ("BINARY", "NOCASE", "RTRIM"):
+            raise ProgrammingError(f"no such collation sequence: {node.collation}")
+        return compile_expr(node.value, scope, ctx)
+    if isinstance(node, ast.ObjectCtor):
+        return _object(node, scope, ctx)
+    if isinstance(node, ast.ArrayCtor):
+        items = [compile_expr(item, scope, ctx) for item in node.items]
+        return lambda row, env: [_stored(item(row, env)) for item in items]
+    if isinstance(node, (ast.Subquery, ast.Exists, ast.InQuery)):
+        from query.subqueries import compile_subquery  # the two modules use each other
+        return compile_subquery(node, scope, ctx)
+    if isinstance(node, ast.FieldStar):
+        raise ProgrammingError("'.*' may only stand for all columns in a select list")
+    raise ProgrammingError(f"cannot evaluate {type(node).__name__} here")
+
+
+def _stored(value: Any) -> Any:
+    """A value placed in a constructed object or array: MISSING has no JSON form, so null."""
+    return None if value is MISSING else value
+
+
+def _param(node: ast.Param) -> Compiled:
+    if node.name is not None:
+        name = node.name
+
+        def named(row: tuple, env: Env) -> Any:
+            try:
+                return env.params[name]
+            except (KeyError, TypeError):
+                raise ProgrammingError(f"no value was given for parameter :{name}") from None
+        return named
+    index = node.index
+
+    def positional(row: tuple, env: Env) -> Any:
+        try:
+            return env.params[index]
+        except (IndexError, KeyError, TypeError):
+            raise ProgrammingError(f"no value was given for parameter {index + 1} (?)") from None
+    return positional
+
+
+def _reference(names: tuple[str, ...], tail: tuple, scope: Scope, ctx: Context) -> Compiled:
+    if ctx.group_input is not None:  # above an aggregation: a bare column reads the group's row
+        inner = _reference(names, tail, ctx.group_input, Context(ctx.plan_query))
+        return lambda row, env: inner(row[0], env)
+    ref = scope.resolve(names)
+    steps = tuple(compile_expr(step, scope, ctx) if isinstance(step, ast.Expr) else step for step in tail)
+    return _walk(_column(ref), ref.rest + steps)
+
+
+def _binary(op: Callable[[Any, Any], Any], left: Compiled, right: Compiled) -> Compiled:
+    def binary(row: tuple, env: Env) -> Any:
+        try:
+            return op(left(row, env), right(row, env))
+        except OverflowError:
+            raise DataError("integer overflow") from None
+    return binary
+
+
+def _unary(op: str, operand: Compiled) -> Compiled:
+    if op == "NOT":
+        return lambda row, env: v.not_(v.truth(operand(row, env)))
+    if op == "-":
+        return lambda row, env: v.neg(operand(row, env))
+    if op == "~":
+        return lambda row, env: v.bit_not(operand(row, env))
+    return lambda row, env: _unary_plus(operand(row, env))
+
+
+def _unary_plus(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
+def _is(node: ast.Is, scope: Scope, ctx: Context) -> Compiled:
+    left, negated = compile_expr(node.left, scope, ctx), node.negated
+    if isinstance(node.right, ast.Literal) and node.right.value is MISSING:
+        return lambda row, env: (left(row, env) is MISSING) != negated
+    right = compile_expr(node.right, scope, ctx)
+    test = v.is_not if negated else v.is_
+    return lambda row, env: test(left(row, env), right(row, env))
+
+
+def _between(node: ast.Between, scope: Scope, ctx: Context) -> Compiled:
+    value = compile_expr(node.value, scope, ctx)
+    low, high = compile_expr(node.low, scope, ctx), compile_expr(node.high, scope, ctx)
+    if node.negated:
+        return lambda row, env: v.not_(v.between(value(row, env), low(row, env), high(row, env)))
+    return lambda row, env: v.between(value(row, env), low(row, env), high(row, env))
+
+
+def _in_list(node: ast.InList, scope: Scope, ctx: Context) -> Compiled:
+    left = compile_expr(node.left, scope, ctx)
+    items = [compile_expr(item, scope, ctx) for item in node.items]
+    negated = node.negated
+    if all(isinstance(item, ast.Literal) for item in node.items):  # constant: look up a set
+        constants = [item.value for item in node.items]  # type: ignore[attr-defined]
+        hashable = {c for c in constants if c is not None and c is not MISSING}
+        has_null = len(hashable) != len(constants) or not all(
+            isinstance(c, (int, float, str, bytes)) for c in hashable)
+        if not has_null:
+            def member(row: tuple, env: Env) -> Any:
+                value = left(row, env)
+                if value is None or value is MISSING:
+                    return None if hashable else negated
+                return (value in hashable) != negated if isinstance(value, (int, float, str, bytes)) \
+                    else v.not_(v.in_list(value, constants)) if negated else v.in_list(value, constants)
+            return member
+    if negated:
+        return lambda row, env: v.not_(v.in_list(left(row, env), [i(row, env) for i in items]))
+    return lambda row, env: v.in_list(left(row, env), [i(row, env) for i in items])
+
+
+def _in_value(node: ast.InValue, scope: Scope, ctx: Context) -> Compiled:
+    if isinstance(node.container, ast.Name):
+        try:
+            scope.resolve((node.container.name,))
+        except ProgrammingError:  # SQLite's ``x IN table``: the table's one column
+            table = ast.NamedSource((node.container.name,), None)
+            query = ast.Query(ast.Select((ast.Star(),), sources=(table,)))
+            return compile_expr(ast.InQuery(node.left, query, node.negated, pos=node.pos), scope, ctx)
+    left, container = compile_expr(node.left, scope, ctx), compile_expr(node.container, scope, ctx)
+    negated = node.negated
+
+    def member(row: tuple, env: Env) -> Any:
+        items = container(row, env)
+        if not isinstance(items, list):
+            return None
+        found = v.in_list(left(row, env), items)
+        return v.not_(found) if negated else found
+    return member
+
+
+def _like(node: ast.Like, scope: Scope, ctx: Context) -> Compiled:
+    left, pattern = compile_expr(node.left, scope, ctx), compile_expr(node.pattern, scope, ctx)
+    escape = compile_expr(node.escape, scope, ctx) if node.escape is not None else None
+    negated = node.negated
+    if node.glob:
+        def glob(row: tuple, env: Env) -> Any:
+            found = v.glob(left(row, env), pattern(row, env))
+            return v.not_(found) if negated else found
+        return glob
+
+    def like(row: tuple, env: Env) -> Any:
+        try:
+            found = v.like(left(row, env), pattern(row, env), escape(row, env) if escape else None)
+        except ValueError as error:
+            raise DataError(str(error)) from None
+        return v.not_(found) if negated else found
+    return like
+
+
+def _case(node: ast.Case, scope: Scope, ctx: Context) -> Compiled:
+    whens = [(compile_expr(c, scope, ctx), compile_expr(r, scope, ctx)) for c, r in node.whens]
+    otherwise = compile_expr(node.otherwise, scope, ctx) if node.otherwise is not None else None
+    operand = compile_expr(node.operand, scope, ctx) if node.operand is not None else None
+
+    def case(row: tuple, env: Env) -> Any:
+        if operand is not None:
+            subject = operand(row, env)
+            for condition, result in whens:
+                if v.eq(subject, condition(row, env)):
+                    return result(row, env)
+        else:
+            for condition, result in whens:
+                if v.truth(condition(row, env)):
+                    return result(row, env)
+        return otherwise(row, env) if otherwise is not None else None
+    return case
+
+
+def _call(node: ast.Call, scope: Scope, ctx: Context) -> Compiled:
+    if fn.is_aggregate(node.name) and not (node.name in ("min", "max") and len(node.args) > 1):
+        raise ProgrammingError(f"misuse of aggregate function {node.name}()")
+    try:
+        function = fn.lookup_scalar(node.name)
+    except KeyError:
+        raise ProgrammingError(f"no such function: {node.name}") from None
+    if node.star or node.distinct:
+        raise ProgrammingError(f"{node.name}() takes no * or DISTINCT")
+    try:
+        fn.check_arity(function, len(node.args))
+    except ValueError as error:
+        raise ProgrammingError(str(error)) from None
+    args = [compile_expr(arg, scope, ctx) for arg in node.args]
+    call = function.fn
+
+    def apply(row: tuple, env: Env) -> Any:
+        try:
+            return call(*[None if a is MISSING else a for a in (arg(row, env) for arg in args)])
+        except OverflowError:
+            raise DataError("integer overflow") from None
+        except (ValueError, TypeError) as error:
+            raise DataError(f"{node.name}(): {error}") from None
+    return apply
+
+
+def _object(node: ast.ObjectCtor, scope: Scope, ctx: Context) -> Compiled:
+    pairs = [(compile_expr(k, scope, ctx), compile_expr(val, scope, ctx)) for k, val in node.pairs]
+
+    def construct(row: tuple, env: Env) -> dict:
+        made = {}
+        for key, value in pairs:
+            name = key(row, env)
+            if not isinstance(name, str):
+                raise DataError(f"an object's keys are text, not {name!r:.40}")
+            item = value(row, env)
+            if item is not MISSING:  # PartiQL: a MISSING value leaves the field out
+                made[name] = item
+        return made
+    return construct

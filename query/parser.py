@@ -1,0 +1,696 @@
+"""Text to syntax tree: the one place that knows Lark.
+
+``parse(text)`` returns the statements of ``text`` as ``query.ast`` nodes. The
+grammar lives in ``grammar.lark`` (LALR, contextual lexer, so a keyword that
+cannot appear where it stands -- ``key``, ``value``, ``replace(...)`` -- reads as
+a name). Lark's exceptions never leave this module: a syntax error becomes a
+``QuerySyntaxError`` that names the line, the column and the token, shows the
+line with a caret under it, and suggests a keyword when the token is a near miss.
+Parsing is cached by text, so a repeated statement is parsed once.
+May import: the standard library, lark, ``docdb.errors`` and ``query``'s own modules.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import pathlib
+from typing import Any
+
+import lark
+from lark import Token, Transformer, v_args
+
+from query import ast
+from query.errors import QuerySyntaxError
+from query.values import MISSING
+
+__all__ = ["parse", "parse_one"]
+
+_GRAMMAR = pathlib.Path(__file__).with_name("grammar.lark")
+_EOF = "$END"
+
+
+@functools.cache
+def _parser() -> lark.Lark:
+    return lark.Lark(_GRAMMAR.read_text(), parser="lalr", lexer="contextual",
+                     propagate_positions=True, maybe_placeholders=False, cache=True)
+
+
+@functools.lru_cache(maxsize=512)
+def parse(text: str) -> tuple[Any, ...]:
+    """The statements of ``text`` (a script may hold several, separated by ``;``)."""
+    if not isinstance(text, str):
+        raise TypeError(f"a statement is a str, not {type(text).__name__}")
+    try:
+        tree = _parser().parse(text)
+    except lark.exceptions.UnexpectedInput as error:
+        raise _syntax_error(text, error) from None
+    except RecursionError:
+        raise QuerySyntaxError("statement nests too deeply to parse", text, 1, 1) from None
+    try:
+        return tuple(_ToAst(text).transform(tree).children)
+    except lark.exceptions.VisitError as error:
+        if isinstance(error.orig_exc, QuerySyntaxError):
+            raise error.orig_exc from None
+        raise
+
+
+def parse_one(text: str) -> Any:
+    """The single statement of ``text``; a ``QuerySyntaxError`` if there are none or several."""
+    statements = parse(text)
+    if len(statements) != 1:
+        what = "no statement" if not statements else f"{len(statements)} statements"
+        raise QuerySyntaxError(f"expected one statement, found {what} (use executescript for several)",
+                               text, 1, 1)
+    return statements[0]
+
+
+def _syntax_error(text: str, error: lark.exceptions.UnexpectedInput) -> QuerySyntaxError:
+    line, column = getattr(error, "line", 1) or 1, getattr(error, "column", 1) or 1
+    if isinstance(error, lark.exceptions.UnexpectedToken):
+        token = error.token
+        if token.type == _EOF:
+            return QuerySyntaxError("statement ends too early", text, line, column)
+        expected = sorted(error.expected)
+        message = f"unexpected {str(token)!r}"
+        hint = _suggest(str(token), expected)
+        if hint:
+            message += f"; did you mean {hint}?"
+        return QuerySyntaxError(message, text, token.line or line, token.column or column)
+    if isinstance(error, lark.exceptions.UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        what = "an unterminated string or name" if char in "'\"`" else f"{char!r}"
+        return QuerySyntaxError(f"unexpected {what}", text, line, column)
+    return QuerySyntaxError("statement ends too early", text, line, column)
+
+
+def _suggest(word: str, expected: list[str]) -> str | None:
+    """A keyword the parser wanted that ``word`` is a near miss of (SELCT -> SELECT)."""
+    keywords = [t for t in expected if t.isalpha() and t.isupper()]
+    close = difflib.get_close_matches(word.upper(), keywords, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _unquote(token: Token) -> str:
+    text = str(token)
+    quote = text[0]
+    return text[1:-1].replace(quote * 2, quote)
+
+
+def _pos(meta: Any) -> ast.Pos:
+    return (getattr(meta, "line", 0) or 0, getattr(meta, "column", 0) or 0)
+
+
+def _tokens(children: list, kind: str) -> bool:
+    return any(isinstance(c, Token) and c.type == kind for c in children)
+
+
+def _nodes(children: list) -> list:
+    """The children that are not keyword tokens."""
+    return [c for c in children if not (isinstance(c, Token) and c.type.isupper() and c.type.isalpha()
+                                        and c.type not in ("NUMBER", "STRING", "BLOB"))]
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the point
+    """Parse tree -> ``query.ast``. Keyword tokens are dropped with ``_nodes``; their
+    presence (NOT, DISTINCT, ALL...) is read with ``_tokens``."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+        self._qmarks = 0
+
+    # ----- statements
+
+    def start(self, meta, children):
+        return lark.Tree("statements", [c for c in children if not isinstance(c, Token)])
+
+    def explain(self, meta, children):
+        return ast.Explain(_nodes(children)[0], pos=_pos(meta))
+
+    def begin(self, meta, children):
+        return ast.Begin(pos=_pos(meta))
+
+    def commit(self, meta, children):
+        return ast.Commit(pos=_pos(meta))
+
+    def rollback(self, meta, children):
+        return ast.Rollback(pos=_pos(meta))
+
+    # ----- queries
+
+    def query(self, meta, children):
+        parts = _nodes(children)
+        ctes: tuple = ()
+        order: tuple = ()
+        limit = offset = None
+        body = None
+        for part in parts:
+            if isinstance(part, tuple) and part and part[0] == "WITH":
+                ctes = part[1]
+            elif isinstance(part, tuple) and part and part[0] == "ORDER":
+                order = part[1]
+            elif isinstance(part, tuple) and part and part[0] == "LIMIT":
+                limit, offset = part[1], part[2]
+            else:
+                body = part
+        return ast.Query(body, order, limit, offset, ctes, pos=_pos(meta))
+
+    def with_clause(self, meta, children):
+        return ("WITH", tuple(_nodes(children)))
+
+    def cte(self, meta, children):
+        parts = _nodes(children)
+        columns = parts[1] if len(parts) == 3 else ()
+        return ast.Cte(parts[0], tuple(columns), parts[-1], pos=_pos(meta))
+
+    def set_operation(self, meta, children):
+        left, op, right = children
+        return ast.SetOperation(op, left, right, pos=_pos(meta))
+
+    def union(self, meta, children):
+        return "UNION ALL" if _tokens(children, "ALL") else "UNION"
+
+    def intersect(self, meta, children):
+        return "INTERSECT"
+
+    def except_(self, meta, children):
+        return "EXCEPT"
+
+    def select(self, meta, children):
+        distinct = any(isinstance(c, tuple) and c[:1] == ("DISTINCT",) for c in children)
+        fields: dict[str, Any] = {}
+        columns: tuple = ()
+        value = None
+        for c in _nodes(children):
+            if isinstance(c, tuple) and c and c[0] in ("FROM", "WHERE", "GROUP", "HAVING"):
+                fields[c[0]] = c[1]
+            elif isinstance(c, tuple) and c and c[0] == "COLUMNS":
+                columns = c[1]
+            elif isinstance(c, tuple) and c and c[0] == "VALUE":
+                value = c[1]
+        return ast.Select(columns, value, distinct, fields.get("FROM", ()), fields.get("WHERE"),
+                          fields.get("GROUP", ()), fields.get("HAVING"), pos=_pos(meta))
+
+    def distinct(self, meta, children):
+        return ("DISTINCT",) if _tokens(children, "DISTINCT") else ("ALL",)
+
+    def columns(self, meta, children):
+        return ("COLUMNS", tuple(children))
+
+    def select_value(self, meta, children):
+        return ("VALUE", _nodes(children)[0])
+
+    def star(self, meta, children):
+        return ast.Star(pos=_pos(meta))
+
+    def result_expr(self, meta, children):
+        parts = _nodes(children)
+        text = self._text[meta.start_pos:meta.end_pos] if hasattr(meta, "start_pos") else ""
+        return ast.ResultColumn(parts[0], parts[1] if len(parts) > 1 else None, text, pos=_pos(meta))
+
+    def alias(self, meta, children):
+        return children[0]
+
+    def values_query(self, meta, children):
+        rows = _nodes(children)
+        single = [isinstance(r, ast.Expr) for r in rows]
+        if any(single) and not all(single):
+            raise QuerySyntaxError("VALUES mixes (tuples) and single values", self._text, *_pos(meta))
+        return ast.Values(tuple((r,) if isinstance(r, ast.Expr) else r for r in rows), all(single),
+                          pos=_pos(meta))
+
+    def row_tuple(self, meta, children):
+        return tuple(children[0])
+
+    def row_value(self, meta, children):
+        return children[0]
+
+    def from_clause(self, meta, children):
+        return ("FROM", tuple(_nodes(children)))
+
+    def join(self, meta, children):
+        parts = _nodes(children)
+        left, kind, right = parts[0], parts[1], parts[2]
+        on, using = None, ()
+        if len(parts) > 3:
+            cond = parts[3]
+            if cond[0] == "ON":
+                on = cond[1]
+            else:
+                using = cond[1]
+        return ast.Join(kind, left, right, on, using, pos=_pos(meta))
+
+    def inner_join(self, meta, children):
+        return "INNER"
+
+    def left_join(self, meta, children):
+        return "LEFT"
+
+    def cross_join(self, meta, children):
+        return "CROSS"
+
+    def on(self, meta, children):
+        return ("ON", _nodes(children)[0])
+
+    def using_columns(self, meta, children):
+        return ("USING", tuple(_nodes(children)[0]))
+
+    def named_source(self, meta, children):
+        hint = next((c for c in children if isinstance(c, tuple) and c[:1] == ("HINT",)), None)
+        children = [c for c in children if c is not hint]
+        alias, at = self._alias_at(children)
+        return ast.NamedSource(_nodes(children)[0], alias, at, hint == ("HINT", "NOT INDEXED"),
+                               pos=_pos(meta))
+
+    def indexed_by(self, meta, children):
+        return ("HINT", "INDEXED BY")  # a hint: the planner chooses the index itself
+
+    def not_indexed(self, meta, children):
+        return ("HINT", "NOT INDEXED")
+
+    def _alias_at(self, children: list) -> tuple[str | None, str | None]:
+        alias = at = None
+        after_at = False
+        for c in children[1:]:
+            if isinstance(c, Token) and c.type == "AT":
+                after_at = True
+            elif isinstance(c, str) and not isinstance(c, Token):
+                if after_at:
+                    at = c
+                else:
+                    alias = c
+        return alias, at
+
+    def subquery_source(self, meta, children):
+        parts = _nodes(children)
+        return ast.SubquerySource(parts[0], parts[1], pos=_pos(meta))
+
+    def unnest_source(self, meta, children):
+        alias, at = self._alias_at(children[1:])
+        return ast.UnnestSource(_nodes(children)[0], alias, at, pos=_pos(meta))
+
+    def grouped_source(self, meta, children):
+        return children[0]
+
+    def path_source(self, meta, children):
+        return tuple(children)
+
+    def where(self, meta, children):
+        return ("WHERE", _nodes(children)[0])
+
+    def group_by(self, meta, children):
+        return ("GROUP", tuple(_nodes(children)[0]))
+
+    def having(self, meta, children):
+        return ("HAVING", _nodes(children)[0])
+
+    def order_by(self, meta, children):
+        return ("ORDER", tuple(_nodes(children)))
+
+    def ordering(self, meta, children):
+        parts = _nodes(children)
+        descending = "DESC" in parts
+        nulls = next((p for p in parts if p in ("NULLS FIRST", "NULLS LAST")), None)
+        return ast.Ordering(parts[0], descending, None if nulls is None else nulls == "NULLS FIRST",
+                            pos=_pos(meta))
+
+    def direction(self, meta, children):
+        return str(children[0]).upper()
+
+    def nulls_first(self, meta, children):
+        return "NULLS FIRST"
+
+    def nulls_last(self, meta, children):
+        return "NULLS LAST"
+
+    def limit_offset(self, meta, children):
+        parts = _nodes(children)
+        return ("LIMIT", parts[0], parts[1] if len(parts) > 1 else None)
+
+    def limit_comma(self, meta, children):
+        offset, limit = _nodes(children)
+        return ("LIMIT", limit, offset)
+
+    # ----- data changes
+
+    def insert(self, meta, children):
+        parts = _nodes(children)
+        action = next((p for p in parts if isinstance(p, tuple) and p[:1] == ("OR",)), None)
+        parts = [p for p in parts if p is not action]
+        target = parts[0]
+        columns: tuple = ()
+        rest = parts[1:]
+        if rest and isinstance(rest[0], list):
+            columns, rest = tuple(rest[0]), rest[1:]
+        source = rest[0]
+        conflict = next((p for p in rest[1:] if isinstance(p, ast.OnConflict)), None)
+        returning = next((p[1] for p in rest[1:] if isinstance(p, tuple) and p[:1] == ("RETURNING",)), ())
+        return ast.Insert(target, columns, source, conflict, returning, action[1] if action else None,
+                          pos=_pos(meta))
+
+    def replace(self, meta, children):
+        insert = self.insert(meta, children)
+        return ast.Insert(insert.target, insert.columns, insert.source, None, insert.returning, "REPLACE",
+                          pos=insert.pos)
+
+    def or_action(self, meta, children):
+        return ("OR", str(children[-1]).upper())
+
+    def insert_value(self, meta, children):
+        return ("VALUE", _nodes(children)[0])
+
+    def insert_query(self, meta, children):
+        return children[0]
+
+    def insert_defaults(self, meta, children):
+        return "DEFAULT"
+
+    def do_nothing(self, meta, children):
+        names = [c for c in children if isinstance(c, list)]
+        return ast.OnConflict(tuple(names[0]) if names else (), pos=_pos(meta))
+
+    def do_update(self, meta, children):
+        parts = _nodes(children)
+        names = tuple(parts[0]) if parts and isinstance(parts[0], list) else ()
+        changes = tuple(p for p in parts if isinstance(p, ast.Assign))
+        where = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("WHERE",)), None)
+        return ast.OnConflict(names, changes, where, pos=_pos(meta))
+
+    def returning(self, meta, children):
+        return ("RETURNING", _nodes(children)[0][1])
+
+    def update(self, meta, children):
+        parts = _nodes(children)
+        target = parts[0]
+        alias = parts[1] if len(parts) > 1 and isinstance(parts[1], str) else None
+        changes = tuple(p for p in parts if isinstance(p, (ast.Assign, ast.Unset)))
+        where = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("WHERE",)), None)
+        returning = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("RETURNING",)), ())
+        return ast.Update(target, alias, changes, where, returning, pos=_pos(meta))
+
+    def assignment(self, meta, children):
+        target, _eq, value = children
+        return ast.Assign(target, value, pos=_pos(meta))
+
+    def unset(self, meta, children):
+        return ast.Unset(_nodes(children)[0], pos=_pos(meta))
+
+    def target(self, meta, children):
+        return tuple(children)
+
+    def delete(self, meta, children):
+        parts = _nodes(children)
+        alias = parts[1] if len(parts) > 1 and isinstance(parts[1], str) else None
+        where = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("WHERE",)), None)
+        returning = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("RETURNING",)), ())
+        return ast.Delete(parts[0], alias, where, returning, pos=_pos(meta))
+
+    # ----- definitions
+
+    def create_table(self, meta, children):
+        parts = _nodes(children)
+        name = next(p for p in parts if isinstance(p, str))
+        columns = tuple(p for p in parts if isinstance(p, ast.ColumnDef))
+        keys = [p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("PRIMARY",)]
+        unique = tuple(p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("UNIQUE",))
+        engine = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("USING",)), None)
+        return ast.CreateTable(name, columns, keys[0] if keys else (), unique, engine, ("IF",) in parts,
+                               pos=_pos(meta))
+
+    def column_def(self, meta, children):
+        name, *rest = children
+        type_name = next((r for r in rest if isinstance(r, tuple) and r[:1] == ("TYPE",)), None)
+        flags = {r[0] for r in rest if isinstance(r, tuple)}
+        default = next((r[1] for r in rest if isinstance(r, tuple) and r[:1] == ("DEFAULT",)), None)
+        return ast.ColumnDef(name, type_name[1] if type_name else None, "PRIMARY KEY" in flags,
+                             "NOT NULL" in flags, "UNIQUE" in flags, default, pos=_pos(meta))
+
+    def type_name(self, meta, children):
+        words = [c for c in children if isinstance(c, str) and not isinstance(c, Token)]
+        sizes = [c[1] for c in children if isinstance(c, tuple) and c[:1] == ("NUMBER",)]
+        text = " ".join(words).upper()
+        return ("TYPE", f"{text}({', '.join(sizes)})" if sizes else text)
+
+    def signed_number(self, meta, children):
+        return ("NUMBER", "".join(str(c) for c in children))
+
+    def primary_key_constraint(self, meta, children):
+        return ("PRIMARY KEY",)
+
+    def not_null_constraint(self, meta, children):
+        return ("NOT NULL",)
+
+    def null_constraint(self, meta, children):
+        return ("NULL",)
+
+    def unique_constraint(self, meta, children):
+        return ("UNIQUE",)
+
+    def default_constraint(self, meta, children):
+        return ("DEFAULT", _nodes(children)[0])
+
+    def default_value(self, meta, children):
+        return children[0]
+
+    def signed_default(self, meta, children):
+        sign, number = children
+        value = _number(str(number))
+        return ast.Literal(-value if str(sign) == "-" else value, pos=_pos(meta))
+
+    def primary_key_columns(self, meta, children):
+        return ("PRIMARY", tuple(_nodes(children)[0]))
+
+    def unique_columns(self, meta, children):
+        return ("UNIQUE", tuple(_nodes(children)[0]))
+
+    def using(self, meta, children):
+        return ("USING", str(_nodes(children)[0]).lower())
+
+    def create_collection(self, meta, children):
+        parts = _nodes(children)
+        name = next(p for p in parts if isinstance(p, str))
+        engine = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("USING",)), None)
+        return ast.CreateCollection(name, engine, ("IF",) in parts, pos=_pos(meta))
+
+    def create_index(self, meta, children):
+        parts = _nodes(children)
+        names = [p for p in parts if isinstance(p, str)]
+        index_parts = tuple(p for p in parts if isinstance(p, tuple) and p[:1] == ("PART",))
+        return ast.CreateIndex(names[0], names[1], tuple(p[1] for p in index_parts),
+                               _tokens(children, "UNIQUE"), ("IF",) in parts, pos=_pos(meta))
+
+    def index_part(self, meta, children):
+        path = children[0]
+        if not all(isinstance(p, str) for p in path):
+            raise QuerySyntaxError("an index is on column names or field paths", self._text, *_pos(meta))
+        return ("PART", path)
+
+    def create_view(self, meta, children):
+        parts = _nodes(children)
+        name = next(p for p in parts if isinstance(p, str))
+        columns = next((tuple(p) for p in parts if isinstance(p, list)), ())
+        as_token = [c for c in children if isinstance(c, Token) and c.type == "AS"][-1]
+        text = self._text[as_token.end_pos:meta.end_pos].strip()  # stored, and parsed again on use
+        return ast.CreateView(name, columns, parts[-1], text, ("IF",) in parts, pos=_pos(meta))
+
+    def if_not_exists(self, meta, children):
+        return ("IF",)
+
+    def if_exists(self, meta, children):
+        return ("IF",)
+
+    def drop(self, meta, children):
+        parts = _nodes(children)
+        kind = next(p for p in parts if isinstance(p, tuple) and p[:1] == ("KIND",))[1]
+        name = next(p for p in parts if isinstance(p, str))
+        return ast.Drop(kind, name, ("IF",) in parts, pos=_pos(meta))
+
+    def object_kind(self, meta, children):
+        return ("KIND", str(children[0]).upper())
+
+    def add_column(self, meta, children):
+        parts = _nodes(children)
+        return ast.AddColumn(parts[0], parts[-1], pos=_pos(meta))
+
+    def rename_table(self, meta, children):
+        parts = _nodes(children)
+        return ast.RenameTable(parts[0], parts[1], pos=_pos(meta))
+
+    # ----- expressions
+
+    def or_(self, meta, children):
+        left, _, right = children
+        return ast.Logical("OR", left, right, pos=_pos(meta))
+
+    def and_(self, meta, children):
+        left, _, right = children
+        return ast.Logical("AND", left, right, pos=_pos(meta))
+
+    def not_(self, meta, children):
+        return ast.Unary("NOT", children[-1], pos=_pos(meta))
+
+    def binary(self, meta, children):
+        left, op, right = children
+        text = str(op)
+        return ast.Binary({"==": "=", "<>": "!="}.get(text, text), left, right, pos=_pos(meta))
+
+    def is_(self, meta, children):
+        return ast.Is(children[0], children[-1], _tokens(children, "NOT"), pos=_pos(meta))
+
+    def in_query(self, meta, children):
+        return ast.InQuery(children[0], children[-1], _tokens(children, "NOT"), pos=_pos(meta))
+
+    def in_list(self, meta, children):
+        items = children[-1] if isinstance(children[-1], list) else []
+        return ast.InList(children[0], tuple(items), _tokens(children, "NOT"), pos=_pos(meta))
+
+    def in_value(self, meta, children):
+        container = children[-1]
+        if isinstance(container, tuple):  # a path_source: names and index expressions
+            container = _path_expr(container, meta)
+        return ast.InValue(children[0], container, _tokens(children, "NOT"), pos=_pos(meta))
+
+    def like(self, meta, children):
+        parts = _nodes(children)
+        escape = parts[2] if len(parts) > 2 else None
+        return ast.Like(parts[0], parts[1], escape, _tokens(children, "NOT"), pos=_pos(meta))
+
+    def glob(self, meta, children):
+        parts = _nodes(children)
+        return ast.Like(parts[0], parts[1], None, _tokens(children, "NOT"), glob=True, pos=_pos(meta))
+
+    def between(self, meta, children):
+        parts = _nodes(children)
+        return ast.Between(parts[0], parts[1], parts[2], _tokens(children, "NOT"), pos=_pos(meta))
+
+    def null_test(self, meta, children):
+        negated = _tokens(children, "NOTNULL") or _tokens(children, "NOT")
+        return ast.NullTest(children[0], negated, pos=_pos(meta))
+
+    def unary(self, meta, children):
+        op, operand = children
+        return ast.Unary(str(op), operand, pos=_pos(meta))
+
+    def bit_not(self, meta, children):
+        return ast.Unary("~", children[-1], pos=_pos(meta))
+
+    def field(self, meta, children):
+        return ast.Field(children[0], children[1], pos=_pos(meta))
+
+    def field_star(self, meta, children):
+        return ast.FieldStar(children[0], pos=_pos(meta))
+
+    def index(self, meta, children):
+        return ast.Index(children[0], children[1], pos=_pos(meta))
+
+    def collate(self, meta, children):
+        return ast.Collate(children[0], children[-1].upper(), pos=_pos(meta))
+
+    def identifier(self, meta, children):
+        return ast.Name(children[0], pos=_pos(meta))
+
+    def scalar_subquery(self, meta, children):
+        return ast.Subquery(children[0], pos=_pos(meta))
+
+    def exists(self, meta, children):
+        return ast.Exists(_nodes(children)[0], pos=_pos(meta))
+
+    def case(self, meta, children):
+        parts = _nodes(children)
+        operand = None
+        if parts and not isinstance(parts[0], tuple):
+            operand, parts = parts[0], parts[1:]
+        whens = tuple(p[1:] for p in parts if isinstance(p, tuple) and p[:1] == ("WHEN",))
+        rest = [p for p in parts if not (isinstance(p, tuple) and p[:1] == ("WHEN",))]
+        return ast.Case(operand, whens, rest[0] if rest else None, pos=_pos(meta))
+
+    def when(self, meta, children):
+        condition, result = _nodes(children)
+        return ("WHEN", condition, result)
+
+    def cast(self, meta, children):
+        parts = _nodes(children)
+        return ast.Cast(parts[0], parts[1][1], pos=_pos(meta))
+
+    def call(self, meta, children):
+        name = children[0].lower()
+        args = next((c for c in children[1:] if isinstance(c, list)), [])
+        return ast.Call(name, tuple(args), _tokens(children, "DISTINCT"), pos=_pos(meta))
+
+    def call_star(self, meta, children):
+        return ast.Call(children[0].lower(), (), star=True, pos=_pos(meta))
+
+    def object(self, meta, children):
+        return ast.ObjectCtor(tuple(children), pos=_pos(meta))
+
+    def pair(self, meta, children):
+        return (children[0], children[1])
+
+    def array(self, meta, children):
+        return ast.ArrayCtor(tuple(children[0]) if children else (), pos=_pos(meta))
+
+    def parameter(self, meta, children):
+        token = children[0]
+        text = str(token)
+        if token.type == "QMARK":
+            if len(text) > 1:  # ?NNN: 1-based, as in SQLite
+                return ast.Param(int(text[1:]) - 1, None, pos=_pos(meta))
+            self._qmarks += 1
+            return ast.Param(self._qmarks - 1, None, pos=_pos(meta))
+        return ast.Param(None, text[1:], pos=_pos(meta))
+
+    def expr_list(self, meta, children):
+        return list(children)
+
+    def name_list(self, meta, children):
+        return list(children)
+
+    # ----- literals and names
+
+    def number(self, meta, children):
+        return ast.Literal(_number(str(children[0])), pos=_pos(meta))
+
+    def string(self, meta, children):
+        return ast.Literal(_unquote(children[0]), pos=_pos(meta))
+
+    def blob(self, meta, children):
+        return ast.Literal(bytes.fromhex(str(children[0])[2:-1]), pos=_pos(meta))
+
+    def null(self, meta, children):
+        return ast.Literal(None, pos=_pos(meta))
+
+    def missing(self, meta, children):
+        return ast.Literal(MISSING, pos=_pos(meta))
+
+    def true(self, meta, children):
+        return ast.Literal(True, pos=_pos(meta))
+
+    def false(self, meta, children):
+        return ast.Literal(False, pos=_pos(meta))
+
+    def plain_name(self, meta, children):
+        return str(children[0])
+
+    def quoted_name(self, meta, children):
+        return _unquote(children[0])
+
+
+def _number(text: str) -> int | float:
+    if text[:2] in ("0x", "0X"):
+        value = int(text, 16)
+        return value - (1 << 64) if value >= 1 << 63 else value  # SQLite: 64-bit two's complement
+    if any(c in text for c in ".eE"):
+        return float(text)
+    value = int(text)
+    return value if value < 1 << 63 else float(value)  # too big for INTEGER: a REAL, as SQLite
+
+
+def _path_expr(path: tuple, meta: Any) -> ast.Expr:
+    """A path_source (names and index expressions) as an expression."""
+    expr: ast.Expr = ast.Name(path[0], pos=_pos(meta))
+    for part in path[1:]:
+        expr = ast.Field(expr, part, pos=_pos(meta)) if isinstance(part, str) else \
+            ast.Index(expr, part, pos=_pos(meta))
+    return expr

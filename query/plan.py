@@ -1,0 +1,465 @@
+"""Plan nodes: what a query does, each node a generator of rows when executed.
+
+A plan is a tree of these nodes, built once by ``query.planner`` and run many
+times (plans are cached by statement text): ``node.rows(env)`` yields flat row
+tuples for one execution with the parameters and enclosing rows in ``env``.
+``node.explain()`` gives the lines EXPLAIN prints -- which index or scan feeds
+each source, the join method and the order -- so the plan is visible data.
+May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from docdb.errors import DataError
+from query import values as v
+from query.expressions import Compiled, Env
+
+MISSING = v.MISSING
+
+
+def hashable(value: Any) -> Any:
+    """A dict-key form of a value: documents and arrays by their JSON text."""
+    if isinstance(value, (dict, list)):
+        return ("\0json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+    if value is MISSING:
+        return None
+    return value
+
+
+def row_key(row: tuple) -> tuple:
+    return tuple(hashable(x) for x in row)
+
+
+class Plan:
+    def rows(self, env: Env) -> Iterator[tuple]:
+        raise TypeError(f"{type(self).__name__} is abstract")  # every node overrides
+
+    def children(self) -> tuple[Plan, ...]:
+        return ()
+
+    def label(self) -> str:
+        return type(self).__name__.upper()
+
+    def explain(self, depth: int = 0) -> list[str]:
+        lines = ["  " * depth + self.label()]
+        for child in self.children():
+            lines += child.explain(depth + 1)
+        return lines
+
+
+@dataclass(eq=False)
+class OneRow(Plan):
+    def rows(self, env: Env) -> Iterator[tuple]:
+        yield ()
+
+    def label(self) -> str:
+        return "ONE ROW"
+
+
+@dataclass(eq=False)
+class ValuesRows(Plan):
+    exprs: list[list[Compiled]]
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        for row in self.exprs:
+            yield tuple(e((), env) for e in row)
+
+    def label(self) -> str:
+        return f"VALUES ({len(self.exprs)} rows)"
+
+
+@dataclass(eq=False)
+class TableScan(Plan):
+    """A table's rows, through the index ``constraints`` let the table pick."""
+    table: Any  # docdb.models.table.Table
+    alias: str
+    constraints: list[tuple[str, str, Compiled, Callable[[Any], Any]]] = field(default_factory=list)
+    # (column, "$eq"/"$gt"/..., value closure, conversion to the column's type or raise LookupError)
+    indexed: bool = True  # False: NOT INDEXED, read every row
+
+    def bound(self, env: Env) -> dict | None:
+        """The constraints with this execution's values, as the table's filter; None if a
+        constraint can match nothing (a NULL, or a value the column's type cannot hold)."""
+        where: dict[str, Any] = {}
+        for column, op, value, convert in self.constraints:
+            raw = value((), env)
+            if raw is None or raw is MISSING:
+                return None
+            try:
+                converted = [convert(x) for x in raw] if op == "$in" else convert(raw)
+            except LookupError:
+                if op in ("$eq", "$in"):
+                    return None
+                continue  # a range bound of another type: scan, let the filter decide
+            if op == "$eq":
+                where[column] = converted
+            else:
+                cond = where.setdefault(column, {})
+                if isinstance(cond, dict) and op not in cond:
+                    cond[op] = converted
+        return where
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        where = self.bound(env)
+        if where is None:
+            return iter(())
+        _access, found = self.table.candidates(where)
+        return (row for _, row in found)
+
+    def keyed_rows(self, env: Env) -> Iterator[tuple[Any, tuple]]:
+        where = self.bound(env)
+        return iter(()) if where is None else self.table.candidates(where)[1]
+
+    def label(self) -> str:
+        columns = sorted({c for c, *_ in self.constraints})
+        if not columns:
+            return f"SCAN TABLE {self.table.name} AS {self.alias}"
+        return f"SEARCH TABLE {self.table.name} AS {self.alias} (constraints on {', '.join(columns)})"
+
+
+@dataclass(eq=False)
+class DocumentScan(Plan):
+    collection: Any  # docdb.models.collection.Collection
+    alias: str
+    filter: Callable[[Env], dict | None] | None = None
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        query = self.filter(env) if self.filter is not None else {}
+        if query is None:
+            return iter(())
+        return ((doc,) for doc in self.collection.find(query))
+
+    def label(self) -> str:
+        how = "SEARCH" if self.filter is not None else "SCAN"
+        return f"{how} COLLECTION {self.collection.name} AS {self.alias}"
+
+
+@dataclass(eq=False)
+class Filter(Plan):
+    input: Plan
+    predicate: Compiled
+    text: str = ""
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        test, truth = self.predicate, v.truth
+        return (row for row in self.input.rows(env) if truth(test(row, env)))
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.input,)
+
+    def label(self) -> str:
+        return "FILTER" + (f" {self.text}" if self.text else "")
+
+
+@dataclass(eq=False)
+class Project(Plan):
+    input: Plan
+    exprs: list[Compiled]
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        exprs = self.exprs
+        for row in self.input.rows(env):
+            yield tuple([e(row, env) for e in exprs])
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.input,)
+
+    def label(self) -> str:
+        return f"PROJECT {len(self.exprs)} columns"
+
+
+@dataclass(eq=False)
+class NestedLoopJoin(Plan):
+    left: Plan
+    right: Plan
+    predicate: Compiled | None
+    outer: bool  # LEFT JOIN: a left row without a match gets NULLs
+    right_width: int
+    lateral: bool = False  # the right side reads the left row (an unnest)
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        test, truth = self.predicate, v.truth
+        nulls = (None,) * self.right_width
+        inner = None if self.lateral else list(self.right.rows(env))
+        for left in self.left.rows(env):
+            matched = False
+            for right in (inner if inner is not None else self.right.elements(left, env)):  # type: ignore[attr-defined]
+                row = left + right
+                if test is None or truth(test(row, env)):
+                    matched = True
+                    yield row
+            if self.outer and not matched:
+                yield left + nulls
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.left, self.right)
+
+    def label(self) -> str:
+        kind = "LEFT " if self.outer else ""
+        return f"{kind}NESTED LOOP JOIN" + (" (lateral)" if self.lateral else "")
+
+
+@dataclass(eq=False)
+class HashJoin(Plan):
+    left: Plan
+    right: Plan
+    left_keys: list[Compiled]
+    right_keys: list[Compiled]  # over the right side's own rows
+    residual: Compiled | None
+    outer: bool
+    right_width: int
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        table: dict[tuple, list[tuple]] = {}
+        for right in self.right.rows(env):
+            key = tuple(hashable(k(right, env)) for k in self.right_keys)
+            if None not in key:  # NULL never equals anything
+                table.setdefault(key, []).append(right)
+        test, truth = self.residual, v.truth
+        nulls = (None,) * self.right_width
+        for left in self.left.rows(env):
+            key = tuple(hashable(k(left, env)) for k in self.left_keys)
+            matched = False
+            for right in table.get(key, ()) if None not in key else ():
+                row = left + right
+                if test is None or truth(test(row, env)):
+                    matched = True
+                    yield row
+            if self.outer and not matched:
+                yield left + nulls
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.left, self.right)
+
+    def label(self) -> str:
+        return ("LEFT " if self.outer else "") + f"HASH JOIN on {len(self.left_keys)} key(s)"
+
+
+@dataclass(eq=False)
+class Unnest(Plan):
+    """The elements of an array value, one row each: a lateral source, so a join hands it
+    each left row (``elements``) instead of running it on its own."""
+    value: Compiled  # evaluated against the left row
+    alias: str
+
+    def elements(self, left: tuple, env: Env) -> Iterator[tuple]:
+        items = self.value(left, env)
+        if isinstance(items, list):
+            return ((item,) for item in items)
+        if items is None or items is MISSING:
+            return iter(())
+        return iter(((items,),))  # PartiQL: a single value ranges as a bag of one
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        return self.elements((), env)  # first in FROM: an expression over no source
+
+    def label(self) -> str:
+        return f"UNNEST AS {self.alias}"
+
+
+@dataclass(eq=False)
+class Aggregate(Plan):
+    """Hash aggregation: rows ``(a row of the group, aggregate results...)``; groups in
+    the order first seen. Without GROUP BY an empty input still gives one row."""
+    input: Plan
+    keys: list[Compiled]
+    aggregates: list[tuple[Callable[[], Any], list[Compiled], bool]]  # (factory, args, distinct)
+    input_width: int
+    grouped: bool
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        groups: dict[tuple, list] = {}
+        keys, aggregates = self.keys, self.aggregates
+        for row in self.input.rows(env):
+            key = tuple(hashable(k(row, env)) for k in keys)
+            state = groups.get(key)
+            if state is None:
+                state = groups[key] = [row, [f() for f, _, _ in aggregates], [set() for _ in aggregates]]
+            state[0] = row
+            for (_, args, distinct), acc, seen in zip(aggregates, state[1], state[2]):
+                values = [None if (x := a(row, env)) is MISSING else x for a in args]
+                if distinct:
+                    if values[0] is None:
+                        continue
+                    marker = hashable(values[0])
+                    if marker in seen:
+                        continue
+                    seen.add(marker)
+                try:
+                    acc.step(*values)
+                except OverflowError:
+                    raise DataError("integer overflow") from None
+        if not groups and not self.grouped:
+            groups[()] = [(None,) * self.input_width, [f() for f, _, _ in aggregates], []]
+        for row, accs, _ in groups.values():
+            try:
+                yield (row, *[acc.final() for acc in accs])
+            except OverflowError:
+                raise DataError("integer overflow") from None
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.input,)
+
+    def label(self) -> str:
+        return f"HASH AGGREGATE ({len(self.keys)} keys, {len(self.aggregates)} aggregates)"
+
+
+@dataclass(eq=False)
+class Sort(Plan):
+    input: Plan
+    keys: list[tuple[Compiled, bool, bool | None]]  # (key, descending, nulls first)
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        rows = list(self.input.rows(env))
+        for key, descending, nulls_first in reversed(self.keys):
+            def sort_key(row: tuple, k: Compiled = key) -> Any:
+                return v.sort_key(k(row, env))
+            if nulls_first is None:
+                rows.sort(key=sort_key, reverse=descending)
+            else:
+                def nulls_key(row: tuple, k: Compiled = key, nf: bool = nulls_first,
+                              desc: bool = descending) -> Any:
+                    value = k(row, env)
+                    is_null = value is None or value is MISSING
+                    return (is_null != nf if not desc else is_null == nf, v.sort_key(value))
+                rows.sort(key=nulls_key, reverse=descending)
+        return iter(rows)
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.input,)
+
+    def label(self) -> str:
+        return f"SORT by {len(self.keys)} key(s)"
+
+
+@dataclass(eq=False)
+class Distinct(Plan):
+    input: Plan
+    width: int | None = None  # only the first ``width`` values decide (hidden sort keys follow)
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        seen: set = set()
+        width = self.width
+        for row in self.input.rows(env):
+            key = row_key(row if width is None else row[:width])
+            if key not in seen:
+                seen.add(key)
+                yield row
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.input,)
+
+
+@dataclass(eq=False)
+class Limit(Plan):
+    input: Plan
+    limit: Compiled | None
+    offset: Compiled | None
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        limit = _count(self.limit, env, "LIMIT")
+        offset = _count(self.offset, env, "OFFSET") or 0
+        rows = self.input.rows(env)
+        for _ in range(offset):
+            if next(rows, None) is None:
+                return
+        if limit is None or limit < 0:
+            yield from rows
+            return
+        for _, row in zip(range(limit), rows):
+            yield row
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.input,)
+
+
+def _count(expr: Compiled | None, env: Env, what: str) -> int | None:
+    if expr is None:
+        return None
+    value = expr((), env)
+    number = v.to_number(value) if isinstance(value, str) else value
+    if not isinstance(number, int) or isinstance(number, bool):
+        if isinstance(number, float) and number.is_integer():
+            return int(number)
+        raise DataError(f"{what} takes an integer, not {value!r}")
+    return number
+
+
+@dataclass(eq=False)
+class Strip(Plan):
+    input: Plan
+    width: int
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        width = self.width
+        return (row[:width] for row in self.input.rows(env))
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.input,)
+
+    def label(self) -> str:
+        return "RESULT"
+
+
+@dataclass(eq=False)
+class SetOperation(Plan):
+    op: str
+    left: Plan
+    right: Plan
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        if self.op == "UNION ALL":
+            yield from self.left.rows(env)
+            yield from self.right.rows(env)
+            return
+        right = {row_key(r) for r in self.right.rows(env)}
+        seen: set = set()
+        if self.op == "UNION":
+            for row in self.left.rows(env):
+                key = row_key(row)
+                if key not in seen:
+                    seen.add(key)
+                    yield row
+            for row in self.right.rows(env):  # second pass over the right: its rows in order
+                key = row_key(row)
+                if key not in seen:
+                    seen.add(key)
+                    yield row
+            return
+        keep = self.op == "INTERSECT"
+        for row in self.left.rows(env):
+            key = row_key(row)
+            if key not in seen and (key in right) == keep:
+                seen.add(key)
+                yield row
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.left, self.right)
+
+    def label(self) -> str:
+        return self.op
+
+
+@dataclass(eq=False)
+class Shared(Plan):
+    """A subquery or CTE read more than once per execution: computed once, then replayed."""
+    input: Plan
+    name: str
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        key = id(self)
+        if key not in env.cache:
+            env.cache[key] = list(self.input.rows(env))
+        return iter(env.cache[key])
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.input,)
+
+    def label(self) -> str:
+        return f"MATERIALIZE {self.name}"

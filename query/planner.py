@@ -1,0 +1,379 @@
+"""Queries to plans: sources, filters pushed down, join order, aggregation, ordering.
+
+``Planner(db).query(node)`` returns ``(plan, column names)``. The FROM clause
+becomes *units* (a table, collection, subquery or CTE, each with the WHERE
+conjuncts that mention only it, pushed into its scan where an index can use
+them). Inner joins are then ordered greedily: the unit with the most selective
+constraint first, then always a unit joined to what is already there by an
+equality, which becomes a hash join -- never a cross product while a join
+predicate can avoid one. A LEFT JOIN keeps the written order. Aggregation is a
+hash aggregation whose output row is ``(a row of the group, aggregate
+values...)``. ORDER BY may name result columns, their ordinals, or anything the
+sources hold (computed as hidden columns and stripped at the end).
+May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from docdb.errors import ProgrammingError
+from query import ast, functions
+from query import plan as p
+from query.expressions import Context, compile_expr
+from query.parser import parse_one
+from query.pushdown import constraints_for, document_filter, references
+from query.scope import Scope, Source
+
+__all__ = ["Database", "Planner"]
+
+
+class Database(Protocol):
+    def kind(self, name: str) -> str | None: ...  # "table", "collection", "view" or None
+
+    def table(self, name: str) -> Any: ...
+
+    def collection(self, name: str) -> Any: ...
+
+    def view_sql(self, name: str) -> str: ...
+
+
+@dataclass
+class Unit:
+    """One FROM source before joining: its plan over its own slots, and its conjuncts."""
+    plan: p.Plan
+    source: Source
+    filters: list[ast.Expr] = field(default_factory=list)
+    lateral: ast.Expr | None = None  # an unnest of an earlier source's value
+    rank: int = 2  # 0: an equality an index can use, 1: some filter, 2: none
+
+
+class Planner:
+    def __init__(self, db: Database):
+        self.db = db
+        self.ctes: list[dict[str, tuple[p.Plan, list[str]]]] = []
+
+    def context(self) -> Context:
+        return Context(self.query)
+
+    # ----- queries
+
+    def query(self, node: ast.Query, outer: Scope | None = None) -> tuple[p.Plan, list[str]]:
+        self.ctes.append({})
+        try:
+            for cte in node.ctes:
+                plan, names = self.query(cte.query, outer)
+                if cte.columns:
+                    if len(cte.columns) != len(names):
+                        raise ProgrammingError(f"table {cte.name} has {len(names)} values for "
+                                               f"{len(cte.columns)} columns")
+                    names = list(cte.columns)
+                self.ctes[-1][cte.name.lower()] = (p.Shared(plan, cte.name), names)
+            return self._ordered(node, outer)
+        finally:
+            self.ctes.pop()
+
+    def _ordered(self, node: ast.Query, outer: Scope | None) -> tuple[p.Plan, list[str]]:
+        body = node.body
+        if isinstance(body, ast.Select):
+            plan, names, width = self.select(body, outer, node.order_by)
+        else:
+            plan, names = self.compound(body, outer)
+            width = len(names)
+            if node.order_by:
+                plan = self._sort_output(plan, names, node.order_by, outer)
+        if node.limit is not None or node.offset is not None:
+            ctx = self.context()
+            empty = Scope(parent=outer)
+            plan = p.Limit(plan, compile_expr(node.limit, empty, ctx) if node.limit is not None else None,
+                           compile_expr(node.offset, empty, ctx) if node.offset is not None else None)
+        if width != len(names):
+            plan = p.Strip(plan, len(names))
+        return plan, names
+
+    def compound(self, body: Any, outer: Scope | None) -> tuple[p.Plan, list[str]]:
+        if isinstance(body, ast.SetOperation):
+            left, names = self.compound(body.left, outer)
+            right, right_names = self.compound(body.right, outer)
+            if len(names) != len(right_names):
+                raise ProgrammingError(f"SELECTs to the left and right of {body.op} do not have the "
+                                       "same number of result columns")
+            return p.SetOperation(body.op, left, right), names
+        if isinstance(body, ast.Values):
+            ctx = self.context()
+            empty = Scope(parent=outer)
+            widths = {len(row) for row in body.rows}
+            if len(widths) != 1:
+                raise ProgrammingError("all VALUES must have the same number of terms")
+            rows = [[compile_expr(e, empty, ctx) for e in row] for row in body.rows]
+            names = ["value"] if body.single else [f"column{i + 1}" for i in range(widths.pop())]
+            return p.ValuesRows(rows), names
+        plan, names, _ = self.select(body, outer, ())
+        return plan, names
+
+    def _sort_output(self, plan: p.Plan, names: list[str], order: tuple[ast.Ordering, ...],
+                     outer: Scope | None) -> p.Plan:
+        scope = Scope([Source("", tuple(names))], parent=outer)
+        keys = []
+        for ordering in order:
+            position = _ordinal(ordering.expr, len(names))
+            if position is not None:
+                key = (lambda i: lambda row, env: row[i])(position)
+            else:
+                key = compile_expr(ordering.expr, scope, self.context())
+            keys.append((key, ordering.descending, ordering.nulls_first))
+        return p.Sort(plan, keys)
+
+    # ----- SELECT
+
+    def select(self, sel: ast.Select, outer: Scope | None, order: tuple[ast.Ordering, ...]
+               ) -> tuple[p.Plan, list[str], int]:
+        scope = Scope(parent=outer)
+        plan = self.from_clause(sel, scope)
+        ctx = self.context()
+        items = list(sel.columns) if sel.value is None else [ast.ResultColumn(sel.value, "value")]
+        exprs, names = self._expand(items, scope)
+        calls = _aggregates([e for e in exprs] + [sel.having] + [o.expr for o in order])
+        if calls or sel.group_by:
+            plan, ctx, scope = self._aggregate(plan, sel, scope, calls, exprs, names)
+            if sel.having is not None:
+                plan = p.Filter(plan, compile_expr(sel.having, scope, ctx), "HAVING")
+        elif sel.having is not None:
+            raise ProgrammingError("a HAVING clause needs GROUP BY or an aggregate")
+        compiled = [compile_expr(e, scope, ctx) for e in exprs]
+        keys = []
+        for ordering in order:
+            position = _ordinal(ordering.expr, len(names))
+            if position is None:
+                alias = _alias_position(ordering.expr, items, names)
+                position = alias if alias is not None else len(compiled)
+                if alias is None:
+                    compiled.append(compile_expr(ordering.expr, scope, ctx))
+            keys.append(((lambda i: lambda row, env: row[i])(position), ordering.descending,
+                         ordering.nulls_first))
+        plan = p.Project(plan, compiled)
+        if sel.distinct:
+            plan = p.Distinct(plan, len(names))
+        if keys:
+            plan = p.Sort(plan, keys)
+        return plan, names, len(compiled)
+
+    def _expand(self, items: list, scope: Scope) -> tuple[list[ast.Expr], list[str]]:
+        """The select list with ``*`` and ``t.*`` spelled out, and each column's name."""
+        exprs: list[ast.Expr] = []
+        names: list[str] = []
+        for item in items:
+            if isinstance(item, ast.Star) or (isinstance(item, ast.ResultColumn)
+                                              and isinstance(item.expr, ast.FieldStar)):
+                chosen = scope.sources
+                if isinstance(item, ast.ResultColumn):
+                    base = item.expr.base  # type: ignore[attr-defined]
+                    src = scope.source(base.name) if isinstance(base, ast.Name) else None
+                    if src is None:
+                        raise ProgrammingError(f"no such table: {getattr(base, 'name', '?')}")
+                    chosen = [src]
+                if not scope.sources:
+                    raise ProgrammingError("no tables specified for *")
+                for src in chosen:
+                    for column in src.columns if src.columns is not None else (None,):
+                        path = (src.alias,) if column is None else (src.alias, column)
+                        exprs.append(_name_path(path))
+                        names.append(column or src.alias)
+                continue
+            exprs.append(item.expr)
+            names.append(item.alias or _column_name(item))
+        return exprs, names
+
+    def _aggregate(self, plan: p.Plan, sel: ast.Select, scope: Scope, calls: list[ast.Call],
+                   exprs: list[ast.Expr], names: list[str]) -> tuple[p.Plan, Context, Scope]:
+        inner = self.context()
+        keys = []
+        for expr in sel.group_by:
+            position = _ordinal(expr, len(names))
+            alias = None if position is not None else _alias_position(expr, [], names, exprs)
+            chosen = exprs[position if position is not None else alias] \
+                if position is not None or alias is not None else expr
+            if _aggregates([chosen]):
+                raise ProgrammingError("aggregate functions are not allowed in the GROUP BY clause")
+            keys.append(compile_expr(chosen, scope, inner))
+        aggregates = []
+        for call in calls:
+            try:
+                factory = functions.lookup_aggregate(call.name)
+            except KeyError:
+                raise ProgrammingError(f"no such function: {call.name}") from None
+            if call.star and call.name != "count":
+                raise ProgrammingError(f"{call.name}(*) is not a function call; use {call.name}(x)")
+            if _aggregates(list(call.args)):
+                raise ProgrammingError(f"misuse of aggregate function {call.name}()")
+            if call.distinct and len(call.args) != 1:
+                raise ProgrammingError("DISTINCT aggregates must have exactly one argument")
+            aggregates.append((factory, [compile_expr(a, scope, inner) for a in call.args], call.distinct))
+        node = p.Aggregate(plan, keys, aggregates, scope.width, bool(sel.group_by))
+        ctx = Context(self.query, {call: 1 + i for i, call in enumerate(calls)}, scope)
+        return node, ctx, Scope(parent=scope.parent)
+
+    # ----- FROM
+
+    def from_clause(self, sel: ast.Select, scope: Scope) -> p.Plan:
+        units: list[Unit] = []
+        conjuncts = list(_conjuncts(sel.where))
+        if not sel.sources:
+            plan: p.Plan = p.OneRow()
+            return p.Filter(plan, compile_expr(sel.where, scope, self.context()), "WHERE") \
+                if sel.where is not None else plan
+        if any(_has_left_join(item) for item in sel.sources):
+            return self._written_order(sel, scope, conjuncts)
+        for item in sel.sources:
+            self._flatten(item, units, conjuncts, scope)
+        from query.joins import order_joins  # joins builds on this module's units
+        return order_joins(self, units, conjuncts, scope)
+
+    def _flatten(self, item: Any, units: list[Unit], conjuncts: list[ast.Expr], scope: Scope) -> None:
+        if isinstance(item, ast.Join):
+            self._flatten(item.left, units, conjuncts, scope)
+            self._flatten(item.right, units, conjuncts, scope)
+            if item.on is not None:
+                conjuncts.extend(_conjuncts(item.on))
+            conjuncts.extend(_using(item, units))
+            return
+        units.append(self.unit(item, [u.source for u in units], scope.parent))
+
+    def _written_order(self, sel: ast.Select, scope: Scope, conjuncts: list[ast.Expr]) -> p.Plan:
+        from query.joins import join_written  # joins builds on this module's units
+        plan = None
+        for item in sel.sources:
+            plan = join_written(self, plan, item, scope, "INNER")
+        assert plan is not None
+        if conjuncts:
+            plan = p.Filter(plan, compile_expr(_and_all(conjuncts), scope, self.context()), "WHERE")
+        return plan
+
+    def unit(self, item: Any, earlier: list[Source], outer: Scope | None) -> Unit:
+        """A FROM source on its own: its plan, and the Source it adds to the scope."""
+        if isinstance(item, ast.SubquerySource):
+            plan, names = self.query(item.query, outer)
+            return Unit(plan, Source(item.alias, tuple(names), origin="subquery"))
+        if isinstance(item, ast.UnnestSource):
+            alias = item.alias or "unnest"
+            return Unit(p.Unnest(None, alias), Source(alias, None, origin="unnest"),  # type: ignore[arg-type]
+                        lateral=item.value)
+        if not isinstance(item, ast.NamedSource):
+            raise ProgrammingError(f"cannot read from {type(item).__name__}")
+        first = item.path[0]
+        known = self.db.kind(first) is not None or any(first.lower() in frame for frame in self.ctes)
+        if len(item.path) > 1 or (not known and any(s.alias.lower() == first.lower() for s in earlier)):
+            alias = item.alias or str(item.path[-1])
+            return Unit(p.Unnest(None, alias), Source(alias, None, origin=".".join(map(str, item.path))),
+                        lateral=_name_path(item.path))
+        alias = item.alias or first
+        for frame in reversed(self.ctes):
+            if first.lower() in frame:
+                shared, names = frame[first.lower()]
+                return Unit(shared, Source(alias, tuple(names), origin=f"cte {first}"))
+        kind = self.db.kind(first)
+        if kind == "table":
+            table = self.db.table(first)
+            return Unit(p.TableScan(table, alias, indexed=not item.not_indexed),
+                        Source(alias, tuple(table.columns), origin=first))
+        if kind == "collection":
+            return Unit(p.DocumentScan(self.db.collection(first), alias), Source(alias, None, origin=first))
+        if kind == "view":
+            view = parse_one(self.db.view_sql(first))
+            plan, names = self.query(view, outer)
+            return Unit(plan, Source(alias, tuple(names), origin=f"view {first}"))
+        raise ProgrammingError(f"no such table: {first}")
+
+    def pushdown(self, unit: Unit) -> None:
+        """Give a table or collection scan the unit's conjuncts an index can use."""
+        local = Scope([Source(unit.source.alias, unit.source.columns)])
+        if isinstance(unit.plan, p.TableScan) and unit.plan.indexed:
+            unit.plan.constraints = constraints_for(unit.plan.table, local, unit.filters, self.context())
+            if any(op in ("$eq", "$in") for _, op, _, _ in unit.plan.constraints):
+                unit.rank = 0
+        elif isinstance(unit.plan, p.DocumentScan):
+            unit.plan.filter = document_filter(local, unit.filters, self.context())
+        if unit.filters and unit.rank > 1:
+            unit.rank = 1
+
+
+def _ordinal(expr: ast.Expr, count: int) -> int | None:
+    if isinstance(expr, ast.Literal) and type(expr.value) is int:
+        if not 1 <= expr.value <= count:
+            raise ProgrammingError(f"term out of range - should be between 1 and {count}")
+        return expr.value - 1
+    return None
+
+
+def _alias_position(expr: ast.Expr, items: list, names: list[str], exprs: list | None = None) -> int | None:
+    """A bare name that is a result column's alias (ORDER BY total, GROUP BY total)."""
+    if not isinstance(expr, ast.Name):
+        return None
+    wanted = expr.name.lower()
+    aliased = [i for i, item in enumerate(items)
+               if isinstance(item, ast.ResultColumn) and item.alias and item.alias.lower() == wanted]
+    if aliased:
+        return aliased[0]
+    if exprs is not None:
+        for i, name in enumerate(names):
+            if name.lower() == expr.name.lower() and not isinstance(exprs[i], ast.Name):
+                return i
+    return None
+
+
+def _column_name(item: ast.ResultColumn) -> str:
+    expr = item.expr
+    if isinstance(expr, ast.Name):
+        return expr.name
+    if isinstance(expr, ast.Field):
+        return expr.name
+    return item.text or "?column?"
+
+
+def _name_path(path: tuple) -> ast.Expr:
+    expr: ast.Expr = ast.Name(path[0])
+    for part in path[1:]:
+        expr = ast.Field(expr, part) if isinstance(part, str) else ast.Index(expr, part)
+    return expr
+
+
+def _conjuncts(expr: ast.Expr | None) -> list[ast.Expr]:
+    if expr is None:
+        return []
+    if isinstance(expr, ast.Logical) and expr.op == "AND":
+        return _conjuncts(expr.left) + _conjuncts(expr.right)
+    return [expr]
+
+
+def _and_all(exprs: list[ast.Expr]) -> ast.Expr:
+    result = exprs[0]
+    for expr in exprs[1:]:
+        result = ast.Logical("AND", result, expr)
+    return result
+
+
+def _using(join: ast.Join, units: list[Unit]) -> list[ast.Expr]:
+    if not join.using:
+        return []
+    from query.joins import using_conditions  # joins builds on this module's units
+    return using_conditions(join.using, [u.source for u in units[:-1]], units[-1].source.alias)
+
+
+def _has_left_join(item: Any) -> bool:
+    return isinstance(item, ast.Join) and (item.kind == "LEFT" or _has_left_join(item.left)
+                                           or _has_left_join(item.right))
+
+
+def _aggregates(exprs: list) -> list[ast.Call]:
+    """The aggregate calls in ``exprs``, each once, not looking into subqueries."""
+    found: list[ast.Call] = []
+    for expr in exprs:
+        for node in references(expr, into_calls=True):
+            if isinstance(node, ast.Call) and functions.is_aggregate(node.name) and node not in found \
+                    and not (node.name in ("min", "max") and len(node.args) > 1):
+                found.append(node)
+    return found
+
+
+__all__ += ["Unit"]

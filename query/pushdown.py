@@ -1,0 +1,209 @@
+"""Which WHERE conjuncts a table's index or a collection's find can serve.
+
+A conjunct ``column <op> expression`` (or ``BETWEEN``, ``IN (list)``) where the
+expression reads nothing of the source itself -- literals, parameters, columns of
+an enclosing query -- becomes a constraint the table hands to its index planner
+(``Table.candidates``), with the value converted to the column's type at
+execution time; a value the column's type cannot hold makes an equality match
+nothing and a range bound be ignored. Every conjunct also stays a filter, so a
+constraint only ever narrows what is read, never decides what is returned.
+Collections get equalities on field paths as a MongoDB-style filter, which the
+collection serves from its indexes.
+May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from docdb.errors import ProgrammingError
+from query import ast
+from query import values as v
+from query.expressions import Compiled, Context, Env, compile_expr
+from query.scope import Scope
+
+__all__ = ["constraints_for", "document_filter", "references", "source_paths"]
+
+_FLIP = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_OPS = {"=": "$eq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+
+
+def references(expr: Any, into_calls: bool = True) -> Iterator[Any]:
+    """Every node of an expression tree, not descending into subqueries."""
+    if isinstance(expr, (ast.Subquery, ast.Exists)):
+        yield expr
+        return
+    if isinstance(expr, ast.InQuery):
+        yield expr
+        yield from references(expr.left, into_calls)
+        return
+    if isinstance(expr, ast.Node):
+        yield expr
+        for name in expr.__dataclass_fields__:
+            if name != "pos":
+                yield from references(getattr(expr, name), into_calls)
+    elif isinstance(expr, tuple):
+        for item in expr:
+            yield from references(item, into_calls)
+
+
+def source_paths(expr: Any) -> Iterator[tuple[str, ...]]:
+    """The name paths an expression reads (``a``, ``t.a``, ``c.x.y``), outside subqueries."""
+    for node in references(expr):
+        if isinstance(node, (ast.Name, ast.Field)):
+            path = _path(node)
+            if path is not None:
+                yield path
+
+
+def _path(node: Any) -> tuple[str, ...] | None:
+    names: list[str] = []
+    while isinstance(node, ast.Field):
+        names.append(node.name)
+        node = node.base
+    if not isinstance(node, ast.Name):
+        return None
+    names.append(node.name)
+    return tuple(reversed(names))
+
+
+def has_subquery(expr: Any) -> bool:
+    return any(isinstance(n, (ast.Subquery, ast.Exists, ast.InQuery)) for n in references(expr))
+
+
+def _constant(expr: ast.Expr, local: Scope, ctx: Context) -> Compiled | None:
+    """``expr`` compiled as a value fixed for one execution, or None if it reads the source."""
+    if has_subquery(expr):
+        return None
+    for path in source_paths(expr):
+        try:
+            if local.resolve_here(path) is not None:
+                return None
+        except ProgrammingError:
+            return None
+    try:
+        return compile_expr(expr, Scope(parent=local.parent), ctx)
+    except ProgrammingError:
+        return None
+
+
+def _column_of(expr: ast.Expr, local: Scope) -> str | None:
+    path = _path(expr)
+    if path is None:
+        return None
+    try:
+        ref = local.resolve_here(path)
+    except ProgrammingError:
+        return None
+    if ref is None or ref.slot is None or ref.rest or ref.source is None or ref.source.columns is None:
+        return None
+    return ref.source.columns[ref.slot - ref.source.offset]
+
+
+def _converter(kind: str) -> Callable[[Any], Any] | None:
+    def integer(x: Any) -> int:
+        if isinstance(x, bool) or type(x) is int:
+            return int(x)
+        if isinstance(x, float) and x.is_integer():
+            return int(x)
+        raise LookupError(x)
+
+    def real(x: Any) -> float:
+        if type(x) in (int, float):
+            return float(x)
+        raise LookupError(x)
+
+    def text(x: Any) -> str:
+        if isinstance(x, str):
+            return x
+        raise LookupError(x)
+
+    def boolean(x: Any) -> bool:
+        if isinstance(x, bool) or (type(x) is int and x in (0, 1)):
+            return bool(x)
+        raise LookupError(x)
+    return {"INTEGER": integer, "REAL": real, "TEXT": text, "BOOLEAN": boolean}.get(kind)
+
+
+def constraints_for(table: Any, local: Scope, filters: list[ast.Expr], ctx: Context
+                    ) -> list[tuple[str, str, Compiled, Callable[[Any], Any]]]:
+    schema = table.schema()
+    types = {c.name: c.type for c in schema.columns}
+    found = []
+    for expr in filters:
+        for column, op, value in _simple(expr, local, ctx):
+            convert = _converter(types.get(column, ""))
+            if convert is not None:
+                found.append((column, op, value, convert))
+    return found
+
+
+def _simple(expr: ast.Expr, local: Scope, ctx: Context) -> list[tuple[str, str, Compiled]]:
+    """(column, mongo op, value) for a conjunct an index could serve, else []."""
+    if isinstance(expr, ast.Binary) and expr.op in _OPS:
+        for column_side, value_side, op in ((expr.left, expr.right, expr.op),
+                                            (expr.right, expr.left, _FLIP[expr.op])):
+            column = _column_of(column_side, local)
+            if column is not None:
+                value = _constant(value_side, local, ctx)
+                if value is not None:
+                    return [(column, _OPS[op], value)]
+        return []
+    if isinstance(expr, ast.Between) and not expr.negated:
+        column = _column_of(expr.value, local)
+        low, high = _constant(expr.low, local, ctx), _constant(expr.high, local, ctx)
+        if column is not None and low is not None and high is not None:
+            return [(column, "$gte", low), (column, "$lte", high)]
+        return []
+    if isinstance(expr, ast.InList) and not expr.negated and expr.items:
+        column = _column_of(expr.left, local)
+        items = [_constant(item, local, ctx) for item in expr.items]
+        if column is not None and all(i is not None for i in items):
+            def listed(row: tuple, env: Env, parts: list = items) -> Any:
+                values = [part(row, env) for part in parts]
+                return None if any(x is None or x is v.MISSING for x in values) else values
+            return [(column, "$in", listed)]
+    return []
+
+
+def document_filter(local: Scope, filters: list[ast.Expr], ctx: Context
+                    ) -> Callable[[Env], dict | None] | None:
+    """A MongoDB filter of the equalities on field paths, built per execution; None if none."""
+    pairs = []
+    for expr in filters:
+        if not (isinstance(expr, ast.Binary) and expr.op == "="):
+            continue
+        for path_side, value_side in ((expr.left, expr.right), (expr.right, expr.left)):
+            path = _path(path_side)
+            ref = _document_ref(path, local)
+            if ref is not None:
+                value = _constant(value_side, local, ctx)
+                if value is not None:
+                    pairs.append((".".join(ref), value))
+                    break
+    if not pairs:
+        return None
+
+    def build(env: Env) -> dict:
+        query: dict[str, Any] = {}
+        for dotted, value in pairs:
+            x = value((), env)
+            if type(x) in (int, float, str) and dotted not in query:
+                query[dotted] = x  # MongoDB's equality holds every SQL match (and maybe more)
+        return query
+    return build
+
+
+def _document_ref(path: tuple[str, ...] | None, local: Scope) -> tuple[str, ...] | None:
+    if path is None:
+        return None
+    try:
+        ref = local.resolve_here(path)
+    except ProgrammingError:
+        return None
+    if ref is None or not ref.rest or ref.source is None or ref.source.columns is not None:
+        return None
+    if any(not name or name.isdigit() or "." in name or name.startswith("$") for name in ref.rest):
+        return None  # not expressible as a MongoDB dotted path
+    return ref.rest

@@ -1,0 +1,121 @@
+"""Which value a name in a query means: the sources of a FROM clause and their slots.
+
+A row flowing through a plan is one flat tuple. A table contributes one slot per
+column; a collection, an unnested array element or a subquery of one ``VALUE``
+contributes one slot holding the whole value (a document). ``Scope.resolve``
+turns a name path (``a``, ``t.a``, ``c.address.city``) into the slot it starts
+from plus the field path still to walk, looking outward through enclosing
+queries for correlated subqueries (``depth`` > 0). Resolution follows SQL first
+(columns of tables, then source aliases), then PartiQL (a name no table column
+claims is a field of the one document source, MISSING when absent).
+May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from docdb.errors import ProgrammingError
+
+__all__ = ["Ref", "Scope", "Source"]
+
+
+@dataclass
+class Source:
+    alias: str
+    columns: tuple[str, ...] | None  # None: one slot holding a whole value
+    offset: int = 0
+    origin: str = ""  # what it reads, for EXPLAIN and errors
+
+    @property
+    def width(self) -> int:
+        return 1 if self.columns is None else len(self.columns)
+
+
+@dataclass(frozen=True)
+class Ref:
+    depth: int  # 0: this query's row; n: the n-th enclosing query's row
+    slot: int | None  # None: the whole table row, as an object
+    rest: tuple  # field names (str) still to walk from the slot
+    source: Source | None = None
+
+
+@dataclass
+class Scope:
+    sources: list[Source] = field(default_factory=list)
+    parent: Scope | None = None
+    outer_hits: int = 0  # names of deeper (sub)queries resolved here: correlation, counted
+
+    @property
+    def width(self) -> int:
+        return sum(s.width for s in self.sources)
+
+    def add(self, source: Source) -> Source:
+        if any(s.alias.lower() == source.alias.lower() for s in self.sources):
+            raise ProgrammingError(f"source name {source.alias!r} is used twice in one FROM clause")
+        source.offset = self.width
+        self.sources.append(source)
+        return source
+
+    def source(self, alias: str) -> Source | None:
+        alias = alias.lower()
+        return next((s for s in self.sources if s.alias.lower() == alias), None)
+
+    def resolve(self, path: tuple[str, ...]) -> Ref:
+        scope: Scope | None = self
+        depth = 0
+        while scope is not None:
+            ref = scope._resolve_here(path)
+            if ref is not None:
+                if depth:
+                    scope.outer_hits += 1
+                return Ref(depth, ref.slot, ref.rest, ref.source)
+            scope, depth = scope.parent, depth + 1
+        raise ProgrammingError(f"no such column: {'.'.join(path)}")
+
+    def chain_hits(self) -> int:
+        """Correlated references into this scope or any enclosing one, so far."""
+        scope: Scope | None = self
+        total = 0
+        while scope is not None:
+            total += scope.outer_hits
+            scope = scope.parent
+        return total
+
+    def resolve_here(self, path: tuple[str, ...]) -> Ref | None:
+        """``resolve`` in this scope alone: None where an enclosing query would be asked."""
+        return self._resolve_here(path)
+
+    def _resolve_here(self, path: tuple[str, ...]) -> Ref | None:
+        first = path[0]
+        lowered = first.lower()
+        if len(path) > 1:  # t.column, or alias.field...
+            src = self.source(first)
+            if src is not None:
+                return self._within(src, path[1:])
+        owners = [s for s in self.sources if s.columns is not None
+                  and any(c.lower() == lowered for c in s.columns)]
+        if len(owners) > 1:
+            raise ProgrammingError(f"ambiguous column name: {first}")
+        if owners:
+            return self._within(owners[0], path)
+        src = self.source(first)
+        if src is not None:
+            return self._within(src, path[1:]) if src.columns is not None or len(path) > 1 \
+                else Ref(0, src.offset, (), src)
+        documents = [s for s in self.sources if s.columns is None]
+        if len(documents) == 1:
+            return Ref(0, documents[0].offset, path, documents[0])
+        return None
+
+    @staticmethod
+    def _within(src: Source, path: tuple[str, ...]) -> Ref:
+        if src.columns is None:
+            return Ref(0, src.offset, path, src)
+        if not path:
+            return Ref(0, None, (), src)  # the whole row
+        lowered = path[0].lower()
+        for i, column in enumerate(src.columns):
+            if column.lower() == lowered:
+                return Ref(0, src.offset + i, path[1:], src)
+        raise ProgrammingError(f"no such column: {src.alias}.{path[0]}")

@@ -1,0 +1,80 @@
+"""Subqueries inside expressions: scalar ``(SELECT ...)``, ``EXISTS``, ``x IN (SELECT ...)``.
+
+A subquery that reads no column of an enclosing query is run once per execution
+and its answer kept in ``env.cache`` (for IN: a set, so membership is one hash
+probe). A correlated one runs per row with that row in ``env.outer``; planning
+it tells which kind it is, because its names that resolve outside it are
+counted on the enclosing scopes (``Scope.outer_hits``).
+May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docdb.errors import ProgrammingError
+from query import ast
+from query import values as v
+from query.expressions import Compiled, Context, Env, compile_expr
+from query.plan import hashable
+from query.scope import Scope
+
+__all__ = ["compile_subquery"]
+
+
+def compile_subquery(node: Any, scope: Scope, ctx: Context) -> Compiled:
+    before = scope.chain_hits()
+    plan, names = ctx.plan_query(node.query, scope)
+    correlated = scope.chain_hits() != before
+    if isinstance(node, ast.Exists):
+        return _cached(correlated, lambda env: next(iter(plan.rows(env)), None) is not None)
+    if len(names) != 1:
+        raise ProgrammingError(f"sub-select returns {len(names)} columns - expected 1")
+    if isinstance(node, ast.Subquery):
+        def scalar(env: Env) -> Any:
+            first = next(iter(plan.rows(env)), None)
+            return None if first is None else first[0]
+        return _cached(correlated, scalar)
+    return _membership(node, compile_expr(node.left, scope, ctx), plan, correlated)
+
+
+def _cached(correlated: bool, run: Any) -> Compiled:
+    if correlated:
+        return lambda row, env: run(env.nested(row))
+    key = object()
+
+    def once(row: tuple, env: Env) -> Any:
+        cache = env.cache
+        if key not in cache:  # type: ignore[comparison-overlap]
+            cache[key] = run(env)  # type: ignore[index]
+        return cache[key]  # type: ignore[index]
+    return once
+
+
+def _membership(node: ast.InQuery, left: Compiled, plan: Any, correlated: bool) -> Compiled:
+    def collect(env: Env) -> tuple[set, bool, int]:
+        found, has_null, count = set(), False, 0
+        for (value,) in plan.rows(env):
+            count += 1
+            if value is None or value is v.MISSING:
+                has_null = True
+            else:
+                found.add(hashable(value))
+        return found, has_null, count
+
+    answers = _cached(correlated, collect)
+    negated = node.negated
+
+    def member(row: tuple, env: Env) -> Any:
+        found, has_null, count = answers(row, env)
+        value = left(row, env)
+        if count == 0:
+            result: bool | None = False
+        elif value is None or value is v.MISSING:
+            result = None
+        elif hashable(value) in found:
+            result = True
+        else:
+            result = None if has_null else False
+        return v.not_(result) if negated else result
+    return member

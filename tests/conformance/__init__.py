@@ -1,0 +1,1 @@
+"""Conformance suites (sqllogictest, PartiQL) and their runners; the data is under data/."""
