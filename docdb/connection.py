@@ -29,7 +29,7 @@ import storage
 from docdb.errors import InterfaceError, OperationalError, ProgrammingError
 from docdb.models.collection import Collection
 from docdb.models.db import Database, NotCommitted
-from docdb.models.objects import check_name, create_object, drop_object
+from docdb.models.objects import check_name, create_object, create_view, drop_object
 from docdb.models.table import Table, create_table
 from docdb.models.txn import Transaction
 from storage.engine import check_sync
@@ -101,6 +101,8 @@ class Connection:
         self._depth = 0
         self._lock = threading.RLock()
         self._closed = False
+        # CREATE TEMP VIEW: name (lower case) -> (name, SQL, columns), for this connection only
+        self.temp_views: dict[str, tuple[str, str, list[str]]] = {}
 
     # ----- the session the models read and write through ----------------------------------
 
@@ -250,8 +252,18 @@ class Connection:
     def collections(self) -> list[str]:
         return self.reading().catalog.names("collection")
 
+    def create_view(self, name: str, sql: str, columns: list[str] | None = None) -> None:
+        """Record a view: ``sql`` is a SELECT that ``conn.execute`` will plan where the view
+        is read (the query layer checks it before it gets here)."""
+        check_name(name, "view")
+        with self.writing() as txn:
+            create_view(txn, name, sql, list(columns or ()))
+
+    def views(self) -> list[str]:
+        return self.reading().catalog.names("view")
+
     def drop(self, name: str, if_exists: bool = False) -> None:
-        """Drop the table or collection ``name``, its data and its indexes."""
+        """Drop the table, collection or view ``name``, its data and its indexes."""
         with self.writing() as txn:
             entry = txn.catalog.get(name)
             if entry is None:

@@ -363,6 +363,7 @@ class CreateView(Node):
     query: Query
     text: str  # the view's SQL, as stored in the catalog
     if_not_exists: bool = False
+    temporary: bool = False  # lives as long as the connection, seen by it alone
 
 
 @dataclass(frozen=True)

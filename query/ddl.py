@@ -125,6 +125,23 @@ def _table_column(table: Any, part: tuple[str, ...]) -> str:
     raise ProgrammingError(f"no such column: {part[0]}")
 
 
+def create_view(conn: Any, node: ast.CreateView, planner: Any) -> None:
+    existing = _find(conn, node.name)
+    if existing is not None:
+        if node.if_not_exists:
+            return
+        raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
+    _plan, names = planner.query(node.query)  # checks every name the view reads, now
+    if node.columns and len(node.columns) != len(names):
+        raise ProgrammingError(f"view {node.name} has {len(names)} columns but {len(node.columns)} names")
+    if len({n.lower() for n in node.columns}) != len(node.columns):
+        raise ProgrammingError(f"view {node.name}: column names must differ")
+    if node.temporary:
+        conn.temp_views[node.name.lower()] = (node.name, node.text, list(node.columns))
+    else:
+        conn.create_view(node.name, node.text, list(node.columns))
+
+
 def drop(conn: Any, node: ast.Drop) -> None:
     if node.kind == "INDEX":
         owner = index_owner(conn, node.name)
@@ -134,6 +151,9 @@ def drop(conn: Any, node: ast.Drop) -> None:
             raise ProgrammingError(f"no such index: {node.name}")
         name, kind, index = owner
         (conn.table(name) if kind == "table" else conn.collection(name)).drop_index(index)
+        return
+    if node.kind == "VIEW" and node.name.lower() in conn.temp_views:
+        del conn.temp_views[node.name.lower()]
         return
     found = _find(conn, node.name)
     wanted = node.kind.lower()
@@ -146,7 +166,10 @@ def drop(conn: Any, node: ast.Drop) -> None:
 
 
 def _find(conn: Any, name: str) -> tuple[str, str] | None:
-    """(stored name, kind) of the object called ``name``, any case."""
+    """(stored name, kind) of the object called ``name``, any case; a temporary view first."""
+    temporary = conn.temp_views.get(name.lower())
+    if temporary is not None:
+        return temporary[0], "view"
     catalog = conn.reading().catalog
     entry = catalog.get(name)
     if entry is None:

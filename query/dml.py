@@ -63,6 +63,7 @@ def _insert_rows(planner: Planner, conn: Any, table: Any, node: ast.Insert, rows
     names = [_column(all_columns, c) for c in node.columns] if node.columns else all_columns
     source = Source(table.name, tuple(all_columns))
     returning, _ = _returning(planner, node.returning, source)
+    upsert = _upsert(planner, table, node)
     returned: list[tuple] = []
     count, last = 0, None
     with conn.writing():
@@ -73,28 +74,85 @@ def _insert_rows(planner: Planner, conn: Any, table: Any, node: ast.Insert, rows
             values = {n: (None if x is v.MISSING else x) for n, x in zip(names, row)}
             try:
                 with conn.writing():
-                    last = table.insert(values)
-            except IntegrityError:
-                ignore = node.or_action == "IGNORE" or (node.on_conflict is not None
-                                                        and not node.on_conflict.changes)
-                if ignore and _conflicting(table, values) is not None:
+                    key = table.insert(values)
+            except IntegrityError as refused:
+                key = _on_conflict(conn, table, node, values, upsert, env, refused)
+                if key is None:
                     continue
-                raise
-            count += 1
+            count, last = count + 1, key
             if returning:
-                stored = table.get(last)
+                stored = table.get(key)
                 full = tuple((stored or values).get(c) for c in all_columns)
                 returned.append(tuple(r(full, env) for r in returning))
     return count, last, returned
 
 
-def _conflicting(table: Any, values: dict) -> Any:
-    """The key of a stored row the new one collides with on its primary key, or None."""
+def _upsert(planner: Planner, table: Any, node: ast.Insert) -> Any:
+    """DO UPDATE's assignments (and WHERE) over (the stored row, ``excluded``: the new one)."""
+    if node.on_conflict is None or not node.on_conflict.changes:
+        return None
+    columns = tuple(table.columns)
+    scope = Scope([Source(table.name, columns), Source("excluded", columns)])
+    ctx = planner.context()
+    changes = []
+    for change in node.on_conflict.changes:
+        path = _strip_alias(change.target, None, table.name)
+        if len(path) != 1:
+            raise NotSupportedError("DO UPDATE sets whole columns")
+        changes.append((_column(table.columns, path[0]), compile_expr(change.value, scope, ctx)))
+    where = node.on_conflict.where
+    return changes, compile_expr(where, scope, ctx) if where is not None else None
+
+
+def _on_conflict(conn: Any, table: Any, node: ast.Insert, values: dict, upsert: Any, env: Env,
+                 refused: IntegrityError) -> Any:
+    """After a refused insert: the key written (REPLACE, DO UPDATE), None to skip the row
+    (IGNORE, DO NOTHING, a DO UPDATE whose WHERE is false); re-raises when the refusal was
+    not a uniqueness conflict (NOT NULL...) or the statement asks for no conflict handling."""
+    handled = node.or_action in ("IGNORE", "REPLACE") or node.on_conflict is not None
+    conflicts = _conflicts(table, values) if handled else []
+    if not conflicts:
+        raise refused
+    if node.or_action == "REPLACE":
+        for key in conflicts:
+            table.delete(key)
+        with conn.writing():
+            return table.insert(values)
+    if upsert is None:
+        return None
+    changes, where = upsert
+    key = conflicts[0]
+    stored = table.get(key)
+    row = tuple(stored[c] for c in table.columns) + tuple(values.get(c) for c in table.columns)
+    if where is not None and not v.truth(where(row, env)):
+        return None
+    table.update(key, {column: _plain(value(row, env)) for column, value in changes})
+    return key
+
+
+def _conflicts(table: Any, values: dict) -> list:
+    """Keys of the stored rows the new one collides with: on the primary key or a UNIQUE index."""
     schema = table.schema()
-    if schema.primary_key and all(values.get(k) is not None for k in schema.primary_key):
-        pk = tuple(values[k] for k in schema.primary_key)
-        return pk if table.get(pk if len(pk) > 1 else pk[0]) is not None else None
-    return None
+    try:
+        typed = dict(zip((c.name for c in schema.columns), schema.check_row(values)))
+    except Exception:  # noqa: BLE001 - the row is bad in another way: no conflict to resolve
+        return []
+    found = []
+    keys = list(schema.primary_key)
+    if keys:
+        pk = tuple(typed[k] for k in keys)
+        pk = pk[0] if len(pk) == 1 else pk
+        if table.get(pk) is not None:
+            found.append(pk)
+    for index in table.indexes():
+        columns = index["columns"]
+        if index["unique"] and all(typed[c] is not None for c in columns):
+            wanted = {c: typed[c] for c in columns}
+            for key, row in table.candidates(wanted)[1]:
+                stored = dict(zip((c.name for c in schema.columns), row))
+                if all(stored[c] == wanted[c] for c in columns) and key not in found:
+                    found.append(key)
+    return found
 
 
 def _column(columns: list[str], name: str) -> str:

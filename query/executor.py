@@ -19,6 +19,7 @@ from docdb.errors import Error, NotSupportedError, ProgrammingError
 from query import ast, ddl, dml
 from query.expressions import Env
 from query.planner import Planner
+from query.values import MISSING
 
 __all__ = ["Result", "execute"]
 
@@ -53,16 +54,24 @@ class SessionCatalog:
     def collection(self, name: str) -> Any:
         return self.conn.collection(self._stored(name))
 
-    def view_sql(self, name: str) -> str:
-        raise NotSupportedError(f"{name} is a view; views are not supported yet")
+    def view(self, name: str) -> tuple[str, list[str]]:
+        """(the view's SQL, its column names or [] to take the query's)."""
+        temporary = self.conn.temp_views.get(name.lower())
+        if temporary is not None:
+            return temporary[1], temporary[2]
+        entry = self.conn.reading().catalog.get(self._stored(name))
+        return entry["sql"], list(entry.get("columns", ()))
 
 
-def execute(conn: Any, statement: Any, params: Any = ()) -> Result:
+def execute(conn: Any, statement: Any, params: Any = (), keep_missing: bool = False) -> Result:
+    """Run ``statement``. Result rows hold None where a value is MISSING (an absent field),
+    as SQL has no MISSING -- unless ``keep_missing`` (PartiQL's view, for its tests)."""
     planner = Planner(SessionCatalog(conn))
     env = Env(params, conn)
     if isinstance(statement, ast.Query):
         plan, names = planner.query(statement)
-        return Result(names, _guarded(plan.rows(env)))
+        rows = _guarded(plan.rows(env))
+        return Result(names, rows if keep_missing else map(_without_missing, rows))
     if isinstance(statement, ast.Explain):
         return Result(["plan"], iter([(line,) for line in explain(planner, statement.statement)]))
     if isinstance(statement, (ast.Insert, ast.Update, ast.Delete)):
@@ -103,9 +112,9 @@ def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
         ddl.create_collection(conn, node)
     elif isinstance(node, ast.CreateIndex):
         ddl.create_index(conn, node)
+    elif isinstance(node, ast.CreateView):
+        ddl.create_view(conn, node, planner)
     elif isinstance(node, ast.Drop):
-        if node.kind == "VIEW":
-            raise NotSupportedError("views are not supported yet")
         ddl.drop(conn, node)
     elif isinstance(node, ast.Begin):
         conn.begin()
@@ -115,6 +124,12 @@ def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
         conn.rollback()
     else:
         raise NotSupportedError(f"{type(node).__name__} statements are not supported yet")
+
+
+def _without_missing(row: tuple) -> tuple:
+    if MISSING in row:
+        return tuple(None if x is MISSING else x for x in row)
+    return row
 
 
 def _guarded(rows: Iterator[tuple]) -> Iterator[tuple]:

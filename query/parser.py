@@ -493,7 +493,11 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         columns = next((tuple(p) for p in parts if isinstance(p, list)), ())
         as_token = [c for c in children if isinstance(c, Token) and c.type == "AS"][-1]
         text = self._text[as_token.end_pos:meta.end_pos].strip()  # stored, and parsed again on use
-        return ast.CreateView(name, columns, parts[-1], text, ("IF",) in parts, pos=_pos(meta))
+        return ast.CreateView(name, columns, parts[-1], text, ("IF",) in parts, ("TEMP",) in parts,
+                              pos=_pos(meta))
+
+    def temporary(self, meta, children):
+        return ("TEMP",)
 
     def if_not_exists(self, meta, children):
         return ("IF",)

@@ -36,7 +36,7 @@ class Database(Protocol):
 
     def collection(self, name: str) -> Any: ...
 
-    def view_sql(self, name: str) -> str: ...
+    def view(self, name: str) -> tuple[str, list[str]]: ...  # (SELECT text, column names or [])
 
 
 @dataclass
@@ -280,9 +280,9 @@ class Planner:
         if kind == "collection":
             return Unit(p.DocumentScan(self.db.collection(first), alias), Source(alias, None, origin=first))
         if kind == "view":
-            view = parse_one(self.db.view_sql(first))
-            plan, names = self.query(view, outer)
-            return Unit(plan, Source(alias, tuple(names), origin=f"view {first}"))
+            sql, columns = self.db.view(first)
+            plan, names = self.query(parse_one(sql), None)  # a view sees no enclosing query
+            return Unit(plan, Source(alias, tuple(columns or names), origin=f"view {first}"))
         raise ProgrammingError(f"no such table: {first}")
 
     def pushdown(self, unit: Unit) -> None:

@@ -46,6 +46,11 @@ class Scope:
     parent: Scope | None = None
     outer_hits: int = 0  # names of deeper (sub)queries resolved here: correlation, counted
 
+    def __post_init__(self) -> None:
+        given, self.sources = self.sources, []
+        for source in given:  # offsets follow the order given
+            self.add(source)
+
     @property
     def width(self) -> int:
         return sum(s.width for s in self.sources)

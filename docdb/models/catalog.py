@@ -1,10 +1,13 @@
 """The catalog: which tables, collections and indexes exist, and where they live.
 
-Entries are plain JSON-able dicts, one per table or collection::
+Entries are plain JSON-able dicts, one per table, collection or view::
 
     {"name": "users", "kind": "table" | "collection", "id": 3, "engine": "lsm",
      "columns": {"id": "INTEGER", ...}, "primary_key": ["id"],        # tables only
      "indexes": {"age_1": {"id": 4, "fields": [["age", 1]], "unique": false}}}
+    {"name": "adults", "kind": "view", "sql": "SELECT ...", "columns": [], "indexes": {}}
+
+A view owns no store: it is its query's text, planned again where it is read.
 
 Each table, collection and index owns a store: a storage engine in
 ``objects/<id>-<engine>/`` of the database directory. The catalog itself is

@@ -165,6 +165,8 @@ class Database:
         self._replay(transactions, {SYSTEM})
         self.catalog = Catalog.load(self.stores[SYSTEM].scan())
         for entry in self.catalog.entries():
+            if "id" not in entry:
+                continue  # a view: no store
             self._open_known(entry["id"], entry["engine"], existing)
             for index in entry["indexes"].values():
                 self._open_known(index["id"], "lsm", existing)

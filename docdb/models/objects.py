@@ -84,8 +84,19 @@ def create_object(txn: Transaction, name: str, kind: str, engine: str, **extra: 
     return entry
 
 
+def create_view(txn: Transaction, name: str, sql: str, columns: list[str]) -> dict:
+    """A view: a catalog entry holding its query's text (checked by the query layer)."""
+    existing = txn.catalog.get(name)
+    if existing is not None:
+        raise ProgrammingError(f"{existing['kind']} {name!r} already exists")
+    entry = {"name": name, "kind": "view", "sql": sql, "columns": list(columns), "indexes": {}}
+    _publish(txn, txn.catalog.with_entry(entry), name)
+    return entry
+
+
 def drop_object(txn: Transaction, entry: dict) -> None:
-    txn.drop_store(entry["id"])
+    if "id" in entry:  # a view has no store
+        txn.drop_store(entry["id"])
     for index in entry["indexes"].values():
         txn.drop_store(index["id"])
     _publish(txn, txn.catalog.without(entry["name"]), entry["name"])
