@@ -103,6 +103,7 @@ class Connection:
         self._closed = False
         # CREATE TEMP VIEW: name (lower case) -> (name, SQL, columns), for this connection only
         self.temp_views: dict[str, tuple[str, str, list[str]]] = {}
+        self.query_cache: dict = {}  # the query layer's plans (query.cache)
 
     # ----- the session the models read and write through ----------------------------------
 

@@ -138,6 +138,7 @@ def create_view(conn: Any, node: ast.CreateView, planner: Any) -> None:
         raise ProgrammingError(f"view {node.name}: column names must differ")
     if node.temporary:
         conn.temp_views[node.name.lower()] = (node.name, node.text, list(node.columns))
+        conn.query_cache.clear()  # plans may have read a table this view now hides
     else:
         conn.create_view(node.name, node.text, list(node.columns))
 
@@ -154,6 +155,7 @@ def drop(conn: Any, node: ast.Drop) -> None:
         return
     if node.kind == "VIEW" and node.name.lower() in conn.temp_views:
         del conn.temp_views[node.name.lower()]
+        conn.query_cache.clear()
         return
     found = _find(conn, node.name)
     wanted = node.kind.lower()

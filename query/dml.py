@@ -17,6 +17,7 @@ from typing import Any
 from docdb.errors import IntegrityError, NotSupportedError, ProgrammingError
 from query import ast
 from query import values as v
+from query.cache import prepared
 from query.expressions import Env, compile_expr
 from query.planner import Planner
 from query.scope import Scope, Source
@@ -42,7 +43,8 @@ def insert(planner: Planner, conn: Any, node: ast.Insert, target: tuple[str, str
         value = compile_expr(node.source[1], Scope(), planner.context())
         rows = [(value((), env),)]
     else:
-        rows = list(planner.query(node.source)[0].rows(env))
+        plan = prepared(conn, node.source, lambda: planner.query(node.source)[0])
+        rows = list(plan.rows(env))
     if kind == "collection":
         return _insert_documents(conn.collection(name), rows)
     return _insert_rows(planner, conn, conn.table(name), node, rows, env)

@@ -18,6 +18,7 @@ from typing import Any
 from docdb.errors import Error, NotSupportedError, ProgrammingError
 from query import ast, ddl, dml
 from query.expressions import Env
+from query.cache import prepared
 from query.planner import Planner
 from query.values import MISSING
 
@@ -69,7 +70,7 @@ def execute(conn: Any, statement: Any, params: Any = (), keep_missing: bool = Fa
     planner = Planner(SessionCatalog(conn))
     env = Env(params, conn)
     if isinstance(statement, ast.Query):
-        plan, names = planner.query(statement)
+        plan, names = prepared(conn, statement, lambda: planner.query(statement))
         rows = _guarded(plan.rows(env))
         return Result(names, rows if keep_missing else map(_without_missing, rows))
     if isinstance(statement, ast.Explain):

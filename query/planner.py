@@ -205,6 +205,10 @@ class Planner:
                 raise ProgrammingError(f"no such function: {call.name}") from None
             if call.star and call.name != "count":
                 raise ProgrammingError(f"{call.name}(*) is not a function call; use {call.name}(x)")
+            try:
+                functions.check_arity(factory, len(call.args))
+            except ValueError as error:
+                raise ProgrammingError(str(error)) from None
             if _aggregates(list(call.args)):
                 raise ProgrammingError(f"misuse of aggregate function {call.name}()")
             if call.distinct and len(call.args) != 1:
