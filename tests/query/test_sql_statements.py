@@ -14,8 +14,9 @@ def conn():
 
 
 def test_create_table_types_constraints_and_engine(conn):
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL, score DOUBLE DEFAULT 1.5,"
-                 " ok BOOL DEFAULT TRUE, blob BLOB, meta JSON, anything, UNIQUE (name)) USING hash")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL, "
+                 "score DOUBLE DEFAULT 1.5, ok BOOL DEFAULT TRUE, blob BLOB, meta JSON, anything, "
+                 "UNIQUE (name)) USING hash")
     columns = {c.name: c for c in conn.table("t").schema().columns}
     assert {n: c.type for n, c in columns.items()} == {
         "id": "INTEGER", "name": "TEXT", "score": "REAL", "ok": "BOOLEAN", "blob": "BLOB", "meta": "JSON",
