@@ -17,8 +17,8 @@ from typing import Any
 
 from docdb.errors import Error, NotSupportedError, ProgrammingError
 from query import ast, ddl, dml
-from query.expressions import Env
 from query.cache import prepared
+from query.expressions import Env
 from query.planner import Planner
 from query.values import MISSING
 
