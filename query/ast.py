@@ -54,6 +54,12 @@ class FieldStar(Expr):
 
 
 @dataclass(frozen=True)
+class StarStruct(Expr):
+    """PartiQL's ``*`` (or ``t.*``): one struct merging the named sources' fields."""
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Index(Expr):
     base: Expr
     index: Expr
@@ -269,6 +275,7 @@ class Query(Node):
     limit: Expr | None = None
     offset: Expr | None = None
     ctes: tuple[Cte, ...] = ()
+    bare: bool = False  # a statement that is just an expression: its value, not a bag of rows
 
 
 # ----- data changes ---------------------------------------------------------------------

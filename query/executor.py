@@ -19,10 +19,12 @@ from docdb.errors import Error, NotSupportedError, ProgrammingError
 from query import ast, ddl, dml
 from query.cache import prepared
 from query.expressions import Env
+from query.parser import parse_one
 from query.planner import Planner
+from query.scope import Scope, Source
 from query.values import MISSING
 
-__all__ = ["Result", "execute"]
+__all__ = ["Result", "evaluate", "execute"]
 
 
 @dataclass
@@ -81,6 +83,32 @@ def execute(conn: Any, statement: Any, params: Any = (), keep_missing: bool = Fa
     return Result()
 
 
+def evaluate(conn: Any, text: str, bindings: dict | None = None) -> Any:
+    """PartiQL's answer to ``text``: a bare expression's value, or the query's bag (a list)
+    of structs -- or of values, for SELECT VALUE -- with MISSING kept. ``bindings`` are
+    named values the statement reads like variables (a FROM over one ranges over it)."""
+    statement = parse_one(text)
+    if not isinstance(statement, ast.Query):
+        return execute(conn, statement).rowcount
+    names = list(bindings or {})
+    root = Scope([Source(name, None) for name in names], implicit_fields=False) if names else None
+    env = Env((), conn, outer=(tuple((bindings or {}).values()),) if names else ())
+    plan, columns = Planner(SessionCatalog(conn), partiql=True).query(statement, root)
+    rows = list(_guarded(plan.rows(env)))
+    if statement.bare:
+        return rows[0][0] if rows else MISSING
+    if _selects_value(statement.body) or columns == ["*"]:
+        return [row[0] for row in rows]
+    return [{name: value for name, value in zip(columns, row) if value is not MISSING} for row in rows]
+
+
+def _selects_value(body: Any) -> bool:
+    while isinstance(body, ast.SetOperation):
+        body = body.left
+    return isinstance(body, ast.Select) and body.value is not None or (
+        isinstance(body, ast.Values) and body.single)
+
+
 def explain(planner: Planner, statement: Any) -> list[str]:
     if isinstance(statement, ast.Query):
         return planner.query(statement)[0].explain()
@@ -100,7 +128,6 @@ def _change(planner: Planner, conn: Any, node: Any, env: Env) -> Result:
 
 
 def _returning_names(planner: Planner, conn: Any, node: Any, found: tuple[str, str]) -> list[str]:
-    from query.scope import Scope, Source
     columns = tuple(conn.table(found[0]).columns) if found[1] == "table" else None
     scope = Scope([Source(found[0], columns)])
     return planner._expand(list(node.returning), scope)[1]

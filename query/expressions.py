@@ -182,6 +182,8 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
     if isinstance(node, (ast.Subquery, ast.Exists, ast.InQuery)):
         from query.subqueries import compile_subquery  # the two modules use each other
         return compile_subquery(node, scope, ctx)
+    if isinstance(node, ast.StarStruct):
+        return _star_struct(node, scope)
     if isinstance(node, ast.FieldStar):
         raise ProgrammingError("'.*' may only stand for all columns in a select list")
     raise ProgrammingError(f"cannot evaluate {type(node).__name__} here")
@@ -365,6 +367,25 @@ def _call(node: ast.Call, scope: Scope, ctx: Context) -> Compiled:
         except (ValueError, TypeError) as error:
             raise DataError(f"{node.name}(): {error}") from None
     return apply
+
+
+def _star_struct(node: ast.StarStruct, scope: Scope) -> Compiled:
+    sources = [scope.source(alias) for alias in node.aliases]
+
+    def merge(row: tuple, env: Env) -> dict:
+        made: dict = {}
+        for position, src in enumerate(sources, 1):
+            assert src is not None
+            if src.columns is not None:
+                made.update(zip(src.columns, row[src.offset:src.offset + len(src.columns)]))
+                continue
+            value = row[src.offset]
+            if isinstance(value, dict):
+                made.update(value)
+            elif value is not MISSING:
+                made[f"_{position}"] = value  # PartiQL names a non-struct by its position
+        return made
+    return merge
 
 
 def _object(node: ast.ObjectCtor, scope: Scope, ctx: Context) -> Compiled:

@@ -74,13 +74,6 @@ _UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ
 _LOWER = {v: k for k, v in _UPPER.items()}
 
 
-def _case(table: dict[int, int]) -> Callable[[object], str | None]:
-    def fn(x: object) -> str | None:
-        s = to_text(x)
-        return None if s is None else s.translate(table)  # ASCII only, as SQLite without ICU
-    return fn
-
-
 def _substr(x: object, y: object, *z: object) -> object:
     if y is None or (z and z[0] is None) or x is None:
         return None
@@ -207,11 +200,8 @@ def _like(pattern: object, value: object, *escape: object) -> bool | None:
 
 # --- printf ------------------------------------------------------------------------------------
 _SPEC = re.compile(r"%([-+ #!0,]*)(\d+|\*)?(?:\.(\*|\d*))?(?:ll|l)?(.?)", re.DOTALL)
+_TOO_BIG = 1_000_000_000 - 16  # SQLITE_MAX_LENGTH, less printf's slack
 _INT_CONVERSIONS = {"d": "d", "i": "d", "r": "d", "u": "d", "x": "x", "X": "X", "p": "X", "o": "o"}
-
-
-def _utf8_len(s: str) -> int:
-    return len(s.encode("utf-8", "surrogatepass"))
 
 
 def _cut(s: str, n: int, chars: bool) -> str:
@@ -271,7 +261,7 @@ def _convert(conv: str, flags: str, width: int, precision: int, arg: Callable[[]
         return "", width  # %n prints nothing, not even the padding
     else:
         return None
-    return body, len(body) if alt2 else _utf8_len(body)
+    return body, len(body) if alt2 else len(body.encode("utf-8", "surrogatepass"))
 
 
 def _printf(fmt: object = None, *args: object) -> str | None:
@@ -304,6 +294,11 @@ def _printf(fmt: object = None, *args: object) -> str | None:
             precision = -precision if -(1 << 31) < precision < 0 else precision
         else:
             precision = -1 if prec_s is None else int(prec_s or 0) & 0x7FFFFFFF
+        if conv and conv in "feEgG":
+            precision = min(precision, 100_000_000)  # SQLITE_FP_PRECISION_LIMIT
+        printing = conv != "" and (conv in _INT_CONVERSIONS or conv in "feEgGszcqQw%")
+        if printing and (width > _TOO_BIG or (precision > _TOO_BIG and conv not in "feEgGsqQwz%")):
+            return None  # SQLITE_TOOBIG: SQLite gives up and returns NULL
         piece = _convert(conv, flags, width, precision, arg)
         if piece is None:
             break
@@ -464,8 +459,10 @@ def _null_for_missing(fn: Callable[..., object]) -> Callable[..., object]:
 
 def _table() -> dict[str, ScalarFunction]:
     specs: list[tuple[str, Callable[..., object], int, int | None]] = [
-        ("abs", _abs, 1, 1), ("length", _length, 1, 1), ("lower", _case(_LOWER), 1, 1),
-        ("upper", _case(_UPPER), 1, 1), ("substr", _substr, 2, 3), ("substring", _substr, 2, 3),
+        ("abs", _abs, 1, 1), ("length", _length, 1, 1), ("substr", _substr, 2, 3),
+        ("substring", _substr, 2, 3),  # lower() and upper() fold ASCII only, as SQLite without ICU:
+        ("lower", lambda x: None if x is None else to_text(x).translate(_LOWER), 1, 1),
+        ("upper", lambda x: None if x is None else to_text(x).translate(_UPPER), 1, 1),
         ("trim", _trim(True, True), 1, 2), ("ltrim", _trim(True, False), 1, 2),
         ("rtrim", _trim(False, True), 1, 2), ("replace", _replace, 3, 3), ("instr", _instr, 2, 2),
         ("round", _round, 1, 2), ("coalesce", _coalesce, 2, None), ("ifnull", _coalesce, 2, 2),
@@ -490,18 +487,16 @@ AGGREGATES: dict[str, type] = {cls.name: cls for cls in (Count, Sum, Total, Avg,
 
 def lookup_scalar(name: str) -> ScalarFunction:
     """The scalar function called name (any case); KeyError if there is none."""
-    try:
-        return SCALARS[name.lower()]
-    except KeyError:
-        raise KeyError(f"no such function: {name}") from None
+    if name.lower() not in SCALARS:
+        raise KeyError(f"no such function: {name}")
+    return SCALARS[name.lower()]
 
 
 def lookup_aggregate(name: str) -> type:
     """The aggregate class called name (any case); KeyError if there is none."""
-    try:
-        return AGGREGATES[name.lower()]
-    except KeyError:
-        raise KeyError(f"no such aggregate function: {name}") from None
+    if name.lower() not in AGGREGATES:
+        raise KeyError(f"no such aggregate function: {name}")
+    return AGGREGATES[name.lower()]
 
 
 def is_aggregate(name: str) -> bool:

@@ -30,11 +30,14 @@ if TYPE_CHECKING:
 __all__ = ["join_written", "order_joins", "using_conditions"]
 
 
-def _aliases(expr: ast.Expr, units: list[Unit], outer: Scope | None) -> set[str] | None:
-    """The aliases of the units ``expr`` reads; None when it must wait for all of them."""
+def _aliases(expr: ast.Expr, units: list[Unit], outer: Scope | None, implicit: bool = True
+             ) -> set[str] | None:
+    """The aliases of the units ``expr`` reads; None when it must wait for all of them.
+    ``implicit``: a name no column claims may be a field of the one document source
+    (not so for what a FROM item ranges over: there a bare name is a source or a variable)."""
     if has_subquery(expr):
         return None
-    probe = Scope([Source(u.source.alias, u.source.columns) for u in units])
+    probe = Scope([Source(u.source.alias, u.source.columns) for u in units], implicit_fields=implicit)
     found: set[str] = set()
     for path in source_paths(expr):
         try:
@@ -74,7 +77,7 @@ def order_joins(planner: Planner, units: list[Unit], conjuncts: list[ast.Expr], 
     for unit in units:
         if unit.lateral is None:
             planner.pushdown(unit)
-    lateral_needs = {id(u): _aliases(u.lateral, units, outer) or set()
+    lateral_needs = {id(u): _aliases(u.lateral, [o for o in units if o is not u], outer, False) or set()
                      for u in units if u.lateral is not None}
     remaining = list(units)
     joined: set[str] = set()
@@ -123,7 +126,7 @@ def _join(planner: Planner, plan: p.Plan | None, unit: Unit, pending: list, join
           scope: Scope, units: list[Unit]) -> p.Plan:
     outer = scope.parent
     if unit.lateral is not None:
-        scope_before = Scope(list(scope.sources), parent=outer)
+        scope_before = Scope(list(scope.sources), parent=outer, implicit_fields=False)
         value = compile_expr(unit.lateral, scope_before, planner.context())
         unnest = p.Unnest(value, unit.source.alias)
         scope.add(unit.source)

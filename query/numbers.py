@@ -165,8 +165,6 @@ def atof(z: str | bytes) -> tuple[float, int]:
         rc = -1
     else:
         rc = 0
-    if len(z) == 0:
-        return 0.0, 0
     return _atof_value(sign == "-", s, (-e if esg == "-" else e) + d), rc
 
 
@@ -212,10 +210,8 @@ def atoi64(z: str | bytes) -> tuple[int, int]:
 def to_number(v: object) -> int | float | None:
     """A value as SQLite's arithmetic sees it; text and blobs by their numeric prefix (or 0)."""
     t = type(v)
-    if t is int or t is float:
-        return v  # type: ignore[return-value]
-    if t is bool:
-        return int(v)  # type: ignore[call-overload]
+    if t is int or t is float or t is bool:
+        return int(v) if t is bool else v  # type: ignore[return-value, call-overload]
     if t is not str and t is not bytes:
         return None
     r, rc = atof(v)  # type: ignore[arg-type]
@@ -252,27 +248,19 @@ def _double_to_int64(r: float) -> int:
 def real_value(v: object) -> float | None:
     """sqlite3_value_double; None for NULL-like values."""
     t = type(v)
-    if t is float:
-        return v  # type: ignore[return-value]
-    if t is int or t is bool:
+    if t is float or t is int or t is bool:
         return float(v)  # type: ignore[arg-type]
-    if t is str or t is bytes:
-        return atof(v)[0]  # type: ignore[arg-type]
-    return None
+    return atof(v)[0] if t is str or t is bytes else None  # type: ignore[arg-type]
 
 
 def int_value(v: object) -> int | None:
     """sqlite3_value_int64: reals truncate and saturate, text reads its integer prefix."""
     t = type(v)
-    if t is int:
-        return v  # type: ignore[return-value]
-    if t is bool:
+    if t is int or t is bool:
         return int(v)  # type: ignore[call-overload]
     if t is float:
         return _double_to_int64(v)  # type: ignore[arg-type]
-    if t is str or t is bytes:
-        return atoi64(v)[0]  # type: ignore[arg-type]
-    return None
+    return atoi64(v)[0] if t is str or t is bytes else None  # type: ignore[arg-type]
 
 
 # --- number -> text (SQLite's printf for %f %e %g) -----------------------------------------------
@@ -290,6 +278,8 @@ def render_real(r: float, conv: str, precision: int, sign: str = "", alt: bool =
         return "NaN"
     if r < 0:
         r, sign = -r, "-"
+    if r == math.inf:
+        return sign + "Inf"
     xtype = {"f": "f", "e": "e", "E": "e", "g": "g", "G": "g"}[conv]
     if xtype == "g" and precision > 0:
         precision -= 1
@@ -341,14 +331,18 @@ def render_real(r: float, conv: str, precision: int, sign: str = "", alt: bool =
         val = _mul(_add(val, (-dg, 0)), _TEN)
         return chr(48 + dg)
 
-    out.append("0" if e2 < 0 else "".join(digit() for _ in range(e2 + 1)))
+    def digits(n: int) -> str:
+        k = max(min(n, nsd), 0)
+        return "".join(digit() for _ in range(k)) + "0" * (n - k)
+
+    out.append("0" if e2 < 0 else digits(e2 + 1))
     dp = precision > 0 or alt or alt2
     if dp:
         out.append(".")
     if e2 + 1 < 0:
         out.append("0" * -(e2 + 1))
         precision += e2 + 1
-    out.append("".join(digit() for _ in range(precision)))
+    out.append(digits(precision))
     text = "".join(out)
     if rtz and dp:
         text = text.rstrip("0")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import functools
 import pathlib
+import re
 from typing import Any
 
 import lark
@@ -65,7 +66,30 @@ def parse_one(text: str) -> Any:
     return statements[0]
 
 
+_STATEMENT_KEYWORDS = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "BEGIN",
+                       "COMMIT", "ROLLBACK", "EXPLAIN", "WITH", "VALUES", "REPLACE"]
+_FIRST_WORD = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*([A-Za-z_]+)", re.S)
+
+
+def _misspelt_start(text: str) -> QuerySyntaxError | None:
+    """``SELEC a FROM t`` parses as far as ``a`` (a bare name is an expression statement):
+    point at the first word instead, when it is a near miss of a statement keyword."""
+    match = _FIRST_WORD.match(text)
+    if match is None or match.group(1).upper() in _STATEMENT_KEYWORDS:
+        return None
+    close = difflib.get_close_matches(match.group(1).upper(), _STATEMENT_KEYWORDS, n=1, cutoff=0.75)
+    if not close:
+        return None
+    start = match.start(1)
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    return QuerySyntaxError(f"unexpected {match.group(1)!r}; did you mean {close[0]}?", text, line, column)
+
+
 def _syntax_error(text: str, error: lark.exceptions.UnexpectedInput) -> QuerySyntaxError:
+    misspelt = _misspelt_start(text)
+    if misspelt is not None:
+        return misspelt
     line, column = getattr(error, "line", 1) or 1, getattr(error, "column", 1) or 1
     if isinstance(error, lark.exceptions.UnexpectedToken):
         token = error.token
@@ -290,6 +314,10 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
     def unnest_source(self, meta, children):
         alias, at = self._alias_at(children[1:])
         return ast.UnnestSource(_nodes(children)[0], alias, at, pos=_pos(meta))
+
+    def value_source(self, meta, children):  # FROM <<...>> / FROM [...]: range over the value
+        alias, at = self._alias_at(children)
+        return ast.UnnestSource(children[0], alias, at, pos=_pos(meta))
 
     def grouped_source(self, meta, children):
         return children[0]
@@ -631,6 +659,14 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
 
     def pair(self, meta, children):
         return (children[0], children[1])
+
+    def bag(self, meta, children):
+        items = next((c for c in children if isinstance(c, list)), [])
+        return ast.ArrayCtor(tuple(items), pos=_pos(meta))  # a bag is held as a list
+
+    def expression_statement(self, meta, children):
+        select = ast.Select((), children[0], pos=_pos(meta))
+        return ast.Query(select, bare=True, pos=_pos(meta))
 
     def array(self, meta, children):
         return ast.ArrayCtor(tuple(children[0]) if children else (), pos=_pos(meta))

@@ -50,8 +50,11 @@ class Unit:
 
 
 class Planner:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, partiql: bool = False):
+        """``partiql``: shape results as PartiQL does -- ``*`` is one struct merging the
+        sources, an unnamed expression column is ``_1``, ``_2``... (``query.executor.evaluate``)."""
         self.db = db
+        self.partiql = partiql
         self.ctes: list[dict[str, tuple[p.Plan, list[str]]]] = []
 
     def context(self) -> Context:
@@ -175,6 +178,10 @@ class Planner:
                     chosen = [src]
                 if not scope.sources:
                     raise ProgrammingError("no tables specified for *")
+                if self.partiql:
+                    exprs.append(ast.StarStruct(tuple(s.alias for s in chosen)))
+                    names.append("*")
+                    continue
                 for src in chosen:
                     for column in src.columns if src.columns is not None else (None,):
                         path = (src.alias,) if column is None else (src.alias, column)
@@ -182,7 +189,10 @@ class Planner:
                         names.append(column or src.alias)
                 continue
             exprs.append(item.expr)
-            names.append(item.alias or _column_name(item))
+            name = item.alias or _column_name(item)
+            if self.partiql and not item.alias and not isinstance(item.expr, (ast.Name, ast.Field)):
+                name = f"_{len(names) + 1}"
+            names.append(name)
         return exprs, names
 
     def _aggregate(self, plan: p.Plan, sel: ast.Select, scope: Scope, calls: list[ast.Call],
@@ -283,6 +293,10 @@ class Planner:
                         Source(alias, tuple(table.columns), origin=first))
         if kind == "collection":
             return Unit(p.DocumentScan(self.db.collection(first), alias), Source(alias, None, origin=first))
+        if kind is None and outer is not None and _resolves(outer, first):
+            alias = item.alias or first  # a value bound outside this query: range over it
+            return Unit(p.Unnest(None, alias), Source(alias, None, origin=first),  # type: ignore[arg-type]
+                        lateral=_name_path(item.path))
         if kind == "view":
             sql, columns = self.db.view(first)
             plan, names = self.query(parse_one(sql), None)  # a view sees no enclosing query
@@ -300,6 +314,14 @@ class Planner:
             unit.plan.filter = document_filter(local, unit.filters, self.context())
         if unit.filters and unit.rank > 1:
             unit.rank = 1
+
+
+def _resolves(scope: Scope, name: str) -> bool:
+    try:
+        scope.resolve((name,))
+    except ProgrammingError:
+        return False
+    return True
 
 
 def _ordinal(expr: ast.Expr, count: int) -> int | None:

@@ -45,6 +45,7 @@ class Scope:
     sources: list[Source] = field(default_factory=list)
     parent: Scope | None = None
     outer_hits: int = 0  # names of deeper (sub)queries resolved here: correlation, counted
+    implicit_fields: bool = True  # a FROM scope: unclaimed names are fields of its one document
 
     def __post_init__(self) -> None:
         given, self.sources = self.sources, []
@@ -109,7 +110,7 @@ class Scope:
             return self._within(src, path[1:]) if src.columns is not None or len(path) > 1 \
                 else Ref(0, src.offset, (), src)
         documents = [s for s in self.sources if s.columns is None]
-        if len(documents) == 1:
+        if len(documents) == 1 and self.implicit_fields:
             return Ref(0, documents[0].offset, path, documents[0])
         return None
 
