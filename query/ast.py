@@ -15,6 +15,12 @@ from typing import Any
 Pos = tuple[int, int]  # (line, column), 1-based
 
 
+class Quoted(str):
+    """A name written in double quotes: matched exactly, where a bare name ignores case."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Node:
     pos: Pos = field(default=(0, 0), compare=False, kw_only=True)
@@ -63,6 +69,12 @@ class StarStruct(Expr):
 class Index(Expr):
     base: Expr
     index: Expr
+
+
+@dataclass(frozen=True)
+class IndexStar(Expr):
+    """``base[*]``: every element of an array (PartiQL's wildcard step)."""
+    base: Expr
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,7 @@ class ObjectCtor(Expr):
 @dataclass(frozen=True)
 class ArrayCtor(Expr):
     items: tuple[Expr, ...]
+    bag: bool = False  # <<...>>: unordered, and not indexable
 
 
 @dataclass(frozen=True)

@@ -57,16 +57,50 @@ class Context:
     group_input: Scope | None = None  # the scope under an aggregation (bare columns)
 
 
+class Bag(list):
+    """PartiQL's bag (``<<...>>``): a collection with no order, so no element has a position."""
+
+    __slots__ = ()
+
+
+class Spread(Bag):
+    """The values a wildcard path step (``[*]``, ``.*``) spread out: the steps after it
+    apply to each of them, and the path's value is the bag of what they give."""
+
+    __slots__ = ()
+
+
 def navigate(value: Any, step: Any) -> Any:
     """``value.step`` / ``value[step]``: a field of an object or an element of an array;
-    MISSING where there is none (PartiQL's permissive mode)."""
+    MISSING where there is none (PartiQL's permissive mode). A bare (unquoted) field name
+    that is not a key matches a key that differs only in case, as PartiQL reads names."""
     if isinstance(value, dict):
         if isinstance(step, str):
-            return value.get(step, MISSING)
+            found = value.get(step, MISSING)
+            if found is MISSING and not isinstance(step, ast.Quoted):
+                lowered = step.lower()
+                found = next((v for k, v in value.items() if k.lower() == lowered), MISSING)
+            return found
         return MISSING
-    if isinstance(value, list) and isinstance(step, int) and not isinstance(step, bool):
+    if isinstance(value, Spread):
+        return Spread(x for x in (navigate(item, step) for item in value) if x is not MISSING)
+    if isinstance(value, list) and not isinstance(value, Bag) and type(step) is int:
         return value[step] if 0 <= step < len(value) else MISSING
     return MISSING
+
+
+def spread(value: Any, fields: bool) -> Spread:
+    """A wildcard step: an array's elements (``[*]``) or a struct's values (``.*``); any
+    other value stands for itself, MISSING for nothing."""
+    if isinstance(value, Spread):
+        return Spread(x for item in value for x in spread(item, fields))
+    if value is MISSING:
+        return Spread()
+    if fields and isinstance(value, dict):
+        return Spread(value.values())
+    if not fields and isinstance(value, list):
+        return Spread(value)
+    return Spread([value])
 
 
 def _walk(base: Compiled, steps: tuple) -> Compiled:
@@ -178,14 +212,17 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
         return _object(node, scope, ctx)
     if isinstance(node, ast.ArrayCtor):
         items = [compile_expr(item, scope, ctx) for item in node.items]
+        if node.bag:  # MISSING has no place in a bag either
+            return lambda row, env: Bag(x for x in (item(row, env) for item in items) if x is not MISSING)
         return lambda row, env: [_stored(item(row, env)) for item in items]
     if isinstance(node, (ast.Subquery, ast.Exists, ast.InQuery)):
         from query.subqueries import compile_subquery  # the two modules use each other
         return compile_subquery(node, scope, ctx)
     if isinstance(node, ast.StarStruct):
         return _star_struct(node, scope)
-    if isinstance(node, ast.FieldStar):
-        raise ProgrammingError("'.*' may only stand for all columns in a select list")
+    if isinstance(node, (ast.FieldStar, ast.IndexStar)):
+        base, fields = compile_expr(node.base, scope, ctx), isinstance(node, ast.FieldStar)
+        return lambda row, env: spread(base(row, env), fields)
     raise ProgrammingError(f"cannot evaluate {type(node).__name__} here")
 
 

@@ -357,6 +357,9 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         parts = _nodes(children)
         return ("LIMIT", parts[0], parts[1] if len(parts) > 1 else None)
 
+    def offset_only(self, meta, children):
+        return ("LIMIT", None, _nodes(children)[0])
+
     def limit_comma(self, meta, children):
         offset, limit = _nodes(children)
         return ("LIMIT", limit, offset)
@@ -611,6 +614,9 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
     def field(self, meta, children):
         return ast.Field(children[0], children[1], pos=_pos(meta))
 
+    def index_star(self, meta, children):
+        return ast.IndexStar(children[0], pos=_pos(meta))
+
     def field_star(self, meta, children):
         return ast.FieldStar(children[0], pos=_pos(meta))
 
@@ -662,7 +668,7 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
 
     def bag(self, meta, children):
         items = next((c for c in children if isinstance(c, list)), [])
-        return ast.ArrayCtor(tuple(items), pos=_pos(meta))  # a bag is held as a list
+        return ast.ArrayCtor(tuple(items), bag=True, pos=_pos(meta))
 
     def expression_statement(self, meta, children):
         select = ast.Select((), children[0], pos=_pos(meta))
@@ -714,7 +720,7 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return str(children[0])
 
     def quoted_name(self, meta, children):
-        return _unquote(children[0])
+        return ast.Quoted(_unquote(children[0]))
 
 
 def _number(text: str) -> int | float:

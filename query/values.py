@@ -83,6 +83,8 @@ def _rank(v: object) -> int:
     try:
         return _RANK[type(v)]
     except KeyError:
+        if isinstance(v, (list, dict)):  # a PartiQL bag is a list that keeps no order
+            return _RANK[list if isinstance(v, list) else dict]
         raise TypeError(f"not a docdb value: {type(v).__name__} {v!r}") from None
 
 
@@ -94,7 +96,7 @@ def type_name(v: object) -> str:
     """What SQLite's typeof() says: 'null', 'integer', 'real', 'text', 'blob'; plus 'object',
     'array' for documents and 'missing' for MISSING."""
     _rank(v)
-    return _TYPE_NAMES[type(v)]
+    return _TYPE_NAMES.get(type(v)) or ("array" if isinstance(v, list) else "object")
 
 
 # --- truth and three-valued logic -------------------------------------------------------------
@@ -136,8 +138,10 @@ def not_(a: object) -> bool | None:
 
 # --- comparison and ordering ------------------------------------------------------------------
 def _doc_key(v: list | dict) -> tuple:
-    if type(v) is list:
-        return tuple(sort_key(x) for x in v)
+    if isinstance(v, list):
+        keys = tuple(sort_key(x) for x in v)
+        return keys if type(v) is list else tuple(sorted(keys))  # a bag: the same elements in any order
+    return tuple(sorted((str(k), sort_key(x)) for k, x in v.items()))
     return tuple(sorted((str(k), sort_key(x)) for k, x in v.items()))
 
 
