@@ -229,9 +229,12 @@ class SubquerySource(Node):
 
 @dataclass(frozen=True)
 class UnnestSource(Node):
+    """FROM over a value: its elements (an array or bag), or the value itself; with
+    ``unpivot``, a struct's values, ``at`` naming their keys (for an array: positions)."""
     value: Expr
     alias: str | None
     at: str | None = None
+    unpivot: bool = False
 
 
 @dataclass(frozen=True)

@@ -340,15 +340,11 @@ class Sum(_Aggregate):
         self.approximate = self.overflow = False
 
     def step(self, x: object) -> None:
-        t = type(x)
-        if t is str:
-            v = numeric_affinity(x)  # type: ignore[arg-type]
-            v = atof(x)[0] if v is None else v  # type: ignore[arg-type]
-        elif t is bytes:
+        t = type(x)  # text that is a well-formed number counts as that number, other text as a REAL
+        v = numeric_affinity(x) if t is str else x if t in (int, float, bool) else None  # type: ignore[arg-type]
+        if v is None and t in (str, bytes):
             v = atof(x)[0]  # type: ignore[arg-type]
-        elif t in (int, float, bool):
-            v = x  # type: ignore[assignment]
-        else:
+        if v is None:
             return
         self.count += 1
         self.real += v  # type: ignore[operator]

@@ -128,11 +128,13 @@ def _join(planner: Planner, plan: p.Plan | None, unit: Unit, pending: list, join
     if unit.lateral is not None:
         scope_before = Scope(list(scope.sources), parent=outer, implicit_fields=False)
         value = compile_expr(unit.lateral, scope_before, planner.context())
-        unnest = p.Unnest(value, unit.source.alias)
+        unnest = p.Unnest(value, unit.source.alias, unit.at is not None, unit.unpivot)
         scope.add(unit.source)
+        if unit.at is not None:
+            scope.add(unit.at)
         if plan is None:
             return unnest
-        return p.NestedLoopJoin(plan, unnest, None, False, 1, lateral=True)
+        return p.NestedLoopJoin(plan, unnest, None, False, unit.width, lateral=True)
     if plan is None:
         scope.add(unit.source)
         return _unit_plan(planner, unit, outer)

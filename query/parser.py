@@ -285,8 +285,27 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         hint = next((c for c in children if isinstance(c, tuple) and c[:1] == ("HINT",)), None)
         children = [c for c in children if c is not hint]
         alias, at = self._alias_at(children)
-        return ast.NamedSource(_nodes(children)[0], alias, at, hint == ("HINT", "NOT INDEXED"),
-                               pos=_pos(meta))
+        path = _nodes(children)[0]
+        if any(isinstance(part, _Star) or not isinstance(part, str) for part in path):
+            # a path with index or wildcard steps: range over its value
+            return ast.UnnestSource(_path_expr(path, meta), alias, at, pos=_pos(meta))
+        return ast.NamedSource(path, alias, at, hint == ("HINT", "NOT INDEXED"), pos=_pos(meta))
+
+    def variable_source(self, meta, children):  # FROM @v: the variable v, never a table
+        alias, at = self._alias_at(children)
+        name = str(children[0])
+        if not name.startswith("@"):
+            raise QuerySyntaxError("a parameter cannot be ranged over", self._text, *_pos(meta))
+        return ast.UnnestSource(ast.Name(name[1:], pos=_pos(meta)), alias, at, pos=_pos(meta))
+
+    def unpivot_source(self, meta, children):
+        alias, at = self._alias_at(children[1:])
+        value = children[1]
+        if isinstance(value, tuple):
+            value = _path_expr(value, meta)
+        elif isinstance(value, Token):
+            value = ast.Name(str(value)[1:], pos=_pos(meta))
+        return ast.UnnestSource(value, alias, at, unpivot=True, pos=_pos(meta))
 
     def indexed_by(self, meta, children):
         return ("HINT", "INDEXED BY")  # a hint: the planner chooses the index itself
@@ -315,7 +334,7 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         alias, at = self._alias_at(children[1:])
         return ast.UnnestSource(_nodes(children)[0], alias, at, pos=_pos(meta))
 
-    def value_source(self, meta, children):  # FROM <<...>> / FROM [...]: range over the value
+    def value_source(self, meta, children):  # FROM <<...>>, [...], {...}, 1: range over the value
         alias, at = self._alias_at(children)
         return ast.UnnestSource(children[0], alias, at, pos=_pos(meta))
 
@@ -323,7 +342,15 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return children[0]
 
     def path_source(self, meta, children):
-        return tuple(children)
+        parts: list = []
+        for i, child in enumerate(children):
+            if isinstance(child, Token) and child.type == "STAR":
+                # "[*]" leaves "[" and "]" out of the tree, ".*" the "."; tell them by the text
+                text = self._text[child.start_pos - 1:child.start_pos]
+                parts.append(_Star(_INDEX_STAR if text == "[" else _FIELD_STAR))
+            else:
+                parts.append(child)
+        return tuple(parts)
 
     def where(self, meta, children):
         return ("WHERE", _nodes(children)[0])
@@ -733,10 +760,24 @@ def _number(text: str) -> int | float:
     return value if value < 1 << 63 else float(value)  # too big for INTEGER: a REAL, as SQLite
 
 
+_INDEX_STAR, _FIELD_STAR = "[*]", ".*"
+
+
 def _path_expr(path: tuple, meta: Any) -> ast.Expr:
-    """A path_source (names and index expressions) as an expression."""
+    """A path_source (names, index expressions, wildcard steps) as an expression."""
     expr: ast.Expr = ast.Name(path[0], pos=_pos(meta))
     for part in path[1:]:
-        expr = ast.Field(expr, part, pos=_pos(meta)) if isinstance(part, str) else \
-            ast.Index(expr, part, pos=_pos(meta))
+        if isinstance(part, _Star):
+            expr = ast.IndexStar(expr, pos=_pos(meta)) if part == _INDEX_STAR else \
+                ast.FieldStar(expr, pos=_pos(meta))
+        elif isinstance(part, str):
+            expr = ast.Field(expr, part, pos=_pos(meta))
+        else:
+            expr = ast.Index(expr, part, pos=_pos(meta))
     return expr
+
+
+class _Star(str):
+    """A wildcard step in a path_source."""
+
+    __slots__ = ()

@@ -247,14 +247,22 @@ class Unnest(Plan):
     each left row (``elements``) instead of running it on its own."""
     value: Compiled  # evaluated against the left row
     alias: str
+    at: bool = False  # rows carry each element's position (or key) too
+    unpivot: bool = False  # a struct's values, keyed by name
 
     def elements(self, left: tuple, env: Env) -> Iterator[tuple]:
         items = self.value(left, env)
-        if isinstance(items, list):
-            return ((item,) for item in items)
-        if items is None or items is MISSING:
-            return iter(())
-        return iter(((items,),))  # PartiQL: a single value ranges as a bag of one
+        if self.unpivot:
+            if isinstance(items, dict):
+                pairs = [(v, k) for k, v in items.items() if v is not MISSING]
+            else:  # PartiQL: anything else unpivots as {'_1': value}; MISSING as {}
+                pairs = [] if items is MISSING else [(items, "_1")]
+        elif isinstance(items, list):
+            positions = range(len(items)) if type(items) is list else [MISSING] * len(items)  # a bag has none
+            pairs = list(zip(items, positions))
+        else:
+            pairs = [(items, MISSING)]  # PartiQL: any other value (NULL, MISSING too) ranges as itself
+        return iter(pairs) if self.at else ((value,) for value, _ in pairs)
 
     def rows(self, env: Env) -> Iterator[tuple]:
         return self.elements((), env)  # first in FROM: an expression over no source

@@ -45,7 +45,13 @@ class Unit:
     plan: p.Plan
     source: Source
     filters: list[ast.Expr] = field(default_factory=list)
-    lateral: ast.Expr | None = None  # an unnest of an earlier source's value
+    lateral: ast.Expr | None = None  # ranges over this value (of earlier sources or variables)
+    at: Source | None = None  # AT name: each element's position (or, unpivoting, key)
+    unpivot: bool = False  # over a struct's values, not an array's elements
+
+    @property
+    def width(self) -> int:
+        return self.source.width + (1 if self.at is not None else 0)
     rank: int = 2  # 0: an equality an index can use, 1: some filter, 2: none
 
 
@@ -270,17 +276,14 @@ class Planner:
             plan, names = self.query(item.query, outer)
             return Unit(plan, Source(item.alias, tuple(names), origin="subquery"))
         if isinstance(item, ast.UnnestSource):
-            alias = item.alias or "unnest"
-            return Unit(p.Unnest(None, alias), Source(alias, None, origin="unnest"),  # type: ignore[arg-type]
-                        lateral=item.value)
+            alias = item.alias or f"_{len(earlier) + 1}"  # PartiQL names an unnamed source by position
+            return _ranging(alias, item.value, item.at, item.unpivot)
         if not isinstance(item, ast.NamedSource):
             raise ProgrammingError(f"cannot read from {type(item).__name__}")
         first = item.path[0]
         known = self.db.kind(first) is not None or any(first.lower() in frame for frame in self.ctes)
         if len(item.path) > 1 or (not known and any(s.alias.lower() == first.lower() for s in earlier)):
-            alias = item.alias or str(item.path[-1])
-            return Unit(p.Unnest(None, alias), Source(alias, None, origin=".".join(map(str, item.path))),
-                        lateral=_name_path(item.path))
+            return _ranging(item.alias or str(item.path[-1]), _name_path(item.path), item.at)
         alias = item.alias or first
         for frame in reversed(self.ctes):
             if first.lower() in frame:
@@ -294,9 +297,7 @@ class Planner:
         if kind == "collection":
             return Unit(p.DocumentScan(self.db.collection(first), alias), Source(alias, None, origin=first))
         if kind is None and outer is not None and _resolves(outer, first):
-            alias = item.alias or first  # a value bound outside this query: range over it
-            return Unit(p.Unnest(None, alias), Source(alias, None, origin=first),  # type: ignore[arg-type]
-                        lateral=_name_path(item.path))
+            return _ranging(alias, _name_path(item.path), item.at)  # a value bound outside the query
         if kind == "view":
             sql, columns = self.db.view(first)
             plan, names = self.query(parse_one(sql), None)  # a view sees no enclosing query
@@ -314,6 +315,12 @@ class Planner:
             unit.plan.filter = document_filter(local, unit.filters, self.context())
         if unit.filters and unit.rank > 1:
             unit.rank = 1
+
+
+def _ranging(alias: str, value: ast.Expr, at: str | None, unpivot: bool = False) -> Unit:
+    """A unit ranging over ``value`` (built when joined: it reads the rows before it)."""
+    return Unit(p.OneRow(), Source(alias, None, origin="value"), lateral=value,
+                at=Source(at, None, origin="position") if at else None, unpivot=unpivot)
 
 
 def _resolves(scope: Scope, name: str) -> bool:

@@ -19,7 +19,9 @@ Deliberate differences from SQLite, documented rather than emulated:
 - a blob that is not UTF-8 becomes text with U+FFFD replacements where SQLite would keep the
   bytes; LIKE/GLOB patterns have no length limit (SQLite refuses patterns over 50,000 bytes);
 - NaN is not a value: SQLite stores it as NULL, so bind it as None.
-May import: the standard library only.
+Emulated although build-specific: a blob never matches LIKE or GLOB (false, even against NULL),
+as in the Debian/Ubuntu sqlite3 built with SQLITE_LIKE_DOESNT_MATCH_BLOBS that the tests run on.
+May import: the standard library and ``query.numbers``.
 """
 
 from __future__ import annotations
@@ -218,7 +220,8 @@ def between(v: object, lo: object, hi: object) -> bool | None:
 
 def in_list(v: object, items: Iterable[object]) -> bool | None:
     """v IN (items...): true on a match, else NULL if v or any item is NULL; empty list -> false."""
-    items = list(items)
+    if not isinstance(items, (list, tuple)):
+        items = list(items)
     if not items:
         return False
     if _rank(v) == 0:
