@@ -14,6 +14,7 @@ import sys
 SUITES = {
     "storage": "bench.storage",
     "documents": "bench.documents",
+    "query": "bench.query",
 }
 
 

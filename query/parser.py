@@ -343,7 +343,7 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
 
     def path_source(self, meta, children):
         parts: list = []
-        for i, child in enumerate(children):
+        for child in children:
             if isinstance(child, Token) and child.type == "STAR":
                 # "[*]" leaves "[" and "]" out of the tree, ".*" the "."; tell them by the text
                 text = self._text[child.start_pos - 1:child.start_pos]

@@ -423,7 +423,10 @@ def _pattern_match(value: object, pattern: object, escape: str | None, is_glob: 
 
 
 def like(value: object, pattern: object, escape: object = None) -> bool | None:
-    """value LIKE pattern [ESCAPE escape]: '%' and '_', ASCII letters match either case."""
+    """value LIKE pattern [ESCAPE escape]: '%' and '_', ASCII letters match either case.
+
+    escape=None means no ESCAPE clause: for ``ESCAPE <NULL>`` (NULL in SQLite) test it first.
+    """
     esc = None
     if escape is not None and type(value) is not bytes and type(pattern) is not bytes:
         esc = _subject(escape)
