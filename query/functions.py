@@ -269,11 +269,7 @@ def _printf(fmt: object = None, *args: object) -> str | None:
     if text is None:
         return None
     out: list[str] = []
-    pending = iter(args)
-
-    def arg() -> object:
-        return next(pending, None)
-
+    arg = functools.partial(next, iter(args), None)  # the next argument; NULL once they run out
     i = 0
     while i < len(text):
         j = text.find("%", i)

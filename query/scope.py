@@ -57,26 +57,34 @@ class Scope:
         return sum(s.width for s in self.sources)
 
     def add(self, source: Source) -> Source:
-        if any(s.alias.lower() == source.alias.lower() for s in self.sources):
+        if any(s.alias == source.alias or (self.implicit_fields and s.alias.lower() == source.alias.lower())
+               for s in self.sources):
             raise ProgrammingError(f"source name {source.alias!r} is used twice in one FROM clause")
         source.offset = self.width
         self.sources.append(source)
         return source
 
     def source(self, alias: str) -> Source | None:
+        """The source called ``alias``: the one of that exact spelling, else any case."""
+        exact = next((s for s in self.sources if s.alias == alias), None)
+        if exact is not None:
+            return exact
         alias = alias.lower()
         return next((s for s in self.sources if s.alias.lower() == alias), None)
 
     def resolve(self, path: tuple[str, ...]) -> Ref:
-        scope: Scope | None = self
-        depth = 0
-        while scope is not None:
-            ref = scope._resolve_here(path)
-            if ref is not None:
-                if depth:
-                    scope.outer_hits += 1
-                return Ref(depth, ref.slot, ref.rest, ref.source)
-            scope, depth = scope.parent, depth + 1
+        """Names first (columns, sources, variables) out to the outermost scope; only then
+        a field of a document source -- so a variable is never hidden by a missing field."""
+        for implicit in (False, True):
+            scope: Scope | None = self
+            depth = 0
+            while scope is not None:
+                ref = scope._resolve_here(path, implicit)
+                if ref is not None:
+                    if depth:
+                        scope.outer_hits += 1
+                    return Ref(depth, ref.slot, ref.rest, ref.source)
+                scope, depth = scope.parent, depth + 1
         raise ProgrammingError(f"no such column: {'.'.join(path)}")
 
     def chain_hits(self) -> int:
@@ -90,9 +98,9 @@ class Scope:
 
     def resolve_here(self, path: tuple[str, ...]) -> Ref | None:
         """``resolve`` in this scope alone: None where an enclosing query would be asked."""
-        return self._resolve_here(path)
+        return self._resolve_here(path, False) or self._resolve_here(path, True)
 
-    def _resolve_here(self, path: tuple[str, ...]) -> Ref | None:
+    def _resolve_here(self, path: tuple[str, ...], implicit: bool) -> Ref | None:
         first = path[0]
         lowered = first.lower()
         if len(path) > 1:  # t.column, or alias.field...
@@ -110,7 +118,7 @@ class Scope:
             return self._within(src, path[1:]) if src.columns is not None or len(path) > 1 \
                 else Ref(0, src.offset, (), src)
         documents = [s for s in self.sources if s.columns is None]
-        if len(documents) == 1 and self.implicit_fields:
+        if implicit and len(documents) == 1 and self.implicit_fields:
             return Ref(0, documents[0].offset, path, documents[0])
         return None
 
