@@ -224,7 +224,7 @@ class NamedSource(Node):
 @dataclass(frozen=True)
 class SubquerySource(Node):
     query: Query
-    alias: str
+    alias: str | None  # None: named by its position, _1, _2 ...
 
 
 @dataclass(frozen=True)

@@ -237,6 +237,8 @@ def _convert(conv: str, flags: str, width: int, precision: int, arg: Callable[[]
              ) -> tuple[str, int] | None:
     """One conversion's text and its length as the width counts it; None stops printf."""
     alt2 = "!" in flags
+    if not conv:
+        return None  # the format ended inside a conversion
     if conv in _INT_CONVERSIONS:
         body = _format_int(conv, int_value(arg()) or 0, flags, width, precision)
     elif conv in "feEgG":
@@ -292,8 +294,8 @@ def _printf(fmt: object = None, *args: object) -> str | None:
             precision = -1 if prec_s is None else int(prec_s or 0) & 0x7FFFFFFF
         if conv and conv in "feEgG":
             precision = min(precision, 100_000_000)  # SQLITE_FP_PRECISION_LIMIT
-        printing = conv != "" and (conv in _INT_CONVERSIONS or conv in "feEgGszcqQw%")
-        if printing and (width > _TOO_BIG or (precision > _TOO_BIG and conv not in "feEgGsqQwz%")):
+        big = width > _TOO_BIG or (precision > _TOO_BIG and conv not in "feEgGsqQwz%")
+        if big and conv and (conv in _INT_CONVERSIONS or conv in "feEgGszcqQw%"):
             return None  # SQLITE_TOOBIG: SQLite gives up and returns NULL
         piece = _convert(conv, flags, width, precision, arg)
         if piece is None:
@@ -439,6 +441,38 @@ class ArrayAgg(_Aggregate):
         return self.values
 
 
+class Every(_Aggregate):
+    """PartiQL's EVERY (SQL's bool_and): true when every non-NULL value is true; NULL if none."""
+
+    name = "every"
+
+    def __init__(self) -> None:
+        self.result: bool | None = None
+
+    def step(self, x: object) -> None:
+        t = truth(x)
+        if t is not None:
+            self.result = t if self.result is None else self.result and t
+
+    def final(self) -> bool | None:
+        return self.result
+
+
+class AnyTrue(Every):
+    """PartiQL's ANY / SOME (SQL's bool_or): true when some non-NULL value is true; NULL if none."""
+
+    name = "any"
+
+    def step(self, x: object) -> None:
+        t = truth(x)
+        if t is not None:
+            self.result = t if self.result is None else self.result or t
+
+
+class SomeTrue(AnyTrue):
+    name = "some"
+
+
 # --- registry -----------------------------------------------------------------------------------
 def _null_for_missing(fn: Callable[..., object]) -> Callable[..., object]:
     @functools.wraps(fn)
@@ -474,7 +508,7 @@ def _table() -> dict[str, ScalarFunction]:
 
 SCALARS: dict[str, ScalarFunction] = _table()
 AGGREGATES: dict[str, type] = {cls.name: cls for cls in (Count, Sum, Total, Avg, Min, Max, GroupConcat,
-                                                          StringAgg, ArrayAgg)}
+                                                          StringAgg, ArrayAgg, Every, AnyTrue, SomeTrue)}
 
 
 def lookup_scalar(name: str) -> ScalarFunction:

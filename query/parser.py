@@ -291,12 +291,16 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
             return ast.UnnestSource(_path_expr(path, meta), alias, at, pos=_pos(meta))
         return ast.NamedSource(path, alias, at, hint == ("HINT", "NOT INDEXED"), pos=_pos(meta))
 
-    def variable_source(self, meta, children):  # FROM @v: the variable v, never a table
-        alias, at = self._alias_at(children)
+    def variable_source(self, meta, children):  # FROM @v.path: the variable v, never a table
         name = str(children[0])
         if not name.startswith("@"):
             raise QuerySyntaxError("a parameter cannot be ranged over", self._text, *_pos(meta))
-        return ast.UnnestSource(ast.Name(name[1:], pos=_pos(meta)), alias, at, pos=_pos(meta))
+        steps = next((c for c in children if isinstance(c, list)), [])
+        alias, at = self._alias_at([c for c in children if not isinstance(c, list)])
+        return ast.UnnestSource(_path_expr((name[1:], *steps), meta), alias, at, pos=_pos(meta))
+
+    def var_steps(self, meta, children):
+        return list(children)
 
     def unpivot_source(self, meta, children):
         alias, at = self._alias_at(children[1:])
@@ -328,7 +332,7 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
 
     def subquery_source(self, meta, children):
         parts = _nodes(children)
-        return ast.SubquerySource(parts[0], parts[1], pos=_pos(meta))
+        return ast.SubquerySource(parts[0], parts[1] if len(parts) > 1 else None, pos=_pos(meta))
 
     def unnest_source(self, meta, children):
         alias, at = self._alias_at(children[1:])

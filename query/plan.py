@@ -28,8 +28,16 @@ def hashable(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return ("\0json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
     if value is MISSING:
-        return None
+        return MISSING_KEY  # not NULL: DISTINCT and set operations keep them apart
     return value
+
+
+MISSING_KEY = ("\0missing",)
+
+
+def unjoinable(key: tuple) -> bool:
+    """A join key with a NULL or MISSING part equals nothing."""
+    return None in key or MISSING_KEY in key
 
 
 def row_key(row: tuple) -> tuple:
@@ -219,14 +227,14 @@ class HashJoin(Plan):
         table: dict[tuple, list[tuple]] = {}
         for right in self.right.rows(env):
             key = tuple(hashable(k(right, env)) for k in self.right_keys)
-            if None not in key:  # NULL never equals anything
+            if not unjoinable(key):
                 table.setdefault(key, []).append(right)
         test, truth = self.residual, v.truth
         nulls = (None,) * self.right_width
         for left in self.left.rows(env):
             key = tuple(hashable(k(left, env)) for k in self.left_keys)
             matched = False
-            for right in table.get(key, ()) if None not in key else ():
+            for right in table.get(key, ()) if not unjoinable(key) else ():
                 row = left + right
                 if test is None or truth(test(row, env)):
                     matched = True

@@ -274,7 +274,10 @@ class Planner:
         """A FROM source on its own: its plan, and the Source it adds to the scope."""
         if isinstance(item, ast.SubquerySource):
             plan, names = self.query(item.query, outer)
-            return Unit(plan, Source(item.alias, tuple(names), origin="subquery"))
+            alias = item.alias or f"_{len(earlier) + 1}"
+            if self.partiql:  # a PartiQL subquery is a bag of values (structs), not rows of columns
+                return Unit(p.Project(plan, [_as_value(names)]), Source(alias, None, origin="subquery"))
+            return Unit(plan, Source(alias, tuple(names), origin="subquery"))
         if isinstance(item, ast.UnnestSource):
             alias = item.alias or f"_{len(earlier) + 1}"  # PartiQL names an unnamed source by position
             return _ranging(alias, item.value, item.at, item.unpivot)
@@ -315,6 +318,14 @@ class Planner:
             unit.plan.filter = document_filter(local, unit.filters, self.context())
         if unit.filters and unit.rank > 1:
             unit.rank = 1
+
+
+def _as_value(names: list[str]) -> Any:
+    """A row of a PartiQL subquery as the one value it stands for: its struct, or the
+    value of SELECT VALUE / SELECT * (a single column of that name)."""
+    if names in (["value"], ["*"]):
+        return lambda row, env: row[0]
+    return lambda row, env: {n: x for n, x in zip(names, row) if x is not p.MISSING}
 
 
 def _ranging(alias: str, value: ast.Expr, at: str | None, unpivot: bool = False) -> Unit:
