@@ -1,9 +1,11 @@
 """Tables: typed rows under their primary key, with UNIQUE columns and secondary indexes.
 
-Row format: ``keycode.encode_tuple`` of the values in column order (so big
-integers, infinities and blobs round-trip exactly), with a JSON column's value
-as its orjson bytes; a row shorter than the schema (written before a column
-was added) reads the missing columns as their defaults. Key: the encoded
+Row format: the values in column order as a JSON array (orjson: fast to read,
+and a row needs no order), or -- for a row JSON cannot hold exactly: a blob, an
+infinity, an integer beyond 64 bits -- ``keycode.encode_tuple`` of them, with a
+JSON column's value as its orjson bytes. The first byte tells them apart (``[``
+is no keycode type byte). A row shorter than the schema (written before a
+column was added) reads the missing columns as their defaults. Key: the encoded
 primary key, or for a table without one a hidden row id, one more than the
 largest in the table (as SQLite's rowid).
 
@@ -36,6 +38,7 @@ from docdb.models.schema import TableSchema, check_value
 from docdb.models.txn import Transaction
 
 PRIMARY = "PRIMARY"
+_INFINITIES = (float("inf"), float("-inf"))
 
 
 def create_table(txn: Transaction, name: str, columns: dict, primary_key: Any, engine: str) -> None:
@@ -71,6 +74,11 @@ class Table:
         return [c.name for c in self.schema_of(self._entry(self._session.reading())).columns]
 
     def _encode(self, schema: TableSchema, row: tuple) -> bytes:
+        if not any(type(v) is bytes or (type(v) is float and (v in _INFINITIES or v != v)) for v in row):
+            try:  # the fast form: a JSON array (big ints and bad text fall back to keycode)
+                return orjson.dumps(row)
+            except orjson.JSONEncodeError:
+                pass
         stored = [orjson.dumps(v) if c.type == "JSON" and v is not None else v
                   for c, v in zip(schema.columns, row)]
         try:
@@ -79,12 +87,17 @@ class Table:
             raise DataError(f"table {self.name}: {error}") from None
 
     def _decode(self, schema: TableSchema, raw: bytes) -> tuple:
-        values = list(keycode.decode_tuple(raw))
-        for i, column in enumerate(schema.columns):
-            if i >= len(values):
-                values.append(column.default if column.has_default else None)
-            elif column.type == "JSON" and values[i] is not None:
-                values[i] = orjson.loads(values[i])
+        if raw[:1] == b"[":
+            values = orjson.loads(raw)
+            if len(values) == len(schema.columns):
+                return tuple(values)
+        else:
+            values = list(keycode.decode_tuple(raw))
+            for i, column in enumerate(schema.columns):
+                if i < len(values) and column.type == "JSON" and values[i] is not None:
+                    values[i] = orjson.loads(values[i])
+        for column in schema.columns[len(values):]:  # columns added after the row was written
+            values.append(column.default if column.has_default else None)
         return tuple(values)
 
     def _as_dict(self, schema: TableSchema, row: tuple) -> dict:
