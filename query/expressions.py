@@ -15,6 +15,7 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,7 +261,22 @@ def _reference(names: tuple[str, ...], tail: tuple, scope: Scope, ctx: Context) 
     return _walk(_column(ref), ref.rest + steps)
 
 
+_NATIVE = {v.eq: operator.eq, v.ne: operator.ne, v.lt: operator.lt, v.le: operator.le, v.gt: operator.gt,
+           v.ge: operator.ge}
+_PLAIN = (int, float, str)
+
+
 def _binary(op: Callable[[Any, Any], Any], left: Compiled, right: Compiled) -> Compiled:
+    native = _NATIVE.get(op)
+    if native is not None:  # two values of one plain type compare as Python compares them
+        def compare(row: tuple, env: Env) -> Any:
+            a, b = left(row, env), right(row, env)
+            kind = type(a)
+            if kind is type(b) and kind in _PLAIN:
+                return native(a, b)
+            return op(a, b)
+        return compare
+
     def binary(row: tuple, env: Env) -> Any:
         try:
             return op(left(row, env), right(row, env))

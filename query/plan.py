@@ -117,7 +117,7 @@ class TableScan(Plan):
         where = self.bound(env)
         if where is None:
             return iter(())
-        _access, found = self.table.candidates(where)
+        _access, found = self.table.candidates(where, keys=False)
         return (row for _, row in found)
 
     def keyed_rows(self, env: Env) -> Iterator[tuple[Any, tuple]]:
@@ -125,10 +125,14 @@ class TableScan(Plan):
         return iter(()) if where is None else self.table.candidates(where)[1]
 
     def label(self) -> str:
-        columns = sorted({c for c, *_ in self.constraints})
-        if not columns:
+        """SEARCH ... USING the index (or primary key) a constrained column leads, else SCAN."""
+        columns = {c for c, *_ in self.constraints}
+        leading = [("PRIMARY KEY", list(self.table.schema().primary_key))]
+        leading += [(f"INDEX {ix['name']}", ix["columns"]) for ix in self.table.indexes()]
+        usable = [name for name, cols in leading if cols and cols[0] in columns]
+        if not usable:
             return f"SCAN TABLE {self.table.name} AS {self.alias}"
-        return f"SEARCH TABLE {self.table.name} AS {self.alias} (constraints on {', '.join(columns)})"
+        return f"SEARCH TABLE {self.table.name} AS {self.alias} USING {usable[0]}"
 
 
 @dataclass(eq=False)

@@ -238,13 +238,14 @@ class Table:
             rows = rows[:limit]
         return [self._as_dict(schema, r) for r in rows], stats, access
 
-    def candidates(self, where: dict | None = None, stats: dict[str, int] | None = None
-                   ) -> tuple[Access, Iterator[tuple[Any, tuple]]]:
+    def candidates(self, where: dict | None = None, stats: dict[str, int] | None = None,
+                   keys: bool = True) -> tuple[Access, Iterator[tuple[Any, tuple]]]:
         """The access ``where`` picks and the ``(primary key, row)`` pairs it reads (rows as
         tuples in column order). ``where`` holds MongoDB-style constraints on columns
         (``{"a": 1}``, ``{"a": {"$gte": 2, "$lt": 5}}``, ``{"a": {"$in": [...]}}``) with
         values of the columns' types; the pairs hold every row that meets them and maybe
-        others, so the caller -- the query layer, which knows SQL's rules -- filters."""
+        others, so the caller -- the query layer, which knows SQL's rules -- filters.
+        ``keys=False``: the pairs' keys are None (decoding a key costs as much as a row)."""
         reader = self._session.reading()
         entry = self._entry(reader)
         schema = self.schema_of(entry)
@@ -254,8 +255,18 @@ class Table:
         access = choose(where, indexes, both_bounds=True, prefer=lambda n: n == PRIMARY)
         counts = stats if stats is not None else {"keys_examined": 0, "docs_examined": 0, "decoded": 0}
         decode, pk_of = self._decode, self._pk_of
-        return access, ((pk_of(schema, key), decode(schema, raw))
-                        for key, raw in read_access(reader, entry, access, counts))
+        if access.index == PRIMARY and _whole_key_equalities(where or {}, schema.primary_key):
+            # every range is one whole primary key: read those rows directly, not by a scan
+            keys_wanted = [start for start, _ in access.ranges]
+            raws = reader.get_many(entry["id"], keys_wanted)
+            counts["docs_examined"] += len(keys_wanted)
+            found: Iterator[tuple[bytes, bytes]] = (
+                (key, raw) for key, raw in zip(keys_wanted, raws) if raw is not None)
+        else:
+            found = read_access(reader, entry, access, counts)
+        if not keys:
+            return access, ((None, decode(schema, raw)) for _, raw in found)
+        return access, ((pk_of(schema, key), decode(schema, raw)) for key, raw in found)
 
     def schema(self) -> TableSchema:
         return self.schema_of(self._entry(self._session.reading()))
@@ -292,6 +303,18 @@ class Table:
         entry = self._entry(self._session.reading())
         return [{"name": n, "columns": index_fields(ix), "unique": ix["unique"]}
                 for n, ix in entry["indexes"].items()]
+
+
+def _whole_key_equalities(where: dict, primary_key: tuple[str, ...]) -> bool:
+    """Does ``where`` fix every primary-key column to one value or a list ($eq / $in)?"""
+    for column in primary_key:
+        condition = where.get(column)
+        if isinstance(condition, dict):
+            if set(condition) - {"$eq", "$in"}:
+                return False
+        elif column not in where:
+            return False
+    return bool(primary_key)
 
 
 def _order_spec(table: str, schema: TableSchema, order_by: Any) -> list[tuple[int, bool]]:
