@@ -144,12 +144,12 @@ class Planner:
         items = list(sel.columns) if sel.value is None else [ast.ResultColumn(sel.value, "value")]
         exprs, names = self._expand(items, scope)
         calls = _aggregates([e for e in exprs] + [sel.having] + [o.expr for o in order])
+        if sel.having is not None and not sel.group_by and not _aggregates(exprs + [o.expr for o in order]):
+            raise ProgrammingError("HAVING clause on a non-aggregate query")  # as SQLite says
         if calls or sel.group_by:
             plan, ctx, scope = self._aggregate(plan, sel, scope, calls, exprs, names)
             if sel.having is not None:
                 plan = p.Filter(plan, compile_expr(sel.having, scope, ctx), "HAVING")
-        elif sel.having is not None:
-            raise ProgrammingError("a HAVING clause needs GROUP BY or an aggregate")
         compiled = [compile_expr(e, scope, ctx) for e in exprs]
         keys = []
         for ordering in order:

@@ -165,7 +165,8 @@ def test_cursor_api(conn):
 
 @pytest.mark.parametrize("bad, message", [
     ("SELECT count(*) FROM t GROUP BY count(*)", "aggregate functions are not allowed"),
-    ("SELECT x FROM t HAVING x > 1", "HAVING clause needs GROUP BY"),
+    ("SELECT x FROM t HAVING x > 1", "HAVING clause on a non-aggregate query"),
+    ("SELECT x FROM t HAVING avg(x) > 1", "HAVING clause on a non-aggregate query"),
     ("SELECT x FROM t ORDER BY 3", "out of range"),
     ("SELECT sum(x, x) FROM t", "sum"),
     ("SELECT (SELECT 1, 2)", "sub-select returns 2 columns"),
