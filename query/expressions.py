@@ -202,7 +202,7 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
             v.cast(None, type_name)
         except ValueError as error:
             raise ProgrammingError(str(error)) from None
-        return lambda row, env: v.cast(value(row, env), type_name)
+        return lambda row, env: MISSING if (x := value(row, env)) is MISSING else v.cast(x, type_name)
     if isinstance(node, ast.Call):
         return _call(node, scope, ctx)
     if isinstance(node, ast.Collate):
@@ -274,12 +274,17 @@ def _binary(op: Callable[[Any, Any], Any], left: Compiled, right: Compiled) -> C
             kind = type(a)
             if kind is type(b) and kind in _PLAIN:
                 return native(a, b)
+            if a is MISSING or b is MISSING:  # PartiQL: MISSING, but NULL against NULL
+                return None if a is None or b is None else MISSING
             return op(a, b)
         return compare
 
     def binary(row: tuple, env: Env) -> Any:
+        a, b = left(row, env), right(row, env)
+        if a is MISSING or b is MISSING:
+            return MISSING
         try:
-            return op(left(row, env), right(row, env))
+            return op(a, b)
         except OverflowError:
             raise DataError("integer overflow") from None
     return binary
@@ -289,14 +294,14 @@ def _unary(op: str, operand: Compiled) -> Compiled:
     if op == "NOT":
         return lambda row, env: v.not_(v.truth(operand(row, env)))
     if op == "-":
-        return lambda row, env: v.neg(operand(row, env))
+        return lambda row, env: MISSING if (x := operand(row, env)) is MISSING else v.neg(x)
     if op == "~":
         return lambda row, env: v.bit_not(operand(row, env))
     return lambda row, env: _unary_plus(operand(row, env))
 
 
 def _unary_plus(value: Any) -> Any:
-    return None if value is MISSING else value
+    return value
 
 
 def _is(node: ast.Is, scope: Scope, ctx: Context) -> Compiled:
