@@ -71,20 +71,21 @@ class Spread(Bag):
     __slots__ = ()
 
 
-def navigate(value: Any, step: Any) -> Any:
+def navigate(value: Any, step: Any, exact: bool = False) -> Any:
     """``value.step`` / ``value[step]``: a field of an object or an element of an array;
     MISSING where there is none (PartiQL's permissive mode). A bare (unquoted) field name
-    that is not a key matches a key that differs only in case, as PartiQL reads names."""
+    that is not a key matches a key that differs only in case, as PartiQL reads names;
+    ``exact``: ``step`` is a computed value (``s[expr]``), matched as it is."""
     if isinstance(value, dict):
         if isinstance(step, str):
             found = value.get(step, MISSING)
-            if found is MISSING and not isinstance(step, ast.Quoted):
+            if found is MISSING and not exact and not isinstance(step, ast.Quoted):
                 lowered = step.lower()
                 found = next((v for k, v in value.items() if k.lower() == lowered), MISSING)
             return found
         return MISSING
     if isinstance(value, Spread):
-        return Spread(x for x in (navigate(item, step) for item in value) if x is not MISSING)
+        return Spread(x for x in (navigate(item, step, exact) for item in value) if x is not MISSING)
     if isinstance(value, list) and not isinstance(value, Bag) and type(step) is int:
         return value[step] if 0 <= step < len(value) else MISSING
     return MISSING
@@ -109,7 +110,7 @@ def _walk(base: Compiled, steps: tuple) -> Compiled:
         if isinstance(step, str):
             base = (lambda b, s: lambda row, env: navigate(b(row, env), s))(base, step)
         else:
-            base = (lambda b, s: lambda row, env: navigate(b(row, env), s(row, env)))(base, step)
+            base = (lambda b, s: lambda row, env: navigate(b(row, env), s(row, env), True))(base, step)
     return base
 
 

@@ -173,7 +173,7 @@ class Planner:
         exprs: list[ast.Expr] = []
         names: list[str] = []
         for item in items:
-            if isinstance(item, ast.Star) or (isinstance(item, ast.ResultColumn)
+            if isinstance(item, ast.Star) or (isinstance(item, ast.ResultColumn) and item.alias is None
                                               and isinstance(item.expr, ast.FieldStar)):
                 chosen = scope.sources
                 if isinstance(item, ast.ResultColumn):

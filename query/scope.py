@@ -57,8 +57,7 @@ class Scope:
         return sum(s.width for s in self.sources)
 
     def add(self, source: Source) -> Source:
-        if any(s.alias == source.alias or (self.implicit_fields and s.alias.lower() == source.alias.lower())
-               for s in self.sources):
+        if any(s.alias == source.alias for s in self.sources):  # "a" and "A" may differ (quoted)
             raise ProgrammingError(f"source name {source.alias!r} is used twice in one FROM clause")
         source.offset = self.width
         self.sources.append(source)
