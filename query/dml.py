@@ -74,13 +74,16 @@ def _insert_rows(planner: Planner, conn: Any, table: Any, node: ast.Insert, rows
                 raise ProgrammingError(f"table {table.name} has {len(names)} columns but {len(row)} values "
                                        "were supplied")
             values = {n: (None if x is v.MISSING else x) for n, x in zip(names, row)}
-            try:
-                with conn.writing():
-                    key = table.insert(values)
-            except IntegrityError as refused:
-                key = _on_conflict(conn, table, node, values, upsert, env, refused)
-                if key is None:
-                    continue
+            if node.or_action is None and node.on_conflict is None:
+                key = table.insert(values)  # a refusal fails the whole statement: no row of its own
+            else:
+                try:
+                    with conn.writing():  # a refused row undoes itself; the statement goes on
+                        key = table.insert(values)
+                except IntegrityError as refused:
+                    key = _on_conflict(conn, table, node, values, upsert, env, refused)
+                    if key is None:
+                        continue
             count, last = count + 1, key
             if returning:
                 stored = table.get(key)

@@ -10,6 +10,7 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -334,8 +335,17 @@ class Aggregate(Plan):
 class Sort(Plan):
     input: Plan
     keys: list[tuple[Compiled, bool, bool | None]]  # (key, descending, nulls first)
+    limit: Compiled | None = None  # ORDER BY ... LIMIT: only the first limit + offset rows matter
+    offset: Compiled | None = None
 
     def rows(self, env: Env) -> Iterator[tuple]:
+        wanted = self._wanted(env)
+        directions = {descending for _, descending, nulls in self.keys if nulls is None}
+        if wanted is not None and len(directions) == 1 and all(n is None for _, _, n in self.keys):
+            def key(row: tuple) -> tuple:
+                return tuple(v.sort_key(k(row, env)) for k, _, _ in self.keys)
+            pick = heapq.nlargest if directions.pop() else heapq.nsmallest  # as sorted(...)[:n]
+            return iter(pick(wanted, self.input.rows(env), key=key))
         rows = list(self.input.rows(env))
         for key, descending, nulls_first in reversed(self.keys):
             def sort_key(row: tuple, k: Compiled = key) -> Any:
@@ -354,8 +364,17 @@ class Sort(Plan):
     def children(self) -> tuple[Plan, ...]:
         return (self.input,)
 
+    def _wanted(self, env: Env) -> int | None:
+        if self.limit is None:
+            return None
+        limit = _count(self.limit, env, "LIMIT")
+        if limit is None or limit < 0:
+            return None
+        return limit + max(_count(self.offset, env, "OFFSET") or 0, 0)
+
     def label(self) -> str:
-        return f"SORT by {len(self.keys)} key(s)"
+        top = " (top rows only)" if self.limit is not None else ""
+        return f"SORT by {len(self.keys)} key(s){top}"
 
 
 @dataclass(eq=False)

@@ -95,8 +95,11 @@ class Planner:
         if node.limit is not None or node.offset is not None:
             ctx = self.context()
             empty = Scope(parent=outer)
-            plan = p.Limit(plan, compile_expr(node.limit, empty, ctx) if node.limit is not None else None,
-                           compile_expr(node.offset, empty, ctx) if node.offset is not None else None)
+            limit = compile_expr(node.limit, empty, ctx) if node.limit is not None else None
+            offset = compile_expr(node.offset, empty, ctx) if node.offset is not None else None
+            if isinstance(plan, p.Sort):
+                plan.limit, plan.offset = limit, offset  # keep only the rows LIMIT can reach
+            plan = p.Limit(plan, limit, offset)
         if width != len(names):
             plan = p.Strip(plan, len(names))
         return plan, names

@@ -66,7 +66,7 @@ class Table:
 
     def schema_of(self, entry: dict) -> TableSchema:
         if self._schema is None or self._schema[0] is not entry:
-            self._schema = (entry, TableSchema.define(self.name, entry["columns"], entry["primary_key"]))
+            self._schema = (entry, _parsed_schema(self.name, entry))
         return self._schema[1]
 
     @property
@@ -303,6 +303,22 @@ class Table:
         entry = self._entry(self._session.reading())
         return [{"name": n, "columns": index_fields(ix), "unique": ix["unique"]}
                 for n, ix in entry["indexes"].items()]
+
+
+_SCHEMAS: dict[int, tuple[dict, TableSchema]] = {}  # id(catalog entry) -> (that entry, its schema)
+
+
+def _parsed_schema(name: str, entry: dict) -> TableSchema:
+    """The schema of a catalog entry, parsed once: entries never change (a change makes a
+    new entry), and every ``conn.table(name)`` would otherwise parse it again."""
+    hit = _SCHEMAS.get(id(entry))
+    if hit is not None and hit[0] is entry:
+        return hit[1]
+    schema = TableSchema.define(name, entry["columns"], entry["primary_key"])
+    if len(_SCHEMAS) >= 1024:
+        _SCHEMAS.pop(next(iter(_SCHEMAS)))
+    _SCHEMAS[id(entry)] = (entry, schema)  # holding the entry keeps its id from being reused
+    return schema
 
 
 def _whole_key_equalities(where: dict, primary_key: tuple[str, ...]) -> bool:
