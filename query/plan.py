@@ -118,8 +118,7 @@ class TableScan(Plan):
         where = self.bound(env)
         if where is None:
             return iter(())
-        _access, found = self.table.candidates(where, keys=False)
-        return (row for _, row in found)
+        return self.table.row_values(where)
 
     def keyed_rows(self, env: Env) -> Iterator[tuple[Any, tuple]]:
         where = self.bound(env)
@@ -295,29 +294,38 @@ class Aggregate(Plan):
     grouped: bool
 
     def rows(self, env: Env) -> Iterator[tuple]:
-        groups: dict[tuple, list] = {}
+        groups: dict[Any, list] = {}
         keys, aggregates = self.keys, self.aggregates
+        group_key = _group_key(keys, env)
         for row in self.input.rows(env):
-            key = tuple(hashable(k(row, env)) for k in keys)
+            key = group_key(row)
             state = groups.get(key)
             if state is None:
                 state = groups[key] = [row, [f() for f, _, _ in aggregates], [set() for _ in aggregates]]
             state[0] = row
-            for (_, args, distinct), acc, seen in zip(aggregates, state[1], state[2]):
-                values = [None if (x := a(row, env)) is MISSING else x for a in args]
-                if distinct:
-                    if values[0] is None:
+            try:
+                for (_, args, distinct), acc, seen in zip(aggregates, state[1], state[2]):
+                    if not args:
+                        acc.step()  # count(*)
                         continue
-                    marker = hashable(values[0])
-                    if marker in seen:
-                        continue
-                    seen.add(marker)
-                try:
-                    acc.step(*values)
-                except OverflowError:
-                    raise DataError("integer overflow") from None
+                    first = args[0](row, env)
+                    if first is MISSING:
+                        first = None
+                    if distinct:
+                        if first is None:
+                            continue
+                        marker = hashable(first)
+                        if marker in seen:
+                            continue
+                        seen.add(marker)
+                    if len(args) == 1:
+                        acc.step(first)
+                    else:
+                        acc.step(first, *[None if (x := a(row, env)) is MISSING else x for a in args[1:]])
+            except OverflowError:
+                raise DataError("integer overflow") from None
         if not groups and not self.grouped:
-            groups[()] = [(None,) * self.input_width, [f() for f, _, _ in aggregates], []]
+            groups[group_key(())] = [(None,) * self.input_width, [f() for f, _, _ in aggregates], []]
         for row, accs, _ in groups.values():
             try:
                 yield (row, *[acc.final() for acc in accs])
@@ -329,6 +337,16 @@ class Aggregate(Plan):
 
     def label(self) -> str:
         return f"HASH AGGREGATE ({len(self.keys)} keys, {len(self.aggregates)} aggregates)"
+
+
+def _group_key(keys: list[Compiled], env: Env) -> Callable[[tuple], Any]:
+    """The function giving a row's group: no keys, one (its value), or a tuple of several."""
+    if not keys:
+        return lambda row: ()
+    if len(keys) == 1:
+        only = keys[0]
+        return lambda row: hashable(only(row, env))
+    return lambda row: tuple(hashable(k(row, env)) for k in keys)
 
 
 @dataclass(eq=False)

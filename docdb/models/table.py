@@ -16,7 +16,10 @@ May import: the standard library, ``orjson`` and ``docdb.models``.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -246,13 +249,7 @@ class Table:
         values of the columns' types; the pairs hold every row that meets them and maybe
         others, so the caller -- the query layer, which knows SQL's rules -- filters.
         ``keys=False``: the pairs' keys are None (decoding a key costs as much as a row)."""
-        reader = self._session.reading()
-        entry = self._entry(reader)
-        schema = self.schema_of(entry)
-        indexes = {name: index_fields(ix) for name, ix in entry["indexes"].items()}
-        if schema.primary_key:
-            indexes[PRIMARY] = list(schema.primary_key)
-        access = choose(where, indexes, both_bounds=True, prefer=lambda n: n == PRIMARY)
+        reader, entry, schema, access = self._access(where)
         counts = stats if stats is not None else {"keys_examined": 0, "docs_examined": 0, "decoded": 0}
         decode, pk_of = self._decode, self._pk_of
         if access.index == PRIMARY and _whole_key_equalities(where or {}, schema.primary_key):
@@ -267,6 +264,26 @@ class Table:
         if not keys:
             return access, ((None, decode(schema, raw)) for _, raw in found)
         return access, ((pk_of(schema, key), decode(schema, raw)) for key, raw in found)
+
+    def row_values(self, where: dict | None = None) -> Iterator[tuple]:
+        """``candidates``' rows alone: the query layer's table scan. A scan of the table
+        itself skips every per-row layer it can -- keys, counts -- as its cost is per row."""
+        reader, entry, schema, access = self._access(where)
+        if access.index is not None:
+            return (row for _, row in self.candidates(where, keys=False)[1])
+        decode = functools.partial(self._decode, schema)
+        data = entry["id"]
+        scans = (reader.scan(data, start, stop) for start, stop in access.ranges)
+        return map(decode, map(itemgetter(1), itertools.chain.from_iterable(scans)))
+
+    def _access(self, where: dict | None) -> tuple[Any, dict, TableSchema, Access]:
+        reader = self._session.reading()
+        entry = self._entry(reader)
+        schema = self.schema_of(entry)
+        indexes = {name: index_fields(ix) for name, ix in entry["indexes"].items()}
+        if schema.primary_key:
+            indexes[PRIMARY] = list(schema.primary_key)
+        return reader, entry, schema, choose(where, indexes, both_bounds=True, prefer=lambda n: n == PRIMARY)
 
     def schema(self) -> TableSchema:
         return self.schema_of(self._entry(self._session.reading()))
