@@ -56,6 +56,7 @@ class Context:
     plan_query: Callable[[ast.Query, Scope], Any]  # -> (plan, columns); see query.planner
     aggregates: dict[ast.Expr, int] = field(default_factory=dict)  # aggregate call -> slot
     group_input: Scope | None = None  # the scope under an aggregation (bare columns)
+    partiql: bool = False  # PartiQL's values: arrays and bags keep MISSING elements
 
 
 class Bag(list):
@@ -214,9 +215,10 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
         return _object(node, scope, ctx)
     if isinstance(node, ast.ArrayCtor):
         items = [compile_expr(item, scope, ctx) for item in node.items]
-        if node.bag:  # MISSING has no place in a bag either
-            return lambda row, env: Bag(x for x in (item(row, env) for item in items) if x is not MISSING)
-        return lambda row, env: [_stored(item(row, env)) for item in items]
+        kind = Bag if node.bag else list
+        if ctx.partiql:
+            return lambda row, env: kind([item(row, env) for item in items])
+        return lambda row, env: kind([_stored(item(row, env)) for item in items])  # JSON has no MISSING
     if isinstance(node, (ast.Subquery, ast.Exists, ast.InQuery)):
         from query.subqueries import compile_subquery  # the two modules use each other
         return compile_subquery(node, scope, ctx)
@@ -255,7 +257,7 @@ def _param(node: ast.Param) -> Compiled:
 
 def _reference(names: tuple[str, ...], tail: tuple, scope: Scope, ctx: Context) -> Compiled:
     if ctx.group_input is not None:  # above an aggregation: a bare column reads the group's row
-        inner = _reference(names, tail, ctx.group_input, Context(ctx.plan_query))
+        inner = _reference(names, tail, ctx.group_input, Context(ctx.plan_query, partiql=ctx.partiql))
         return lambda row, env: inner(row[0], env)
     ref = scope.resolve(names)
     steps = tuple(compile_expr(step, scope, ctx) if isinstance(step, ast.Expr) else step for step in tail)

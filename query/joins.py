@@ -175,7 +175,11 @@ def join_written(planner: Planner, plan: p.Plan | None, item: Any, scope: Scope,
         for test in using_conditions(item.using, scope.sources, unit.source.alias):
             on = test if on is None else ast.Logical("AND", on, test)
         if unit.lateral is not None:
-            return _join(planner, plan, unit, [], set(), scope, [])
+            joined = _join(planner, plan, unit, [], set(), scope, [])
+            if isinstance(joined, p.NestedLoopJoin):  # LEFT JOIN x.items / LEFT CROSS JOIN: keep lefts
+                joined.outer = item.kind == "LEFT"
+                joined.predicate = compile_expr(on, scope, planner.context()) if on is not None else None
+            return joined
         scope.add(unit.source)
         predicate = compile_expr(on, scope, planner.context()) if on is not None else None
         return p.NestedLoopJoin(plan, unit.plan, predicate, item.kind == "LEFT", unit.source.width)

@@ -64,7 +64,7 @@ class Planner:
         self.ctes: list[dict[str, tuple[p.Plan, list[str]]]] = []
 
     def context(self) -> Context:
-        return Context(self.query)
+        return Context(self.query, partiql=self.partiql)
 
     # ----- queries
 
@@ -234,7 +234,7 @@ class Planner:
                 raise ProgrammingError("DISTINCT aggregates must have exactly one argument")
             aggregates.append((factory, [compile_expr(a, scope, inner) for a in call.args], call.distinct))
         node = p.Aggregate(plan, keys, aggregates, scope.width, bool(sel.group_by))
-        ctx = Context(self.query, {call: 1 + i for i, call in enumerate(calls)}, scope)
+        ctx = Context(self.query, {call: 1 + i for i, call in enumerate(calls)}, scope, self.partiql)
         return node, ctx, Scope(parent=scope.parent)
 
     # ----- FROM
