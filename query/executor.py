@@ -99,7 +99,18 @@ def evaluate(conn: Any, text: str, bindings: dict | None = None) -> Any:
         return rows[0][0] if rows else MISSING
     if _selects_value(statement.body) or columns == ["*"]:
         return [row[0] for row in rows]
-    return [{name: value for name, value in zip(columns, row) if value is not MISSING} for row in rows]
+    return [_struct(columns, row) for row in rows]
+
+
+def _struct(columns: list[str], row: tuple) -> dict:
+    """A PartiQL result row: its named values, with each ``t.*`` merged in; MISSING left out."""
+    made: dict = {}
+    for name, value in zip(columns, row):
+        if name == "*" and isinstance(value, dict):
+            made.update(value)
+        elif value is not MISSING:
+            made[name] = value
+    return made
 
 
 def _selects_value(body: Any) -> bool:
