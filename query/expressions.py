@@ -89,7 +89,7 @@ def navigate(value: Any, step: Any, exact: bool = False) -> Any:
         return Spread(x for x in (navigate(item, step, exact) for item in value) if x is not MISSING)
     if isinstance(value, list) and not isinstance(value, Bag) and type(step) is int:
         return value[step] if 0 <= step < len(value) else MISSING
-    return MISSING
+    return None if value is None else MISSING  # a path into NULL is NULL
 
 
 def spread(value: Any, fields: bool) -> Spread:
