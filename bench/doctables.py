@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import report
 from bench.report import RATE, SECONDS, fmt_ratio, fmt_value, markdown_table, speedup
 
 __all__ = ["OPS", "PEERS", "TARGETS", "render_raw", "render_speedups", "render_targets",
@@ -100,14 +101,6 @@ def render_speedups(summary: dict[str, Any], docdb: str) -> str:
 
 def render_targets(summary: dict[str, Any], docdbs: list[str]) -> str:
     """Each goal with each engine's ratio and verdict."""
-    headers = ["target", "required", *(h for d in docdbs for h in (d, f"{d} verdict"))]
-    rows = []
-    for t in summary["targets"]:
-        cells = [f"{_LABELS[t['operation']].split(' (')[0]} vs {t['peer']}", f"≥ {t['required']:g}x"]
-        for d in docdbs:
-            v = t["docdb"][d]
-            verdict = "n/a" if v["met"] is None else ("met" if v["met"] else "NOT MET")
-            cells += [fmt_ratio(v["ratio"]), verdict]
-        rows.append(cells)
-    return f"### targets\n\n{markdown_table(headers, rows)}\n"
+    return report.render_targets(summary, docdbs, _LABELS)
+
 

@@ -28,16 +28,21 @@ import argparse
 import importlib
 import json
 import sys
-import tempfile
-import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from bench.docdata import DocDataset, make_docs
 from bench.docpeers import SYSTEMS, DocdbPeer, DocPeer, Finder
 from bench.doctables import OPS, render_raw, render_speedups, render_targets, summarize
-from bench.report import RATE, best, timed, write_results
+from bench.report import RATE, best, write_results
+from bench.trials import (
+    WrongAnswer,
+    add_system_options,
+    apply_defaults,
+    interleaved,
+    run_in_fresh_dir,
+    timed_checked,
+)
 
 HELP = ("docdb's document API vs TinyDB, montydb, mongita and sqlite3+json_extract "
         "(insert_one, find with and without an index, update_many, delete_many)")
@@ -45,18 +50,6 @@ KNOWN_ENGINES = ("lsm", "hash")  # column order; those storage.ENGINES has are m
 QUICK = {"count": 5_000, "repeat": 1, "insert_cap": 500}
 FULL = {"count": 100_000, "repeat": 3, "insert_cap": 2_000}
 Opener = Callable[[str, str], DocPeer]
-
-
-class WrongAnswer(RuntimeError):
-    """A system returned a wrong count: its timing would be meaningless."""
-
-
-@contextmanager
-def fresh_dir(root: str | None) -> Iterator[str]:
-    """A new empty directory per store, removed afterwards: no system sees another's files."""
-    with tempfile.TemporaryDirectory(prefix="docdb-bench-", dir=root,
-                                     ignore_cleanup_errors=True) as path:
-        yield path
 
 
 def insert_all(insert: Callable[[dict], Any], end: Callable[[], None], docs: list[dict]) -> None:
@@ -95,16 +88,10 @@ class Trial:
 
     def step(self, op: str, fn: Callable[..., Any], *fn_args: Any,
              check: Callable[[Any], None] | None = None) -> bool:
-        try:
-            elapsed, result = timed(fn, *fn_args)
-            if check:
-                check(result)
-        except Exception as e:  # any failure is reported, never fatal
-            self.errors[op] = f"{type(e).__name__}: {e}"
-            if not isinstance(e, WrongAnswer):
-                traceback.print_exc(file=sys.stderr)
+        outcome = timed_checked(self.errors, op, fn, *fn_args, check=check)
+        if outcome is None:
             return False
-        self.seconds[op] = elapsed
+        self.seconds[op] = outcome[0]
         return True
 
     def finds(self, op: str, values: list[str]) -> None:
@@ -153,19 +140,12 @@ def measure(systems: dict[str, Opener], ds: DocDataset, args: argparse.Namespace
     samples: dict[str, dict[str, list[float]]] = {s: {} for s in systems}
     counts: dict[str, dict[str, int]] = {s: {} for s in systems}
     errors: dict[str, dict[str, str]] = results["errors"]
-    for r in range(args.repeat):
-        for label, opener in systems.items():
-            if "open" in errors.get(label, {}):
-                continue
-            print(f"  trial {r + 1}/{args.repeat}: {label}", file=sys.stderr, flush=True)
-            t = run_trial(opener, ds, args, r, label, results)
-            if t is None:
-                continue
-            for op, sec in t.seconds.items():
-                samples[label].setdefault(op, []).append(sec)
-            counts[label] |= t.counts
-            for op, msg in t.errors.items():
-                errors.setdefault(label, {}).setdefault(op, msg)
+    def one(label: str, number: int) -> Trial | None:
+        return run_trial(systems[label], ds, args, number, label, results)
+    for label, t in interleaved(list(systems), args.repeat, errors, one):
+        for op, sec in t.seconds.items():
+            samples[label].setdefault(op, []).append(sec)
+        counts[label] |= t.counts
     units = {op: unit for op, unit, _ in OPS}
     return {s: {op: (counts[s][op] / best(v) if units[op] == RATE else best(v))
                 for op, v in ops.items() if op in units and (units[op] != RATE or op in counts[s])}
@@ -174,23 +154,10 @@ def measure(systems: dict[str, Opener], ds: DocDataset, args: argparse.Namespace
 
 def run_trial(opener: Opener, ds: DocDataset, args: argparse.Namespace, number: int,
               label: str, results: dict[str, Any]) -> Trial | None:
-    """Open the system in a fresh directory, run the trial, close it; None if it would not open."""
-    with fresh_dir(args.dir) as d:
-        try:
-            peer = opener(d, args.sync)
-        except Exception as e:
-            traceback.print_exc(file=sys.stderr)
-            results["errors"].setdefault(label, {})["open"] = f"{type(e).__name__}: {e}"
-            return None
-        t = Trial(peer, ds, args, number)
-        try:
-            t.run()
-        finally:
-            try:
-                peer.close()
-            except Exception as e:
-                t.errors.setdefault("close", f"{type(e).__name__}: {e}")
-    if t.explain is not None:
+    """One trial of one system (see bench.trials); its explain() is kept in the results."""
+    t = run_in_fresh_dir(opener, args.dir, args.sync, label, results,
+                         lambda peer: Trial(peer, ds, args, number))
+    if t is not None and t.explain is not None:
         results["explain"][label] = json.loads(json.dumps(t.explain, default=str))
     return t
 
@@ -260,22 +227,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "whose insert_one is O(n) (default 2000; 500 with --quick)")
     p.add_argument("--scans", type=int, default=5, help="unindexed finds per trial (default 5)")
     p.add_argument("--lookups", type=int, default=50, help="indexed finds per trial (default 50)")
-    p.add_argument("--engine", action="append", choices=KNOWN_ENGINES,
-                   help="docdb engine(s); repeatable (default: every one storage.ENGINES has)")
-    p.add_argument("--sync", choices=("off", "normal"), default="normal",
-                   help="docdb's sync level, mirrored in sqlite3 (default normal)")
+    add_system_options(p, KNOWN_ENGINES)
     p.add_argument("--peer", action="append", choices=list(SYSTEMS),
                    help="measure only these peers; repeatable (default: all)")
     p.add_argument("--no-peers", action="store_true", help="docdb only")
-    p.add_argument("--seed", type=int, default=1234, help="data seed (default 1234)")
-    p.add_argument("--dir", default=None, help="parent of the temp dirs (default: system temp)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Measure, print markdown to stdout, write bench/results/documents.json."""
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    apply_defaults(args, QUICK, FULL)
     results: dict[str, Any] = {"count": args.count, "repeat": args.repeat, "seed": args.seed,
                                "sync": args.sync, "quick": args.quick, "insert_cap": args.insert_cap,
                                "scans": args.scans, "lookups": args.lookups, "errors": {},

@@ -129,3 +129,18 @@ def write_results(suite: str, data: dict[str, Any], name: str | None = None) -> 
     }
     path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     return path
+
+
+def render_targets(summary: dict[str, Any], docdbs: list[str], labels: dict[str, str],
+                   title: str = "targets") -> str:
+    """Each goal of ``summary["targets"]`` with each docdb engine's ratio and verdict."""
+    headers = ["target", "required", *(h for d in docdbs for h in (d, f"{d} verdict"))]
+    rows = []
+    for t in summary["targets"]:
+        cells = [f"{labels[t['operation']].split(' (')[0]} vs {t['peer']}", f"≥ {t['required']:g}x"]
+        for d in docdbs:
+            v = t["docdb"][d]
+            verdict = "n/a" if v["met"] is None else ("met" if v["met"] else "NOT MET")
+            cells += [fmt_ratio(v["ratio"]), verdict]
+        rows.append(cells)
+    return f"### {title}\n\n{markdown_table(headers, rows)}\n"
