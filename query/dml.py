@@ -20,6 +20,7 @@ from query import values as v
 from query.cache import prepared
 from query.expressions import Env, compile_expr
 from query.planner import Planner
+from query.pushdown import conjuncts
 from query.scope import Scope, Source
 
 __all__ = ["delete", "insert", "update"]
@@ -173,7 +174,7 @@ def _matching(planner: Planner, target: tuple[str, str], alias: str | None, wher
     documents by _id -- read through the same index choice a SELECT would make."""
     name, kind = target
     unit = planner.unit(ast.NamedSource((name,), alias), [], None)
-    unit.filters = _conjuncts(where)
+    unit.filters = conjuncts(where)
     planner.pushdown(unit)
     local = Scope([Source(unit.source.alias, unit.source.columns)])
     test = compile_expr(where, local, planner.context()) if where is not None else None
@@ -183,14 +184,6 @@ def _matching(planner: Planner, target: tuple[str, str], alias: str | None, wher
         pairs = ((row[0].get("_id"), row) for row in unit.plan.rows(env))
     chosen = [(key, row) for key, row in pairs if test is None or v.truth(test(row, env))]
     return unit.source, chosen
-
-
-def _conjuncts(expr: ast.Expr | None) -> list[ast.Expr]:
-    if expr is None:
-        return []
-    if isinstance(expr, ast.Logical) and expr.op == "AND":
-        return _conjuncts(expr.left) + _conjuncts(expr.right)
-    return [expr]
 
 
 def update(planner: Planner, conn: Any, node: ast.Update, target: tuple[str, str], env: Env) -> Outcome:

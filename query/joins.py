@@ -21,7 +21,7 @@ from docdb.errors import ProgrammingError
 from query import ast
 from query import plan as p
 from query.expressions import compile_expr
-from query.pushdown import has_subquery, source_paths
+from query.pushdown import and_all, has_subquery, source_paths
 from query.scope import Scope, Source
 
 if TYPE_CHECKING:
@@ -53,15 +53,8 @@ def _unit_plan(planner: Planner, unit: Unit, outer: Scope | None) -> p.Plan:
     if not unit.filters:
         return unit.plan
     local = Scope([Source(unit.source.alias, unit.source.columns)], parent=outer)
-    predicate = compile_expr(_and_all(unit.filters), local, planner.context())
+    predicate = compile_expr(and_all(unit.filters), local, planner.context())
     return p.Filter(unit.plan, predicate, f"on {unit.source.alias}")
-
-
-def _and_all(exprs: list[ast.Expr]) -> ast.Expr:
-    result = exprs[0]
-    for expr in exprs[1:]:
-        result = ast.Logical("AND", result, expr)
-    return result
 
 
 def order_joins(planner: Planner, units: list[Unit], conjuncts: list[ast.Expr], scope: Scope) -> p.Plan:
@@ -95,11 +88,11 @@ def order_joins(planner: Planner, units: list[Unit], conjuncts: list[ast.Expr], 
         now = [c for c in pending if c[1] is not None and c[1] <= joined]
         if now:
             pending = [c for c in pending if c not in now]
-            plan = p.Filter(plan, compile_expr(_and_all([c[0] for c in now]), scope, planner.context()),
+            plan = p.Filter(plan, compile_expr(and_all([c[0] for c in now]), scope, planner.context()),
                             "join condition")
     assert plan is not None
     if pending:
-        plan = p.Filter(plan, compile_expr(_and_all([c[0] for c in pending]), scope, planner.context()),
+        plan = p.Filter(plan, compile_expr(and_all([c[0] for c in pending]), scope, planner.context()),
                         "WHERE")
     return plan
 

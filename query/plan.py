@@ -11,7 +11,7 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,6 +186,22 @@ class Project(Plan):
         return f"PROJECT {len(self.exprs)} columns"
 
 
+def _joined(lefts: Iterable[tuple], partners: Callable[[tuple], Iterable[tuple]], test: Compiled | None,
+            outer: bool, right_width: int, env: Env) -> Iterator[tuple]:
+    """Each left row with each partner the join offers it that passes ``test``; with
+    ``outer`` (LEFT JOIN), a left row no partner passes comes once, with NULLs."""
+    truth, nulls = v.truth, (None,) * right_width
+    for left in lefts:
+        matched = False
+        for right in partners(left):
+            row = left + right
+            if test is None or truth(test(row, env)):
+                matched = True
+                yield row
+        if outer and not matched:
+            yield left + nulls
+
+
 @dataclass(eq=False)
 class NestedLoopJoin(Plan):
     left: Plan
@@ -196,18 +212,11 @@ class NestedLoopJoin(Plan):
     lateral: bool = False  # the right side reads the left row (an unnest)
 
     def rows(self, env: Env) -> Iterator[tuple]:
-        test, truth = self.predicate, v.truth
-        nulls = (None,) * self.right_width
         inner = None if self.lateral else list(self.right.rows(env))
-        for left in self.left.rows(env):
-            matched = False
-            for right in (inner if inner is not None else self.right.elements(left, env)):  # type: ignore[attr-defined]
-                row = left + right
-                if test is None or truth(test(row, env)):
-                    matched = True
-                    yield row
-            if self.outer and not matched:
-                yield left + nulls
+
+        def partners(left: tuple) -> Iterable[tuple]:
+            return inner if inner is not None else self.right.elements(left, env)  # type: ignore[attr-defined]
+        return _joined(self.left.rows(env), partners, self.predicate, self.outer, self.right_width, env)
 
     def children(self) -> tuple[Plan, ...]:
         return (self.left, self.right)
@@ -233,18 +242,12 @@ class HashJoin(Plan):
             key = tuple(hashable(k(right, env)) for k in self.right_keys)
             if not unjoinable(key):
                 table.setdefault(key, []).append(right)
-        test, truth = self.residual, v.truth
-        nulls = (None,) * self.right_width
-        for left in self.left.rows(env):
-            key = tuple(hashable(k(left, env)) for k in self.left_keys)
-            matched = False
-            for right in table.get(key, ()) if not unjoinable(key) else ():
-                row = left + right
-                if test is None or truth(test(row, env)):
-                    matched = True
-                    yield row
-            if self.outer and not matched:
-                yield left + nulls
+        keys = self.left_keys
+
+        def partners(left: tuple) -> Iterable[tuple]:
+            key = tuple(hashable(k(left, env)) for k in keys)
+            return () if unjoinable(key) else table.get(key, ())
+        return _joined(self.left.rows(env), partners, self.residual, self.outer, self.right_width, env)
 
     def children(self) -> tuple[Plan, ...]:
         return (self.left, self.right)

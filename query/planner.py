@@ -23,7 +23,7 @@ from query import ast, functions
 from query import plan as p
 from query.expressions import Context, compile_expr
 from query.parser import parse_one
-from query.pushdown import constraints_for, document_filter, references
+from query.pushdown import and_all, conjuncts, constraints_for, document_filter, references
 from query.scope import Scope, Source
 
 __all__ = ["Database", "Planner"]
@@ -241,36 +241,36 @@ class Planner:
 
     def from_clause(self, sel: ast.Select, scope: Scope) -> p.Plan:
         units: list[Unit] = []
-        conjuncts = list(_conjuncts(sel.where))
+        pending = conjuncts(sel.where)
         if not sel.sources:
             plan: p.Plan = p.OneRow()
             return p.Filter(plan, compile_expr(sel.where, scope, self.context()), "WHERE") \
                 if sel.where is not None else plan
         if any(_has_left_join(item) for item in sel.sources):
-            return self._written_order(sel, scope, conjuncts)
+            return self._written_order(sel, scope, pending)
         for item in sel.sources:
-            self._flatten(item, units, conjuncts, scope)
+            self._flatten(item, units, pending, scope)
         from query.joins import order_joins  # joins builds on this module's units
-        return order_joins(self, units, conjuncts, scope)
+        return order_joins(self, units, pending, scope)
 
-    def _flatten(self, item: Any, units: list[Unit], conjuncts: list[ast.Expr], scope: Scope) -> None:
+    def _flatten(self, item: Any, units: list[Unit], pending: list[ast.Expr], scope: Scope) -> None:
         if isinstance(item, ast.Join):
-            self._flatten(item.left, units, conjuncts, scope)
-            self._flatten(item.right, units, conjuncts, scope)
+            self._flatten(item.left, units, pending, scope)
+            self._flatten(item.right, units, pending, scope)
             if item.on is not None:
-                conjuncts.extend(_conjuncts(item.on))
-            conjuncts.extend(_using(item, units))
+                pending.extend(conjuncts(item.on))
+            pending.extend(_using(item, units))
             return
         units.append(self.unit(item, [u.source for u in units], scope.parent))
 
-    def _written_order(self, sel: ast.Select, scope: Scope, conjuncts: list[ast.Expr]) -> p.Plan:
+    def _written_order(self, sel: ast.Select, scope: Scope, pending: list[ast.Expr]) -> p.Plan:
         from query.joins import join_written  # joins builds on this module's units
         plan = None
         for item in sel.sources:
             plan = join_written(self, plan, item, scope, "INNER")
         assert plan is not None
-        if conjuncts:
-            plan = p.Filter(plan, compile_expr(_and_all(conjuncts), scope, self.context()), "WHERE")
+        if pending:
+            plan = p.Filter(plan, compile_expr(and_all(pending), scope, self.context()), "WHERE")
         return plan
 
     def unit(self, item: Any, earlier: list[Source], outer: Scope | None) -> Unit:
@@ -383,21 +383,6 @@ def _name_path(path: tuple) -> ast.Expr:
     for part in path[1:]:
         expr = ast.Field(expr, part) if isinstance(part, str) else ast.Index(expr, part)
     return expr
-
-
-def _conjuncts(expr: ast.Expr | None) -> list[ast.Expr]:
-    if expr is None:
-        return []
-    if isinstance(expr, ast.Logical) and expr.op == "AND":
-        return _conjuncts(expr.left) + _conjuncts(expr.right)
-    return [expr]
-
-
-def _and_all(exprs: list[ast.Expr]) -> ast.Expr:
-    result = exprs[0]
-    for expr in exprs[1:]:
-        result = ast.Logical("AND", result, expr)
-    return result
 
 
 def _using(join: ast.Join, units: list[Unit]) -> list[ast.Expr]:

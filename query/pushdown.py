@@ -21,9 +21,9 @@ from docdb.errors import ProgrammingError
 from query import ast
 from query import values as v
 from query.expressions import Compiled, Context, Env, compile_expr
-from query.scope import Scope
+from query.scope import Ref, Scope
 
-__all__ = ["constraints_for", "document_filter", "references", "source_paths"]
+__all__ = ["and_all", "conjuncts", "constraints_for", "document_filter", "references", "source_paths"]
 
 _FLIP = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _OPS = {"=": "$eq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
@@ -46,6 +46,22 @@ def references(expr: Any, into_calls: bool = True) -> Iterator[Any]:
     elif isinstance(expr, tuple):
         for item in expr:
             yield from references(item, into_calls)
+
+
+def conjuncts(expr: ast.Expr | None) -> list[ast.Expr]:
+    """``a AND b AND c`` as ``[a, b, c]``: the parts a planner can place separately."""
+    if expr is None:
+        return []
+    if isinstance(expr, ast.Logical) and expr.op == "AND":
+        return conjuncts(expr.left) + conjuncts(expr.right)
+    return [expr]
+
+
+def and_all(exprs: list[ast.Expr]) -> ast.Expr:
+    result = exprs[0]
+    for expr in exprs[1:]:
+        result = ast.Logical("AND", result, expr)
+    return result
 
 
 def source_paths(expr: Any) -> Iterator[tuple[str, ...]]:
@@ -88,14 +104,17 @@ def _constant(expr: ast.Expr, local: Scope, ctx: Context) -> Compiled | None:
         return None
 
 
-def _column_of(expr: ast.Expr, local: Scope) -> str | None:
-    path = _path(expr)
+def _resolved(path: tuple[str, ...] | None, local: Scope) -> Ref | None:
     if path is None:
         return None
     try:
-        ref = local.resolve_here(path)
+        return local.resolve_here(path)
     except ProgrammingError:
         return None
+
+
+def _column_of(expr: ast.Expr, local: Scope) -> str | None:
+    ref = _resolved(_path(expr), local)
     if ref is None or ref.slot is None or ref.rest or ref.source is None or ref.source.columns is None:
         return None
     return ref.source.columns[ref.slot - ref.source.offset]
@@ -196,12 +215,7 @@ def document_filter(local: Scope, filters: list[ast.Expr], ctx: Context
 
 
 def _document_ref(path: tuple[str, ...] | None, local: Scope) -> tuple[str, ...] | None:
-    if path is None:
-        return None
-    try:
-        ref = local.resolve_here(path)
-    except ProgrammingError:
-        return None
+    ref = _resolved(path, local)
     if ref is None or not ref.rest or ref.source is None or ref.source.columns is not None:
         return None
     if any(not name or name.isdigit() or "." in name or name.startswith("$") for name in ref.rest):
