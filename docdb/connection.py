@@ -29,7 +29,7 @@ import storage
 from docdb.errors import InterfaceError, OperationalError, ProgrammingError
 from docdb.models.collection import Collection
 from docdb.models.db import Database, NotCommitted
-from docdb.models.objects import check_name, create_object, create_view, drop_object
+from docdb.models.objects import check_name, create_object, create_view, drop_object, rename_object
 from docdb.models.table import Table, create_table
 from docdb.models.txn import Transaction
 from storage.engine import check_sync
@@ -259,6 +259,11 @@ class Connection:
         check_name(name, "view")
         with self.writing() as txn:
             create_view(txn, name, sql, list(columns or ()))
+
+    def rename(self, name: str, new_name: str) -> None:
+        """Give the table, collection or view ``name`` another name; its data stays."""
+        with self.writing() as txn:
+            rename_object(txn, txn.catalog.require_any(name), new_name)
 
     def views(self) -> list[str]:
         return self.reading().catalog.names("view")

@@ -18,7 +18,7 @@ from query import ast
 from query.expressions import Context, Env, compile_expr
 from query.scope import Scope
 
-__all__ = ["column_type", "create_index", "create_table", "drop"]
+__all__ = ["add_column", "column_type", "create_index", "create_table", "drop", "rename_table"]
 
 
 def column_type(declared: str | None) -> str:
@@ -53,23 +53,28 @@ def _literal(value: Any) -> str:
     return json.dumps(value)
 
 
+def _column_spec(column: ast.ColumnDef, ctx: Context, env: Env) -> str:
+    """A column definition as the models' spec: ``"TYPE [NOT NULL] [UNIQUE] [DEFAULT v]"``."""
+    spec = column_type(column.type_name)
+    if column.not_null:
+        spec += " NOT NULL"
+    if column.unique:
+        spec += " UNIQUE"
+    if column.default is not None:
+        value = compile_expr(column.default, Scope(), ctx)((), env)
+        if isinstance(value, bytes):
+            raise NotSupportedError(f"column {column.name}: a BLOB default is not supported")
+        spec += " DEFAULT " + _literal(value)
+    return spec
+
+
 def create_table(conn: Any, node: ast.CreateTable, ctx: Context, env: Env) -> None:
     columns: dict[str, str] = {}
     keys = list(node.primary_key)
     for column in node.columns:
         if column.name.lower() in (c.lower() for c in columns):
             raise ProgrammingError(f"duplicate column name: {column.name}")
-        spec = column_type(column.type_name)
-        if column.not_null:
-            spec += " NOT NULL"
-        if column.unique:
-            spec += " UNIQUE"
-        if column.default is not None:
-            value = compile_expr(column.default, Scope(), ctx)((), env)
-            if isinstance(value, bytes):
-                raise NotSupportedError(f"column {column.name}: a BLOB default is not supported")
-            spec += " DEFAULT " + _literal(value)
-        columns[column.name] = spec
+        columns[column.name] = _column_spec(column, ctx, env)
         if column.primary_key:
             if keys:
                 raise ProgrammingError(f"table {node.name} has more than one primary key")
@@ -84,6 +89,25 @@ def create_table(conn: Any, node: ast.CreateTable, ctx: Context, env: Env) -> No
             return
         raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
     conn.create_table(node.name, columns, keys or None, engine=node.engine)
+
+
+def add_column(conn: Any, node: ast.AddColumn, ctx: Context, env: Env) -> None:
+    found = _find(conn, node.table)
+    if found is None or found[1] != "table":
+        raise ProgrammingError(f"no such table: {node.table}")
+    if node.column.primary_key:
+        raise ProgrammingError("cannot add a PRIMARY KEY column")
+    conn.table(found[0]).add_column(node.column.name, _column_spec(node.column, ctx, env))
+
+
+def rename_table(conn: Any, node: ast.RenameTable) -> None:
+    found = _find(conn, node.table)
+    if found is None or found[1] not in ("table", "collection"):
+        raise ProgrammingError(f"no such table: {node.table}")
+    taken = _find(conn, node.new_name)
+    if taken is not None:
+        raise ProgrammingError(f"there is already another table or index with this name: {node.new_name}")
+    conn.rename(found[0], node.new_name)
 
 
 def create_collection(conn: Any, node: ast.CreateCollection) -> None:

@@ -155,6 +155,10 @@ def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
         ddl.create_view(conn, node, planner)
     elif isinstance(node, ast.Drop):
         ddl.drop(conn, node)
+    elif isinstance(node, ast.AddColumn):
+        ddl.add_column(conn, node, planner.context(), env)
+    elif isinstance(node, ast.RenameTable):
+        ddl.rename_table(conn, node)
     elif isinstance(node, ast.Begin):
         conn.begin()
     elif isinstance(node, ast.Commit):

@@ -69,6 +69,12 @@ class Catalog:
             raise ProgrammingError(f"no such {kind}: {name!r} is {what}")
         return entry
 
+    def require_any(self, name: str) -> dict:
+        entry = self._entries.get(name)
+        if entry is None:
+            raise ProgrammingError(f"no table, collection or view named {name!r}")
+        return entry
+
     def names(self, kind: str) -> list[str]:
         return sorted(n for n, e in self._entries.items() if e["kind"] == kind)
 

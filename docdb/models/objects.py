@@ -94,6 +94,25 @@ def create_view(txn: Transaction, name: str, sql: str, columns: list[str]) -> di
     return entry
 
 
+def rename_object(txn: Transaction, entry: dict, new_name: str) -> dict:
+    """The object under another name: its stores, data and indexes stay as they are."""
+    check_name(new_name, entry["kind"])
+    existing = txn.catalog.get(new_name)
+    if existing is not None:
+        raise ProgrammingError(f"{existing['kind']} {new_name!r} already exists")
+    changed = edited(entry)
+    changed["name"] = new_name
+    catalog = txn.catalog.without(entry["name"]).with_entry(changed)
+    _publish(txn, catalog, entry["name"])  # the old name's entry goes
+    _publish(txn, catalog, new_name)
+    return changed
+
+
+def update_entry(txn: Transaction, changed: dict) -> None:
+    """Publish a changed entry (made with ``catalog.edited``) in the transaction."""
+    _publish(txn, txn.catalog.with_entry(changed), changed["name"])
+
+
 def drop_object(txn: Transaction, entry: dict) -> None:
     if "id" in entry:  # a view has no store
         txn.drop_store(entry["id"])

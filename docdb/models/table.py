@@ -26,6 +26,7 @@ import orjson
 
 from docdb.errors import DataError, IntegrityError, ProgrammingError
 from docdb.models import keycode
+from docdb.models.catalog import edited
 from docdb.models.index import Access, choose
 from docdb.models.objects import (
     Session,
@@ -35,9 +36,10 @@ from docdb.models.objects import (
     index_fields,
     read_access,
     remove_index,
+    update_entry,
     write_indexes,
 )
-from docdb.models.schema import TableSchema, check_value
+from docdb.models.schema import TableSchema, check_value, parse_column
 from docdb.models.txn import Transaction
 
 PRIMARY = "PRIMARY"
@@ -292,6 +294,23 @@ class Table:
         reader = self._session.reading()
         entry = self._entry(reader)
         return sum(1 for _ in reader.scan(entry["id"]))
+
+    def add_column(self, name: str, spec: str) -> None:
+        """A new last column; rows already stored read it as its default (or NULL). As in
+        SQLite, it cannot be UNIQUE or a primary key, nor NOT NULL without a default."""
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            if any(c.lower() == str(name).lower() for c in entry["columns"]):
+                raise ProgrammingError(f"table {self.name}: duplicate column name: {name}")
+            column = parse_column(self.name, name, spec)
+            if column.unique:
+                raise ProgrammingError(f"table {self.name}: cannot add a UNIQUE column")
+            if column.not_null and (not column.has_default or column.default is None):
+                raise ProgrammingError(f"table {self.name}: cannot add a NOT NULL column "
+                                       "with default value NULL")
+            changed = edited(entry)
+            changed["columns"][name] = spec
+            update_entry(txn, changed)
 
     # ----- indexes --------------------------------------------------------------------
 

@@ -183,3 +183,31 @@ def test_error_paths(conn, bad, message):
     with pytest.raises(docdb.DatabaseError, match=message):
         conn.execute(bad).fetchall()
     assert conn.execute("SELECT * FROM t").fetchall() == [(1,)]  # nothing changed
+
+
+def test_alter_table_add_column_and_rename_survive_reopen(tmp_path):
+    conn = docdb.connect(tmp_path / "db", autocommit=True)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT)")
+    conn.execute("CREATE INDEX t_a ON t (a)")
+    conn.execute("INSERT INTO t VALUES (1, 'x')")
+    conn.execute("ALTER TABLE t ADD COLUMN b INTEGER DEFAULT 7")
+    conn.execute("ALTER TABLE t ADD c TEXT")
+    conn.execute("INSERT INTO t VALUES (2, 'y', 3, 'z')")
+    conn.execute("CREATE INDEX t_b ON t (b)")
+    conn.execute("ALTER TABLE t RENAME TO u")
+    conn.close()
+    conn = docdb.connect(tmp_path / "db", autocommit=True)
+    assert conn.tables() == ["u"]
+    assert conn.execute("SELECT * FROM u ORDER BY id").fetchall() == [(1, "x", 7, None), (2, "y", 3, "z")]
+    assert conn.execute("SELECT id FROM u WHERE b = 7").fetchall() == [(1,)]  # the old row's default
+    assert conn.execute("SELECT id FROM u WHERE a = 'y'").fetchall() == [(2,)]  # its index moved along
+    for bad, message in [("ALTER TABLE u ADD COLUMN d INTEGER NOT NULL", "NOT NULL column"),
+                         ("ALTER TABLE u ADD COLUMN A TEXT", "duplicate column name"),
+                         ("ALTER TABLE u ADD COLUMN e TEXT UNIQUE", "UNIQUE column"),
+                         ("ALTER TABLE u ADD COLUMN f INTEGER PRIMARY KEY", "PRIMARY KEY"),
+                         ("ALTER TABLE nope ADD x INTEGER", "no such table: nope"),
+                         ("ALTER TABLE u RENAME TO u", "already another table")]:
+        with pytest.raises(docdb.ProgrammingError, match=message):
+            conn.execute(bad)
+    assert [c for c in conn.table("u").columns] == ["id", "a", "b", "c"]
+    conn.close()
