@@ -251,7 +251,11 @@ class Table:
         values of the columns' types; the pairs hold every row that meets them and maybe
         others, so the caller -- the query layer, which knows SQL's rules -- filters.
         ``keys=False``: the pairs' keys are None (decoding a key costs as much as a row)."""
-        reader, entry, schema, access = self._access(where)
+        return self._read(self._access(where), where, stats, keys)
+
+    def _read(self, planned: tuple[Any, dict, TableSchema, Access], where: dict | None,
+              stats: dict[str, int] | None, keys: bool) -> tuple[Access, Iterator[tuple[Any, tuple]]]:
+        reader, entry, schema, access = planned
         counts = stats if stats is not None else {"keys_examined": 0, "docs_examined": 0, "decoded": 0}
         decode, pk_of = self._decode, self._pk_of
         if access.index == PRIMARY and _whole_key_equalities(where or {}, schema.primary_key):
@@ -270,9 +274,10 @@ class Table:
     def row_values(self, where: dict | None = None) -> Iterator[tuple]:
         """``candidates``' rows alone: the query layer's table scan. A scan of the table
         itself skips every per-row layer it can -- keys, counts -- as its cost is per row."""
-        reader, entry, schema, access = self._access(where)
+        planned = self._access(where)
+        reader, entry, schema, access = planned
         if access.index is not None:
-            return (row for _, row in self.candidates(where, keys=False)[1])
+            return (row for _, row in self._read(planned, where, None, False)[1])
         decode = functools.partial(self._decode, schema)
         data = entry["id"]
         scans = (reader.scan(data, start, stop) for start, stop in access.ranges)
