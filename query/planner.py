@@ -15,7 +15,7 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from docdb.errors import ProgrammingError
@@ -146,6 +146,14 @@ class Planner:
         ctx = self.context()
         items = list(sel.columns) if sel.value is None else [ast.ResultColumn(sel.value, "value")]
         exprs, names = self._expand(items, scope)
+        aliases = {item.alias.lower(): item.expr for item in items
+                   if isinstance(item, ast.ResultColumn) and item.alias}
+        order = tuple(ast.Ordering(_aliased(o.expr, aliases, scope, first=True), o.descending, o.nulls_first)
+                      for o in order)
+        if sel.having is not None:
+            sel = replace(sel, having=_aliased(sel.having, aliases, scope, first=False))
+        if sel.group_by:
+            sel = replace(sel, group_by=tuple(_aliased(g, aliases, scope, first=False) for g in sel.group_by))
         calls = _aggregates([e for e in exprs] + [sel.having] + [o.expr for o in order])
         if sel.having is not None and not sel.group_by and not _aggregates(exprs + [o.expr for o in order]):
             raise ProgrammingError("HAVING clause on a non-aggregate query")  # as SQLite says
@@ -335,6 +343,32 @@ def _ranging(alias: str, value: ast.Expr, at: str | None, unpivot: bool = False)
     """A unit ranging over ``value`` (built when joined: it reads the rows before it)."""
     return Unit(p.OneRow(), Source(alias, None, origin="value"), lateral=value,
                 at=Source(at, None, origin="position") if at else None, unpivot=unpivot)
+
+
+def _aliased(expr: Any, aliases: dict[str, ast.Expr], scope: Scope, first: bool) -> Any:
+    """``expr`` with result-column aliases replaced by what they name, as SQLite reads
+    ORDER BY (an alias before a column: ``first``) and HAVING (a column first)."""
+    if not aliases:
+        return expr
+    if isinstance(expr, ast.Name) and expr.name.lower() in aliases:
+        if first or not _resolves(scope, expr.name):
+            return aliases[expr.name.lower()]
+        return expr
+    if isinstance(expr, (ast.Query, ast.Subquery, ast.Exists, ast.InQuery)) or not isinstance(expr, ast.Node):
+        return expr
+    changes = {}
+    for name in expr.__dataclass_fields__:
+        if name == "pos":
+            continue
+        value = getattr(expr, name)
+        if isinstance(value, tuple):
+            new = tuple(_aliased(v, aliases, scope, first) if not isinstance(v, tuple)
+                        else tuple(_aliased(x, aliases, scope, first) for x in v) for v in value)
+        else:
+            new = _aliased(value, aliases, scope, first)
+        if new is not value and new != value:
+            changes[name] = new
+    return replace(expr, **changes) if changes else expr
 
 
 def _resolves(scope: Scope, name: str) -> bool:
