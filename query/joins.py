@@ -165,6 +165,7 @@ def join_written(planner: Planner, plan: p.Plan | None, item: Any, scope: Scope,
             raise ProgrammingError("a parenthesized join on the right of a LEFT JOIN is not supported")
         unit = planner.unit(item.right, list(scope.sources), outer)
         on = item.on
+        scope.merged.update(c.lower() for c in item.using)
         for test in using_conditions(item.using, scope.sources, unit.source.alias):
             on = test if on is None else ast.Logical("AND", on, test)
         if unit.lateral is not None:

@@ -199,8 +199,13 @@ class Planner:
                     exprs.append(ast.StarStruct(tuple(s.alias for s in chosen)))
                     names.append("*")
                     continue
+                shown: set[str] = set()
                 for src in chosen:
                     for column in src.columns if src.columns is not None else (None,):
+                        if column is not None and column.lower() in scope.merged:
+                            if column.lower() in shown:
+                                continue  # a USING column appears once, as in SQL
+                            shown.add(column.lower())
                         path = (src.alias,) if column is None else (src.alias, column)
                         exprs.append(_name_path(path))
                         names.append(column or src.alias)
@@ -268,6 +273,7 @@ class Planner:
             if item.on is not None:
                 pending.extend(conjuncts(item.on))
             pending.extend(_using(item, units))
+            scope.merged.update(c.lower() for c in item.using)
             return
         units.append(self.unit(item, [u.source for u in units], scope.parent))
 

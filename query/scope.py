@@ -46,6 +46,7 @@ class Scope:
     parent: Scope | None = None
     outer_hits: int = 0  # names of deeper (sub)queries resolved here: correlation, counted
     implicit_fields: bool = True  # a FROM scope: unclaimed names are fields of its one document
+    merged: set[str] = field(default_factory=set)  # JOIN ... USING columns (lower case): one column
 
     def __post_init__(self) -> None:
         given, self.sources = self.sources, []
@@ -108,7 +109,7 @@ class Scope:
                 return self._within(src, path[1:])
         owners = [s for s in self.sources if s.columns is not None
                   and any(c.lower() == lowered for c in s.columns)]
-        if len(owners) > 1:
+        if len(owners) > 1 and lowered not in self.merged:
             raise ProgrammingError(f"ambiguous column name: {first}")
         if owners:
             return self._within(owners[0], path)

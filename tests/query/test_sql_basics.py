@@ -34,6 +34,8 @@ QUERIES = [
     "SELECT t1.a, t2.name FROM t1 JOIN t2 ON t2.t1a = t1.a ORDER BY 1",
     "SELECT t1.a, t2.name FROM t1, t2 WHERE t2.t1a = t1.a AND t2.score > 2 ORDER BY 1",
     "SELECT t1.a, t2.name FROM t1 LEFT JOIN t2 ON t2.t1a = t1.a ORDER BY 1, 2",
+    "SELECT a, x.b, y.c FROM t1 AS x JOIN t1 AS y USING (a) ORDER BY 1",
+    "SELECT * FROM t1 AS x LEFT JOIN t1 AS y USING (a, b) ORDER BY x.e",
     "SELECT name, score FROM t2 WHERE score >= 3.5 ORDER BY score DESC",
     "SELECT name FROM t2 WHERE score = 9 OR id = 1 ORDER BY name",
     "SELECT b % 3 AS g, count(*), sum(e) FROM t1 GROUP BY g ORDER BY g",
