@@ -148,7 +148,9 @@ class Planner:
         exprs, names = self._expand(items, scope)
         aliases = {item.alias.lower(): item.expr for item in items
                    if isinstance(item, ast.ResultColumn) and item.alias}
-        order = tuple(ast.Ordering(_aliased(o.expr, aliases, scope, first=True), o.descending, o.nulls_first)
+        order = tuple(o if isinstance(o.expr, ast.Name)  # a bare alias names its result column
+                      else ast.Ordering(_aliased(o.expr, aliases, scope, first=True), o.descending,
+                                        o.nulls_first)
                       for o in order)
         if sel.having is not None:
             sel = replace(sel, having=_aliased(sel.having, aliases, scope, first=False))

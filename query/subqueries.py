@@ -23,23 +23,34 @@ __all__ = ["compile_subquery"]
 
 
 def compile_subquery(node: Any, scope: Scope, ctx: Context) -> Compiled:
-    before = scope.chain_hits()
-    plan, names = ctx.plan_query(node.query, scope)
-    correlated = scope.chain_hits() != before
+    # Above a GROUP BY the subquery sees the grouped rows' scope: a row of the group
+    # (``row[0]`` of the aggregation's output) is the row it is correlated with.
+    outer = ctx.group_input if ctx.group_input is not None else scope
+    before = outer.chain_hits()
+    plan, names = ctx.plan_query(node.query, outer)
+    correlated = outer.chain_hits() != before
+    grouped = ctx.group_input is not None
+
+    def cached(run: Any) -> Compiled:
+        return _memo(correlated, run, grouped)
     if isinstance(node, ast.Exists):
-        return _cached(correlated, lambda env: next(iter(plan.rows(env)), None) is not None)
+        return cached(lambda env: next(iter(plan.rows(env)), None) is not None)
     if len(names) != 1:
         raise ProgrammingError(f"sub-select returns {len(names)} columns - expected 1")
     if isinstance(node, ast.Subquery):
         def scalar(env: Env) -> Any:
             first = next(iter(plan.rows(env)), None)
             return None if first is None else first[0]
-        return _cached(correlated, scalar)
-    return _membership(node, compile_expr(node.left, scope, ctx), plan, correlated)
+        return cached(scalar)
+    return _membership(node, compile_expr(node.left, scope, ctx), cached(_collector(plan)))
 
 
-def _cached(correlated: bool, run: Any) -> Compiled:
+def _memo(correlated: bool, run: Any, grouped: bool = False) -> Compiled:
+    """``run(env)`` per row (correlated; the row, or its group's row, made the enclosing one)
+    or once per execution."""
     if correlated:
+        if grouped:
+            return lambda row, env: run(env.nested(row[0]))
         return lambda row, env: run(env.nested(row))
     key = object()
 
@@ -51,7 +62,8 @@ def _cached(correlated: bool, run: Any) -> Compiled:
     return once
 
 
-def _membership(node: ast.InQuery, left: Compiled, plan: Any, correlated: bool) -> Compiled:
+def _collector(plan: Any) -> Any:
+    """The subquery's answer for IN: (its values as a set, whether one was NULL, how many)."""
     def collect(env: Env) -> tuple[set, bool, int]:
         found, has_null, count = set(), False, 0
         for (value,) in plan.rows(env):
@@ -61,8 +73,10 @@ def _membership(node: ast.InQuery, left: Compiled, plan: Any, correlated: bool) 
             else:
                 found.add(hashable(value))
         return found, has_null, count
+    return collect
 
-    answers = _cached(correlated, collect)
+
+def _membership(node: ast.InQuery, left: Compiled, answers: Compiled) -> Compiled:
     negated = node.negated
 
     def member(row: tuple, env: Env) -> Any:

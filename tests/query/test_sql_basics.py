@@ -42,6 +42,8 @@ QUERIES = [
     "SELECT DISTINCT a AS o0, b AS o1 FROM t1 ORDER BY (o0 + 0) DESC, 2",
     "SELECT b % 2 AS g, count(*) AS n FROM t1 GROUP BY g HAVING n > 1 ORDER BY n + g",
     "SELECT a + b AS s, count(*) FROM t1 GROUP BY s ORDER BY s",
+    "SELECT b % 2, (SELECT count(*) FROM t1 AS x WHERE x.b % 2 = t1.b % 2), count(*) FROM t1 "
+    "GROUP BY b % 2 ORDER BY 1",
     "SELECT b % 3, count(*) FROM t1 GROUP BY 1 HAVING count(*) > 1 ORDER BY 1",
     "SELECT DISTINCT b % 2 FROM t1 ORDER BY 1",
     "SELECT a FROM t1 ORDER BY a DESC LIMIT 2 OFFSET 1",
