@@ -41,6 +41,15 @@ def unjoinable(key: tuple) -> bool:
     return None in key or MISSING_KEY in key
 
 
+def _or_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def attempt(value: Any) -> Any:
+        try:
+            return convert(value)
+        except LookupError:
+            return None
+    return attempt
+
+
 def row_key(row: tuple) -> tuple:
     return tuple(hashable(x) for x in row)
 
@@ -98,10 +107,16 @@ class TableScan(Plan):
         where: dict[str, Any] = {}
         for column, op, value, convert in self.constraints:
             raw = value((), env)
-            if raw is None or raw is MISSING:
+            if raw is None or raw is MISSING or (op == "$in" and not raw):
                 return None
+            if op == "$in":  # a listed value the column cannot hold matches nothing: leave it out
+                converted = [c for c in map(_or_none(convert), raw) if c is not None]
+                if not converted:
+                    return None
+                where[column] = {"$in": converted}
+                continue
             try:
-                converted = [convert(x) for x in raw] if op == "$in" else convert(raw)
+                converted = convert(raw)
             except LookupError:
                 if op in ("$eq", "$in"):
                     return None

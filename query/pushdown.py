@@ -180,8 +180,8 @@ def _simple(expr: ast.Expr, local: Scope, ctx: Context) -> list[tuple[str, str, 
         items = [_constant(item, local, ctx) for item in expr.items]
         if column is not None and all(i is not None for i in items):
             def listed(row: tuple, env: Env, parts: list = items) -> Any:
-                values = [part(row, env) for part in parts]
-                return None if any(x is None or x is v.MISSING for x in values) else values
+                values = [part(row, env) for part in parts]  # NULL matches nothing: leave it out
+                return [x for x in values if x is not None and x is not v.MISSING]
             return [(column, "$in", listed)]
     return []
 

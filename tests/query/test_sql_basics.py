@@ -38,6 +38,8 @@ QUERIES = [
     "SELECT * FROM t1 AS x LEFT JOIN t1 AS y USING (a, b) ORDER BY x.e",
     "SELECT name, score FROM t2 WHERE score >= 3.5 ORDER BY score DESC",
     "SELECT name FROM t2 WHERE score = 9 OR id = 1 ORDER BY name",
+    "SELECT id FROM t2 WHERE id IN (1, 1.5, NULL, 3.0) ORDER BY id",
+    "SELECT id FROM t2 WHERE score IN (3.5, NULL, 9) ORDER BY id",
     "SELECT b % 3 AS g, count(*), sum(e) FROM t1 GROUP BY g ORDER BY g",
     "SELECT DISTINCT a AS o0, b AS o1 FROM t1 ORDER BY (o0 + 0) DESC, 2",
     "SELECT b % 2 AS g, count(*) AS n FROM t1 GROUP BY g HAVING n > 1 ORDER BY n + g",
