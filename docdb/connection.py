@@ -29,6 +29,7 @@ import storage
 from docdb.errors import InterfaceError, OperationalError, ProgrammingError
 from docdb.models.collection import Collection
 from docdb.models.db import Database, NotCommitted
+from docdb.models.maintenance import compact_stores, describe, object_stats, tree_bytes
 from docdb.models.objects import check_name, create_object, create_view, drop_object, rename_object
 from docdb.models.table import Table, create_table
 from docdb.models.txn import Transaction
@@ -133,10 +134,13 @@ class Connection:
                 if self.autocommit and not self._explicit and self._depth == 0:
                     self.commit()  # after a failure the statement is already undone: this ends it
 
-    def _begin(self) -> None:
+    def _acquire_writer(self) -> None:
         if not self._db.writer.acquire(timeout=self.timeout):
             raise OperationalError(f"database is locked: another connection has been writing for "
                                    f"over {self.timeout} s")
+
+    def _begin(self) -> None:
+        self._acquire_writer()
         self._txn = Transaction(self._db)
 
     def begin(self) -> None:
@@ -282,3 +286,40 @@ class Connection:
         """Fsync the log: every commit so far survives a power loss."""
         self._check_open()
         self._db.flush()
+
+    # ----- looking at the database and keeping it small -----------------------------------
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """What ``name`` is: ``kind``, ``engine``, ``indexes`` (name -> ``fields``, ``unique``);
+        a table's ``columns`` (name -> declaration) and ``primary_key``; a view's ``sql``."""
+        return describe(self.reading().catalog.require_any(name))
+
+    def stats(self) -> dict[str, Any]:
+        """The database's size: ``objects`` (per table and collection: ``entries``, ``indexes``,
+        ``disk_bytes``, ``dead_bytes`` -- what ``compact`` can give back), ``log_bytes`` and
+        ``disk_bytes`` (the whole directory)."""
+        self._check_open()
+        with self._lock:
+            objects = object_stats(self._db.stores, self.reading().catalog.entries())
+        return {"path": self.path, "objects": objects, "log_bytes": self._db.log.size,
+                "disk_bytes": tree_bytes(self.path)}
+
+    def compact(self) -> None:
+        """Give back the room of overwritten and deleted data: every store is compacted (LSM)
+        or merged (hash) now. It waits for the writer lock, as a transaction does."""
+        with self._lock:
+            self._check_open()
+            if self._txn is not None:
+                raise ProgrammingError("commit or roll back the open transaction before compacting")
+            self._acquire_writer()
+            try:
+                self._db.checkpoint()
+                compact_stores(self._db.stores)
+            finally:
+                self._db.writer.release()
+
+    def iterdump(self) -> Iterator[str]:
+        """The statements that recreate the database (DDL, data, indexes, views), as sqlite3's."""
+        from docdb.dump import iterdump
+
+        return iterdump(self)
