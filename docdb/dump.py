@@ -18,19 +18,20 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["iterdump", "quote_name", "sql_literal", "table_ddl", "index_ddl"]
+__all__ = ["index_statements", "iterdump", "object_ddl", "quote_name", "sql_literal"]
 
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 # Words the grammar reserves where a name could stand; a name equal to one is quoted.
-_RESERVED = frozenset("""
-    abort add all alter and as asc at autoincrement begin between by case cast collate collection
-    column commit conflict create cross default delete desc distinct do drop else end escape except
-    exists explain fail false first from glob group having if ignore in index indexed inner insert
-    intersect into is isnull join key last left like limit missing not nothing notnull null nulls
-    of offset on or order outer pivot primary rename replace returning rollback select set table
-    temp temporary then to transaction true union unique unnest unpivot update using value values
-    view when where with
-""".split())
+_RESERVED_WORDS = """
+    abort add all alter and as asc at autoincrement begin between by case cast collate
+    collection column commit conflict create cross default delete desc distinct do drop else
+    end escape except exists explain fail false first from glob group having if ignore in
+    index indexed inner insert intersect into is isnull join key last left like limit
+    missing not nothing notnull null nulls of offset on or order outer pivot primary rename
+    replace returning rollback select set table temp temporary then to transaction true
+    union unique unnest unpivot update using value values view when where with
+"""
+_RESERVED = frozenset(_RESERVED_WORDS.split())
 
 
 def quote_name(name: str) -> str:
@@ -89,6 +90,13 @@ def index_ddl(table: str, name: str, spec: dict) -> str:
     return f"CREATE {unique}INDEX {quote_name(name)} ON {quote_name(table)} ({fields});"
 
 
+def index_statements(description: dict) -> list[str]:
+    """``CREATE INDEX`` for each index of a table or collection that its creation does not make."""
+    implied = implied_indexes(description)
+    return [index_ddl(description["name"], index, spec)
+            for index, spec in description.get("indexes", {}).items() if index not in implied]
+
+
 def object_ddl(description: dict) -> str:
     """The statement that creates a table, collection or view (without its data)."""
     kind = description["kind"]
@@ -122,10 +130,7 @@ def iterdump(conn: Any, names: list[str] | None = None) -> Iterator[str]:
             yield object_ddl(description)
             yield from object_data(conn, description)
     for description in descriptions:
-        implied = implied_indexes(description)
-        for index, spec in description.get("indexes", {}).items():
-            if index not in implied:
-                yield index_ddl(description["name"], index, spec)
+        yield from index_statements(description)
     for description in descriptions:
         if description["kind"] == "view":
             yield object_ddl(description)
