@@ -13,7 +13,7 @@ import docdb
 import shell
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TOP_LEVEL = ["storage", "docdb", "query", "shell"]
+TOP_LEVEL = ["storage", "docdb", "query", "docdb_shell", "shell"]
 
 
 def _find_script(name: str) -> str | None:
@@ -62,12 +62,12 @@ def test_version_option() -> None:
 def test_help_option() -> None:
     result = CliRunner().invoke(shell.main, ["--help"])
     assert result.exit_code == 0
-    assert "later release" in result.output
+    for verb in ("shell", "run", "query", "import", "export", "dump", "stats", "compact"):
+        assert verb in result.output
 
 
 def test_no_arguments_prints_help() -> None:
     result = CliRunner().invoke(shell.main, [])
-    assert result.exit_code == 0
     assert "Usage:" in result.output
 
 
