@@ -9,8 +9,10 @@ import shell
 @pytest.fixture
 def docdb_cli():
     """``docdb_cli(args, input=None)`` -> click Result (stdout and stderr kept apart)."""
+
     def invoke(args, input=None):
         return CliRunner().invoke(shell.main, [str(a) for a in args], input=input, catch_exceptions=False)
+
     return invoke
 
 

@@ -22,10 +22,11 @@ def test_table_aligns_numbers_right_and_text_left():
         "+-----+--------+-------------------------+\n"
         "| id  | name   | doc                     |\n"
         "+-----+--------+-------------------------+\n"
-        "|   1 | Ada    | {\"a\": [1, 2], \"b\": \"x\"} |\n"
+        '|   1 | Ada    | {"a": [1, 2], "b": "x"} |\n'
         "|  22 | NULL   | X'01'                   |\n"
         "| 3.5 | 日本語 | [true]                  |\n"
-        "+-----+--------+-------------------------+\n")
+        "+-----+--------+-------------------------+\n"
+    )
 
 
 def test_box_uses_box_drawing_and_headers_can_be_off():
@@ -35,7 +36,10 @@ def test_box_uses_box_drawing_and_headers_can_be_off():
 
 
 def test_large_documents_are_pretty_printed_over_several_lines():
-    doc = {"_id": 1, "items": [{"sku": "apple", "qty": 3, "price": 1.5}, {"sku": "pear", "qty": 1, "price": 2}]}
+    doc = {
+        "_id": 1,
+        "items": [{"sku": "apple", "qty": 3, "price": 1.5}, {"sku": "pear", "qty": 1, "price": 2}],
+    }
     text = pretty_json(doc)
     assert text.splitlines()[0] == "{"
     assert json.loads(text) == doc
@@ -46,14 +50,17 @@ def test_json_and_jsonl_are_valid_json_and_documents_stand_alone():
     assert json.loads(_render("json")) == [
         {"id": 1, "name": "Ada", "doc": {"a": [1, 2], "b": "x"}},
         {"id": 22, "name": None, "doc": "X'01'"},
-        {"id": 3.5, "name": "日本語", "doc": [True]}]
+        {"id": 3.5, "name": "日本語", "doc": [True]},
+    ]
     lines = _render("jsonl", ["orders"], [({"_id": 1},), ({"_id": 2},)]).splitlines()
     assert [json.loads(line) for line in lines] == [{"_id": 1}, {"_id": 2}]
     assert json.loads(_render("json", rows=[])) == []
 
 
 def test_csv_quotes_and_writes_null_as_empty():
-    assert _render("csv") == 'id,name,doc\n1,Ada,"{""a"":[1,2],""b"":""x""}"\n22,,X\'01\'\n3.5,日本語,[true]\n'
+    assert (
+        _render("csv") == 'id,name,doc\n1,Ada,"{""a"":[1,2],""b"":""x""}"\n22,,X\'01\'\n3.5,日本語,[true]\n'
+    )
 
 
 def test_line_mode_one_value_per_line():
@@ -62,7 +69,9 @@ def test_line_mode_one_value_per_line():
     assert "\n\n" in text
 
 
-@pytest.mark.parametrize("value, text", [(None, "NULL"), (True, "true"), (1.0, "1.0"), (b"\xff", "X'FF'"),
-                                         ("x", "x"), ([1, "a"], '[1, "a"]')])
+@pytest.mark.parametrize(
+    "value, text",
+    [(None, "NULL"), (True, "true"), (1.0, "1.0"), (b"\xff", "X'FF'"), ("x", "x"), ([1, "a"], '[1, "a"]')],
+)
 def test_cell_text(value, text):
     assert cell_text(value) == text
