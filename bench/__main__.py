@@ -15,6 +15,7 @@ SUITES = {
     "storage": "bench.storage",
     "documents": "bench.documents",
     "query": "bench.query",
+    "transfer": "bench.transfer",
 }
 
 

@@ -143,10 +143,17 @@ class Table:
         write_indexes(txn, entry, key, old, new, self._values_of(schema),
                       lambda values: any(v is None for vs in values for v in vs))
         txn.put(entry["id"], key, self._encode(schema, new) if new is not None else None)
+        if new is None:
+            txn.next_rowids.pop(entry["id"], None)  # the largest row id may be gone
 
     def _next_rowid(self, txn: Transaction, entry: dict) -> int:
-        last = next(iter(txn.scan(entry["id"], reverse=True)), None)
-        return keycode.decode_tuple(last[0])[0] + 1 if last else 1
+        store = entry["id"]
+        rowid = txn.next_rowids.get(store)
+        if rowid is None:
+            last = next(iter(txn.scan(store, reverse=True)), None)
+            rowid = keycode.decode_tuple(last[0])[0] + 1 if last else 1
+        txn.next_rowids[store] = rowid + 1
+        return rowid
 
     def _insert(self, txn: Transaction, entry: dict, row: dict) -> Any:
         schema = self.schema_of(entry)

@@ -62,6 +62,10 @@ class Transaction:
         self.dropped: list[int] = []
         self._undo: list[tuple] = []
         self._depth = 0
+        # store -> the next hidden row id to hand out (the largest + 1, as SQLite's rowid): found
+        # by one reverse scan per table, not one per insert (that scan re-sorts the overlay:
+        # quadratic in a bulk load). A delete in the table or an undone statement forgets it.
+        self.next_rowids: dict[int, int] = {}
 
     # ----- reads ---------------------------------------------------------------------
 
@@ -133,6 +137,7 @@ class Transaction:
             self._undo.clear()  # a finished statement is undone only by a rollback
 
     def _undo_to(self, mark: int) -> None:
+        self.next_rowids.clear()
         while len(self._undo) > mark:
             entry = self._undo.pop()
             if entry[0] == _CATALOG:

@@ -242,3 +242,23 @@ def test_same_rows_as_sqlite(conn, ops, indexed):
 
 def test_columns_in_declared_order(conn):
     assert users(conn).columns == ["id", "name", "email", "score", "active", "meta", "photo"]
+
+
+def test_hidden_row_ids_stay_unique_across_a_long_transaction(tmp_path):
+    """Row ids of a table without a primary key come from a per-transaction counter that a
+    delete or a failed insert resets: each is still the largest + 1, never a live row's."""
+    import docdb
+
+    conn = docdb.connect(str(tmp_path / "db"))
+    table = conn.create_table("t", {"n": "INTEGER NOT NULL"})
+    ids = [table.insert({"n": i}) for i in range(50)]
+    conn.execute("DELETE FROM t WHERE n >= 45")
+    with pytest.raises(docdb.IntegrityError):
+        table.insert({"n": None})
+    ids += [table.insert({"n": i}) for i in range(50, 60)]
+    conn.commit()
+    ids += [table.insert({"n": i}) for i in range(60, 65)]
+    conn.commit()
+    assert ids == list(range(1, 51)) + list(range(46, 61))  # the largest + 1, as SQLite's rowid
+    assert sorted(r[0] for r in conn.execute("SELECT n FROM t")) == list(range(45)) + list(range(50, 65))
+    conn.close()
