@@ -23,7 +23,7 @@ from docdb_shell.runner import Quit, run_lines
 from docdb_shell.session import Session
 from docdb_shell.summary import field_summary
 
-__all__ = ["COMMANDS", "dispatch", "schema_text"]
+__all__ = ["COMMANDS", "dispatch", "help_rows", "schema_text"]
 
 
 class Usage(Exception):
@@ -228,11 +228,16 @@ def _export(session: Session, args: list[str]) -> None:
     session.console.write(f"{count:,} records exported to {args[1]}\n")
 
 
+def help_rows() -> list[tuple[str, str]]:
+    """(usage, help) of each command, in order (``.exit`` and ``.quit`` are one)."""
+    return sorted({c.usage: c.help for c in COMMANDS.values()}.items())
+
+
 @command(".help", "this list")
 def _help(session: Session, args: list[str]) -> None:
-    commands = sorted({c.usage: c for c in COMMANDS.values()}.items())
-    width = max(len(usage) for usage, _c in commands)
-    _lines(session, "\n".join(f"{usage.ljust(width)}  {c.help}" for usage, c in commands))
+    rows = help_rows()
+    width = max(len(usage) for usage, _help in rows)
+    _lines(session, "\n".join(f"{usage.ljust(width)}  {text}" for usage, text in rows))
 
 
 @command(".quit", "leave the shell (.exit too); an open transaction is rolled back")

@@ -45,7 +45,8 @@ KEYWORDS = sorted(_KEYWORD_WORDS.split())
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*$")
 _PATH = re.compile(r"([A-Za-z_][A-Za-z_0-9$]*)\.((?:[A-Za-z_0-9$]+\.)*)([A-Za-z_0-9$]*)$")
 _WANTS_OBJECT = re.compile(r"\b(FROM|JOIN|INTO|UPDATE|TABLE|COLLECTION|ON|VIEW)\s+[A-Za-z_0-9$]*$", re.I)
-_ALIAS = re.compile(r"\b([A-Za-z_][A-Za-z_0-9$]*)(?:\s+AS)?\s+([A-Za-z_][A-Za-z_0-9$]*)", re.I)
+# "customers c", "orders AS o": a lookahead, so "FROM customers c" is not eaten as ("FROM", "customers")
+_ALIAS = re.compile(r"\b([A-Za-z_][A-Za-z_0-9$]*)(?=(?:\s+AS)?\s+([A-Za-z_][A-Za-z_0-9$]*))", re.I)
 
 
 class SchemaCompleter(Completer):

@@ -72,11 +72,16 @@ class Session:
         """Close the current database (rolling back an open transaction) and open ``path``
         (``None``: a new in-memory database)."""
         conn = docdb.connect(path or ":memory:", engine=self.engine, autocommit=True)
-        self.close()
+        self._close_database()
         self.conn, self.path = conn, path
         self.changed += 1
 
     def close(self) -> None:
+        """Roll back an open transaction (saying so), close the database and an .output file."""
+        self.set_output(None)
+        self._close_database()
+
+    def _close_database(self) -> None:
         if self.conn is None:
             return
         try:

@@ -207,3 +207,18 @@ def test_export_command_and_import_command(docdb_cli, db_path, tmp_path):
     assert skipped.exit_code == 1 and "1 records imported" in skipped.stderr
     written = docdb_cli(["export", db_path, "people", "-o", tmp_path / "p.csv"])
     assert written.exit_code == 0 and (tmp_path / "p.csv").read_text().startswith("_id,name,")
+
+
+def test_csv_as_a_new_collection_and_a_large_file_with_progress(docdb_cli, db_path, tmp_path):
+    source = tmp_path / "big.csv"
+    source.write_text("n,label,blank\n" + "".join(f"{i},{'x' * 40},\n" for i in range(30_000)))
+    assert source.stat().st_size > 1 << 20  # the progress bar's threshold
+    result = docdb_cli(
+        ["import", db_path, source, "--into", "c", "--as", "collection", "--batch-size", "5000"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "30,000 records imported into c (created collection c)" in result.stderr
+    conn = docdb.connect(db_path)
+    assert conn.collection("c").count_documents({}) == 30_000
+    assert conn.collection("c").find_one({"n": 7}, projection={"_id": 0}) == {"n": 7, "label": "x" * 40}
+    conn.close()
