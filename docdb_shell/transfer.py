@@ -208,10 +208,18 @@ def _target(conn: Any, name: str, fmt: str, path: str, create: str | None, repor
         columns = {c: spec.split()[0].upper() for c, spec in conn.describe(name)["columns"].items()}
         table = conn.table(name)
 
+        blobs = [c for c, type_ in columns.items() if type_ == "BLOB"]
+
         def convert(row: dict) -> dict:
             return {c: _typed(c, columns.get(c, "TEXT"), v) for c, v in row.items()}
 
-        return table.insert, convert
+        def insert(record: dict) -> Any:
+            for column in blobs:  # JSON has no bytes: export wrote them as X'..' text
+                if isinstance(record.get(column), str):
+                    record[column] = _typed(column, "BLOB", record[column])
+            return table.insert(record)
+
+        return insert, convert
     if name in conn.collections():
         return conn.collection(name).insert_one, lambda row: {c: _guess(v) for c, v in row.items() if v != ""}
     kind = create or ("table" if fmt == "csv" else "collection")
@@ -283,6 +291,8 @@ def _insert(insert: Callable[[dict], Any], value: Any) -> str | None:
         insert(value)
     except docdb.Error as error:
         return f"{type(error).__name__}: {error}"
+    except ValueError as error:  # a field that cannot be converted to its column's type
+        return str(error)
     return None
 
 

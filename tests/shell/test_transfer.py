@@ -222,3 +222,20 @@ def test_csv_as_a_new_collection_and_a_large_file_with_progress(docdb_cli, db_pa
     assert conn.collection("c").count_documents({}) == 30_000
     assert conn.collection("c").find_one({"n": 7}, projection={"_id": 0}) == {"n": 7, "label": "x" * 40}
     conn.close()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+def test_a_table_with_every_type_exports_and_imports_back(conn, tmp_path, fmt):
+    columns = {"id": "INTEGER", "r": "REAL", "t": "TEXT", "ok": "BOOLEAN", "b": "BLOB", "j": "JSON"}
+    rows = [(1, 1.5, 'a,"b"\nc', True, b"\x00\x01", {"k": [1, None]}), (2, None, "", False, None, [1, "x"])]
+    conn.create_table("src", columns, primary_key="id")
+    conn.create_table("dst", columns, primary_key="id")
+    for row in rows:
+        conn.table("src").insert(dict(zip(columns, row)))
+    path = tmp_path / f"src.{fmt}"
+    with open(path, "w", newline="") as f:
+        export(conn, "src", f, fmt)
+    report = import_file(conn, str(path), "dst")
+    assert report.errors == [] and report.inserted == 2
+    expected = rows if fmt != "csv" else [rows[0], (2, None, "", False, None, [1, "x"])]
+    assert conn.execute("SELECT * FROM dst ORDER BY id").fetchall() == expected
