@@ -66,7 +66,8 @@ def test_multiline_history_completion_interrupt_and_leave(tmp_path):
         "SELECT count(*) FROM customers a, customers b, customers c, customers d, customers e, "
         "customers f, customers g, customers h, customers i;\r"
     )
-    time.sleep(2)
+    child.expect_exact("\x1b[?2004l")  # prompt_toolkit has left the prompt: the query runs
+    time.sleep(1)
     child.sendintr()
     child.expect("Interrupted")
     _ready(child)
