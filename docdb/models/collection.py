@@ -173,7 +173,7 @@ class Collection:
             if replace:  # MongoDB takes only the _id from the filter into a replacement
                 document = {**({"_id": seed["_id"]} if "_id" in seed else {}), **update}
             else:
-                document = apply_update(seed, update)
+                document = apply_update(seed, update, inserting=True)
             upserted = self._insert(txn, self._ensure(txn), document)
         return UpdateResult(0, 0, upserted)
 

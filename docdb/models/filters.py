@@ -24,9 +24,10 @@ Semantics kept from MongoDB:
   (``1 == 1.0`` but ``True != 1``); sub-documents compare field by field, in
   order.
 
-Not supported (raise ``FilterError``): ``$regex``, ``$type``, ``$mod``,
-``$where``, ``$expr``, ``$text``, geo and bitwise operators, ``$all`` with
-``$elemMatch`` items, and any other operator.
+``$regex`` (with ``$options``, or a compiled ``re.Pattern`` as the value),
+``$type`` and ``$mod`` are in ``docdb.models.filter_values``.
+Not supported (raise ``FilterError``): ``$where``, ``$expr``, ``$text``, geo and
+bitwise operators, ``$all`` with ``$elemMatch`` items, and any other operator.
 
 May import: the standard library, ``orjson`` and ``docdb.errors``.
 """
@@ -34,12 +35,14 @@ May import: the standard library, ``orjson`` and ``docdb.errors``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from docdb.errors import ProgrammingError
+from docdb.models.filter_values import mod_test, regex_test, type_test
 
 __all__ = ["FilterError", "compile_filter", "matches", "get_path_values", "index_values", "compare",
            "raw_prefilter"]
@@ -264,6 +267,8 @@ def _compile_path(path: str, condition: Any) -> Predicate:
     parts = path.split(".")
     if _is_operator_expression(condition, path):
         test = _compile_operators(condition, path)
+    elif isinstance(condition, re.Pattern):  # pymongo's {"name": re.compile("^a")}
+        test = _value_test("$regex", condition, path)
     else:
         target = _checked(condition, path)
         test = _equals_test(target)
@@ -335,6 +340,11 @@ def _checked(value: Any, where: str) -> Any:
 
 
 def _compile_operators(expression: dict, path: str) -> ValueTest:
+    if "$options" in expression:
+        if "$regex" not in expression:
+            raise FilterError(f"$options on {path!r} needs a $regex beside it")
+        expression = {op: (operand, expression["$options"]) if op == "$regex" else operand
+                      for op, operand in expression.items() if op != "$options"}
     tests = [_compile_operator(op, operand, path) for op, operand in expression.items()]
     if len(tests) == 1:
         return tests[0]
@@ -360,11 +370,29 @@ def _compile_operator(op: str, operand: Any, path: str) -> ValueTest:
         return _all_test(operand, where)
     if op == "$elemMatch":
         return _elem_match_test(operand, where)
+    if op in _VALUE_OPERATORS:
+        return _value_test(op, operand, where)
     if op == "$not":
+        if isinstance(operand, re.Pattern):
+            return _negated(_value_test("$regex", operand, where))
         if not _is_operator_expression(operand, where):
             raise FilterError(f"{where}: needs a non-empty operator expression such as {{'$gt': 1}}")
         return _negated(_compile_operators(operand, path))
     raise FilterError(f"unknown operator {op} (on {path!r})")
+
+
+_VALUE_OPERATORS = {"$regex": lambda operand: regex_test(*operand) if isinstance(operand, tuple)
+                    else regex_test(operand),
+                    "$type": type_test, "$mod": mod_test}
+
+
+def _value_test(op: str, operand: Any, where: str) -> ValueTest:
+    """``$regex``, ``$type``, ``$mod``: a condition each value (or array element) is tried on."""
+    try:
+        holds = _VALUE_OPERATORS[op](operand)
+    except ValueError as error:
+        raise FilterError(f"{where}: {error}") from None
+    return lambda values: any(holds(c) for c in _candidates(values))
 
 
 def _negated(test: ValueTest) -> ValueTest:

@@ -2,9 +2,11 @@
 
 ``apply_update(document, update)`` returns the updated copy and leaves its
 argument alone, so a collection can validate, index and write the result, or
-drop it, as one step. Operators: ``$set``, ``$unset``, ``$inc``, ``$push`` and
-``$addToSet`` (each with ``$each``), and ``$pull`` by value, condition or query
-(``docdb.models.filters``). Paths are dotted;
+drop it, as one step. Operators: ``$set``, ``$setOnInsert`` (on an upsert's insert
+only), ``$unset``, ``$inc``, ``$mul``, ``$min``, ``$max`` (MongoDB's order across
+types), ``$rename``, ``$currentDate`` (ISO-8601 text: JSON has no dates), ``$push``
+and ``$addToSet`` (each with ``$each``), ``$pull`` by value, condition or query
+(``docdb.models.filters``) and ``$pop``. Paths are dotted;
 a numeric part indexes an array, and ``$set`` creates missing objects on the
 way (and pads an array with ``None`` up to the index, as MongoDB does).
 
@@ -19,11 +21,12 @@ May import: the standard library, ``docdb.errors`` and ``docdb.models.filters``.
 from __future__ import annotations
 
 import copy
+import datetime
 from collections.abc import Callable
 from typing import Any
 
 from docdb.errors import DataError
-from docdb.models.filters import FilterError, compile_filter
+from docdb.models.filters import FilterError, compare, compile_filter
 
 __all__ = ["apply_update", "is_operator_update", "UpdateError"]
 
@@ -44,8 +47,9 @@ def is_operator_update(update: dict) -> bool:
     return all(dollar)
 
 
-def apply_update(document: dict, update: dict) -> dict:
-    """The updated copy of ``document``."""
+def apply_update(document: dict, update: dict, inserting: bool = False) -> dict:
+    """The updated copy of ``document``; ``inserting`` when an upsert makes it (only then
+    does ``$setOnInsert`` apply)."""
     if not is_operator_update(update):
         raise UpdateError("apply_update takes operators ($set, $inc, ...); use replace_one to replace")
     steps: list[tuple[str, str, Any]] = []
@@ -55,10 +59,14 @@ def apply_update(document: dict, update: dict) -> dict:
         if not isinstance(fields, dict) or not fields:
             raise UpdateError(f"{op} takes a non-empty object of paths")
         steps += [(op, path, arg) for path, arg in fields.items()]
-    _check_paths([path for _, path, _ in steps])
+    renamed = [arg for op, _, arg in steps if op == "$rename"]
+    if not all(isinstance(target, str) for target in renamed):
+        raise UpdateError("$rename takes {'old.path': 'new.path'}, the new path as text")
+    _check_paths([path for _, path, _ in steps] + renamed)
     result = copy.deepcopy(document)
     for op, path, arg in steps:
-        _OPERATORS[op](result, path.split("."), arg)
+        if op != "$setOnInsert" or inserting:
+            _OPERATORS[op](result, path.split("."), arg)
     return result
 
 
@@ -154,17 +162,24 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _inc(doc: dict, parts: list[str], amount: Any) -> None:
-    path = ".".join(parts)
-    if not _number(amount):
-        raise UpdateError(f"$inc of {path} by {amount!r}: the amount must be a number")
-    node = _container(doc, parts, create=True)
-    current = _child(node, parts[-1])
-    if current is _MISSING:
-        current = 0
-    elif not _number(current):
-        raise UpdateError(f"$inc of {path}: its value {current!r} is not a number")
-    _put(node, parts[-1], current + amount, parts)
+Apply = Callable[[dict, list[str], Any], None]
+
+
+def _arithmetic(op: str, noun: str, combine: Callable[[Any, Any], Any]) -> Apply:
+    """``$inc`` / ``$mul``: combine a number with the field's number (a missing field is 0,
+    so ``$mul`` of nothing is 0 of the factor's type, as in MongoDB)."""
+    def apply(doc: dict, parts: list[str], operand: Any) -> None:
+        path = ".".join(parts)
+        if not _number(operand):
+            raise UpdateError(f"{op} of {path} by {operand!r}: the {noun} must be a number")
+        node = _container(doc, parts, create=True)
+        current = _child(node, parts[-1])
+        if current is _MISSING:
+            current = 0
+        elif not _number(current):
+            raise UpdateError(f"{op} of {path}: its value {current!r} is not a number")
+        _put(node, parts[-1], combine(current, operand), parts)
+    return apply
 
 
 def _array_at(doc: dict, parts: list[str], op: str, create: bool) -> list | None:
@@ -234,11 +249,59 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-_OPERATORS: dict[str, Callable[[dict, list[str], Any], None]] = {
+def _bound(keep: Callable[[int], bool]) -> Apply:
+    """``$min`` / ``$max``: set the value when the field is missing or ``keep(compare(new, old))``,
+    comparing across types in MongoDB's order."""
+    def apply(doc: dict, parts: list[str], value: Any) -> None:
+        node = _container(doc, parts, create=True)
+        current = _child(node, parts[-1])
+        if current is _MISSING or keep(compare(value, current)):
+            _put(node, parts[-1], copy.deepcopy(value), parts)
+    return apply
+
+
+def _rename(doc: dict, parts: list[str], target: str) -> None:
+    node = _container(doc, parts, create=False)
+    if isinstance(node, list):
+        raise UpdateError(f"$rename of {'.'.join(parts)}: a path through an array cannot be renamed")
+    if isinstance(node, dict) and parts[-1] in node:
+        _set(doc, target.split("."), node.pop(parts[-1]))
+
+
+def _pop(doc: dict, parts: list[str], end: Any) -> None:
+    if end not in (1, -1) or isinstance(end, bool):
+        raise UpdateError(f"$pop of {'.'.join(parts)} takes 1 (the last element) or -1 (the first)")
+    array = _array_at(doc, parts, "$pop", create=False)
+    if array:
+        array.pop(-1 if end == 1 else 0)
+
+
+def _current_date(doc: dict, parts: list[str], kind: Any) -> None:
+    """JSON has no dates: ``true`` or ``{"$type": "date"}`` stores ISO-8601 UTC text with
+    milliseconds (which sorts in time order); ``{"$type": "timestamp"}`` milliseconds since 1970."""
+    now = datetime.datetime.now(datetime.UTC)
+    if kind is True or kind == {"$type": "date"}:
+        value: Any = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    elif kind == {"$type": "timestamp"}:
+        value = int(now.timestamp() * 1000)
+    else:
+        raise UpdateError(f"$currentDate of {'.'.join(parts)} takes true, {{'$type': 'date'}} "
+                          f"or {{'$type': 'timestamp'}}, not {kind!r}")
+    _set(doc, parts, value)
+
+
+_OPERATORS: dict[str, Apply] = {
     "$set": _set,
+    "$setOnInsert": _set,
     "$unset": _unset,
-    "$inc": _inc,
+    "$inc": _arithmetic("$inc", "amount", lambda current, amount: current + amount),
+    "$mul": _arithmetic("$mul", "factor", lambda current, factor: current * factor),
+    "$min": _bound(lambda order: order < 0),
+    "$max": _bound(lambda order: order > 0),
+    "$rename": _rename,
+    "$currentDate": _current_date,
     "$push": _push,
     "$addToSet": _add_to_set,
     "$pull": _pull,
+    "$pop": _pop,
 }

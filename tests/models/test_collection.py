@@ -207,7 +207,7 @@ def test_update_operators(coll):
 
 @pytest.mark.parametrize("update, error", [
     ({"$set": {"_id": 9}}, docdb.DataError), ({"$inc": {"n": 1}}, docdb.DataError),
-    ({"$push": {"n": 1}}, docdb.DataError), ({"$rename": {"n": "m"}}, docdb.DataError),
+    ({"$push": {"n": 1}}, docdb.DataError), ({"$mul": {"n": 2}}, docdb.DataError),
     ({"n": 1}, docdb.ProgrammingError), ({}, docdb.DataError), ({"$set": {"s": {1}}}, docdb.DataError),
     ({"$set": {"m": {}, "m-x": 2, "m.y": 1}}, docdb.DataError),  # "m-x" sorts between "m" and "m.y"
 ])

@@ -122,7 +122,7 @@ def test_compiled_once_and_reused():
 @pytest.mark.parametrize(
     "bad, needle",
     [
-        ({"a": {"$regex": "x"}}, "$regex"), ({"a": {"$in": 1}}, "$in"), ({"a": {"$nin": "ab"}}, "$nin"),
+        ({"a": {"$where": "x"}}, "$where"), ({"a": {"$in": 1}}, "$in"), ({"a": {"$nin": "ab"}}, "$nin"),
         ({"$or": {}}, "$or"), ({"$and": []}, "$and"), ({"$where": "1"}, "$where"),
         ({"a": {"$size": "2"}}, "$size"), ({"a": {"$size": True}}, "$size"), ({"a": {"$all": 3}}, "$all"),
         ({"a": {"$not": 3}}, "$not"), ({"a": {"$not": {}}}, "$not"), ({"a": {"$elemMatch": 3}}, "$elemMatch"),
