@@ -22,10 +22,17 @@ apilevel = "2.0"
 threadsafety = 1
 paramstyle = "qmark"
 
-__all__ = ["__version__", "apilevel", "threadsafety", "paramstyle", "connect", "Connection"]  # noqa: F405
+__all__ = ["__version__", "apilevel", "threadsafety", "paramstyle", "connect", "Connection",  # noqa: F405
+           "InsertOne", "UpdateOne", "UpdateMany", "ReplaceOne", "DeleteOne", "DeleteMany",
+           "BulkWriteResult", "ReturnDocument", "register_adapter", "Row"]
 __all__ += errors.__all__
 
 _LAZY = {"connect": "docdb.connection", "Connection": "docdb.connection"}
+# pymongo's names, importable from docdb as from pymongo
+_LAZY.update(dict.fromkeys(["InsertOne", "UpdateOne", "UpdateMany", "ReplaceOne", "DeleteOne", "DeleteMany",
+                            "BulkWriteResult", "ReturnDocument"], "docdb.models.writes"))
+_LAZY["register_adapter"] = "docdb.adapters"
+_LAZY["Row"] = "docdb.row"
 
 
 def __getattr__(name: str) -> Any:

@@ -95,6 +95,7 @@ class Connection:
         self._db = db
         self.default_engine = engine
         self.autocommit = bool(autocommit)
+        self._isolation = ""
         self.timeout = timeout
         self._temporary = temporary
         self._txn: Transaction | None = None
@@ -105,6 +106,37 @@ class Connection:
         # CREATE TEMP VIEW: name (lower case) -> (name, SQL, columns), for this connection only
         self.temp_views: dict[str, tuple[str, str, list[str]]] = {}
         self.query_cache: dict = {}  # the query layer's plans (query.cache)
+        self.row_factory: Any = None  # sqlite3's: new cursors start with it (docdb.Row, or any callable)
+        self.total_changes = 0  # rows inserted, updated or deleted by this connection's SQL
+        self._tracer: Any = None
+
+    # ----- sqlite3's conveniences ----------------------------------------------------------
+
+    @property
+    def isolation_level(self) -> str | None:
+        """sqlite3's switch: ``None`` is autocommit (each statement commits); ``""`` (or
+        ``"DEFERRED"``, ``"IMMEDIATE"``, ``"EXCLUSIVE"``: docdb has one kind of transaction)
+        opens a transaction at the first write, kept until ``commit()``."""
+        return None if self.autocommit else self._isolation
+
+    @isolation_level.setter
+    def isolation_level(self, level: str | None) -> None:
+        if level is not None and (not isinstance(level, str)
+                                  or level.upper() not in ("", "DEFERRED", "IMMEDIATE", "EXCLUSIVE")):
+            raise ValueError(f"isolation_level must be None, '', 'DEFERRED', 'IMMEDIATE' or 'EXCLUSIVE', "
+                             f"not {level!r}")
+        if level is None and self._txn is not None:
+            self.commit()  # as sqlite3: switching to autocommit commits what is pending
+        self.autocommit = level is None
+        self._isolation = level.upper() if level is not None else ""
+
+    def set_trace_callback(self, callback: Any) -> None:
+        """Call ``callback(sql)`` with the text of each statement before it runs (None: stop)."""
+        self._tracer = callback
+
+    def _trace(self, sql: str) -> None:
+        if self._tracer is not None:
+            self._tracer(sql)
 
     # ----- the session the models read and write through ----------------------------------
 

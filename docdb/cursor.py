@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from docdb.adapters import adapt
 from docdb.errors import Error, InterfaceError, InternalError, ProgrammingError
 from query.executor import Result, execute
+from query.params import Slots, parameter_slots
 from query.parser import parse, parse_one
 
 if TYPE_CHECKING:
@@ -24,15 +26,27 @@ if TYPE_CHECKING:
 __all__ = ["Cursor"]
 
 
-def _params(params: Any) -> Any:
+def _params(params: Any, slots: Slots) -> Any:
+    """The values to bind, checked against what the statement reads and adapted
+    (``docdb.adapters``): a wrong count or a missing name is a ProgrammingError, as in sqlite3."""
     if params is None:
-        return ()
+        params = ()
     if isinstance(params, Mapping):
-        return params
+        if slots.positions:
+            raise ProgrammingError("the statement uses ? parameters: give a sequence, not a mapping")
+        missing = sorted(slots.names - set(params))
+        if missing:
+            raise ProgrammingError(f"you did not supply a value for binding parameter :{missing[0]}")
+        return {name: adapt(params[name], f"parameter :{name}") for name in slots.names}
     if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
         raise ProgrammingError("parameters are a sequence (for ?) or a mapping (for :name), "
                                f"not {type(params).__name__}")
-    return tuple(params)
+    if slots.names:
+        raise ProgrammingError(f"the statement uses named parameters (:{min(slots.names)}): give a mapping")
+    if len(params) != slots.positions:
+        raise ProgrammingError(f"incorrect number of bindings supplied: the statement uses "
+                               f"{slots.positions}, and there are {len(params)} supplied")
+    return tuple(adapt(value, f"parameter {i}") for i, value in enumerate(params, 1))
 
 
 def run(conn: Any, statement: Any, params: Any) -> Result:
@@ -59,6 +73,8 @@ class Cursor:
         self.rowcount = -1
         self.lastrowid: Any = None
         self._closed = False
+        # sqlite3's: a callable (cursor, row tuple) -> row, applied as rows are fetched
+        self.row_factory: Any = connection.row_factory
 
     def _check(self) -> None:
         if self._closed:
@@ -67,8 +83,9 @@ class Cursor:
 
     def execute(self, sql: str, params: Any = ()) -> Cursor:
         self._check()
+        self.connection._trace(sql)
         statement = parse_one(sql)
-        bound = _params(params)
+        bound = _params(params, parameter_slots(statement))
         with self.connection._lock:
             result = run(self.connection, statement, bound)
         self._take(result)
@@ -76,12 +93,14 @@ class Cursor:
 
     def executemany(self, sql: str, seq_of_params: Any) -> Cursor:
         self._check()
+        self.connection._trace(sql)
         statement = parse_one(sql)
+        slots = parameter_slots(statement)
         total = 0
         last = None
         with self.connection.writing():  # all of them, or (if one fails) none
             for params in seq_of_params:
-                result = run(self.connection, statement, _params(params))
+                result = run(self.connection, statement, _params(params, slots))
                 for _ in result.rows:
                     pass
                 total += max(result.rowcount, 0)
@@ -91,6 +110,7 @@ class Cursor:
 
     def executescript(self, script: str) -> Cursor:
         self._check()
+        self.connection._trace(script)
         for statement in parse(script):
             result = run(self.connection, statement, ())
             for _ in result.rows:
@@ -102,30 +122,38 @@ class Cursor:
         self._result = result
         self._rows = iter(result.rows)
         self.rowcount = result.rowcount
+        if result.columns is None and result.rowcount > 0:
+            self.connection.total_changes += result.rowcount
         if result.lastrowid is not None:
             self.lastrowid = result.lastrowid
         self.description = None if result.columns is None else tuple(
             (name, None, None, None, None, None, None) for name in result.columns)
 
-    def fetchone(self) -> tuple | None:
-        self._check()
-        return next(self._rows, None)
+    def _shaped(self, rows: Iterator[tuple]) -> Iterator[Any]:
+        factory = self.row_factory
+        return rows if factory is None else (factory(self, row) for row in rows)
 
-    def fetchmany(self, size: int | None = None) -> list[tuple]:
+    def fetchone(self) -> Any:
+        self._check()
+        row = next(self._rows, None)
+        return row if row is None or self.row_factory is None else self.row_factory(self, row)
+
+    def fetchmany(self, size: int | None = None) -> list:
         self._check()
         count = self.arraysize if size is None else size
-        return [row for _, row in zip(range(count), self._rows)]
+        return list(self._shaped(row for _, row in zip(range(count), self._rows)))
 
-    def fetchall(self) -> list[tuple]:
+    def fetchall(self) -> list:
         self._check()
-        return list(self._rows)
+        return list(self._shaped(self._rows))
 
-    def __iter__(self) -> Iterator[tuple]:
+    def __iter__(self) -> Iterator[Any]:
         return self
 
-    def __next__(self) -> tuple:
+    def __next__(self) -> Any:
         self._check()
-        return next(self._rows)
+        row = next(self._rows)
+        return row if self.row_factory is None else self.row_factory(self, row)
 
     def close(self) -> None:
         self._closed = True

@@ -16,7 +16,6 @@ May import: the standard library, ``orjson``, ``storage`` and ``docdb.models``.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,7 +24,7 @@ from docdb.errors import DataError, IntegrityError, ProgrammingError
 from docdb.models import keycode
 from docdb.models.cursor import Cursor
 from docdb.models.documents import decode_document, encode_document, new_id
-from docdb.models.filters import compile_filter, index_values
+from docdb.models.filters import compile_filter, get_path_values, index_values
 from docdb.models.index import normalize
 from docdb.models.objects import (
     Session,
@@ -37,37 +36,19 @@ from docdb.models.objects import (
     remove_index,
     write_indexes,
 )
-from docdb.models.shaping import sort_spec
+from docdb.models.shaping import compile_projection, distinct_key, sort_spec
 from docdb.models.txn import Transaction
 from docdb.models.updates import apply_update, is_operator_update
+from docdb.models.writes import (
+    BulkWriteResult,
+    DeleteResult,
+    InsertManyResult,
+    InsertOneResult,
+    UpdateResult,
+    run_bulk,
+)
 
 ID_INDEX = "_id_"
-
-
-@dataclass(frozen=True)
-class InsertOneResult:
-    inserted_id: Any
-    acknowledged: bool = True
-
-
-@dataclass(frozen=True)
-class InsertManyResult:
-    inserted_ids: list
-    acknowledged: bool = True
-
-
-@dataclass(frozen=True)
-class UpdateResult:
-    matched_count: int
-    modified_count: int
-    upserted_id: Any = None
-    acknowledged: bool = True
-
-
-@dataclass(frozen=True)
-class DeleteResult:
-    deleted_count: int
-    acknowledged: bool = True
 
 
 def id_key(_id: Any) -> bytes:
@@ -151,12 +132,16 @@ class Collection:
         cursor = self.find(filter, limit=1 if one else 0)
         return list(cursor.keyed(txn, entry))
 
-    def _update(self, filter: Any, update: Any, upsert: bool, one: bool, replace: bool) -> UpdateResult:
+    @staticmethod
+    def _check_change(update: Any, replace: bool) -> None:
         if replace:
             if not isinstance(update, dict) or any(k.startswith("$") for k in update):
                 raise ProgrammingError("replace_one takes a replacement document without $ operators")
         elif not is_operator_update(update):
             raise ProgrammingError("update_one/update_many take $ operators; use replace_one to replace")
+
+    def _update(self, filter: Any, update: Any, upsert: bool, one: bool, replace: bool) -> UpdateResult:
+        self._check_change(update, replace)
         with self._session.writing() as txn:
             entry = self._entry(txn)
             matched = modified = 0
@@ -214,8 +199,80 @@ class Collection:
              skip: int = 0, limit: int = 0) -> Cursor:
         return Cursor(self, filter, projection, sort_spec(sort), skip, limit)
 
-    def find_one(self, filter: dict | None = None, projection: Any = None, sort: Any = None) -> dict | None:
+    def find_one(self, filter: Any = None, projection: Any = None, sort: Any = None) -> dict | None:
+        """The first match, or None; a filter that is not a dict is an ``_id`` (as in pymongo)."""
+        if filter is not None and not isinstance(filter, dict):
+            filter = {"_id": filter}
         return next(iter(self.find(filter, projection, sort, limit=1)), None)
+
+    def distinct(self, key: str, filter: dict | None = None) -> list:
+        """The distinct values of ``key`` in the matching documents, in the order first met;
+        array values count as their elements, missing fields as nothing (as in MongoDB)."""
+        if not isinstance(key, str) or not key:
+            raise ProgrammingError(f"distinct takes a field path, not {key!r}")
+        seen: dict[bytes, Any] = {}
+        for document in self.find(filter):
+            for value in get_path_values(document, key):
+                for item in (value if isinstance(value, list) else [value]):
+                    seen.setdefault(distinct_key(item), item)
+        return list(seen.values())
+
+    # ----- find and change in one step --------------------------------------------------
+
+    def _find_one_and(self, filter: Any, sort: Any, change: Any) -> tuple[dict | None, dict | None]:
+        """The first match (by ``sort``) before and after ``change(txn, entry, key, document)``,
+        which returns the new document (None: deleted); both None when nothing matched."""
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            if entry is None:
+                return None, None
+            cursor = Cursor(self, filter, None, sort_spec(sort), 0, 1)
+            found = list(cursor.keyed(txn, entry))
+            if not found:
+                return None, None
+            key, old = found[0]
+            return old, change(txn, entry, key, old)
+
+    def _shaped(self, document: dict | None, projection: Any) -> dict | None:
+        shape = compile_projection(projection)
+        return shape(document) if document is not None and shape else document
+
+    def find_one_and_delete(self, filter: dict, projection: Any = None, sort: Any = None) -> dict | None:
+        """Delete the first match; the document as it was, or None."""
+        def delete(txn: Transaction, entry: dict, key: bytes, old: dict) -> None:
+            self._write(txn, entry, key, old, None)
+        old, _ = self._find_one_and(filter, sort, delete)
+        return self._shaped(old, projection)
+
+    def _find_one_and_change(self, filter: dict, change: dict, replace: bool, projection: Any, sort: Any,
+                             upsert: bool, return_document: bool) -> dict | None:
+        def rewrite(txn: Transaction, entry: dict, key: bytes, old: dict) -> dict:
+            new = self._changed(old, change, replace)
+            data = encode_document(new)
+            if data != orjson.dumps(old):
+                self._write(txn, entry, key, old, new, data)
+            return new
+        self._check_change(change, replace)
+        with self._session.writing():
+            old, new = self._find_one_and(filter, sort, rewrite)
+            if old is None and upsert:
+                upserted = self._update(filter, change, True, one=True, replace=replace).upserted_id
+                new = self.find_one({"_id": upserted})
+        return self._shaped(new if return_document else old, projection)
+
+    def find_one_and_update(self, filter: dict, update: dict, projection: Any = None, sort: Any = None,
+                            upsert: bool = False, return_document: bool = False) -> dict | None:
+        """Update the first match; the document before (or, ``ReturnDocument.AFTER``, after)."""
+        return self._find_one_and_change(filter, update, False, projection, sort, upsert, return_document)
+
+    def find_one_and_replace(self, filter: dict, replacement: dict, projection: Any = None, sort: Any = None,
+                             upsert: bool = False, return_document: bool = False) -> dict | None:
+        """Replace the first match; the document before (or, ``ReturnDocument.AFTER``, after)."""
+        return self._find_one_and_change(filter, replacement, True, projection, sort, upsert, return_document)
+
+    def bulk_write(self, requests: Any, ordered: bool = True) -> BulkWriteResult:
+        """pymongo's requests (``docdb.InsertOne``...), in order, all or (if one fails) none."""
+        return run_bulk(self, self._session, requests)
 
     def count_documents(self, filter: dict | None = None) -> int:
         if filter is None or filter == {}:  # every document: count keys, decode nothing

@@ -81,8 +81,7 @@ class Cursor:
         if not self.access.exact:
             found = ((k, d) for k, d in found if self._matches(d))
         if self._sort:
-            ordered = sort_documents([d for _, d in found], self._sort)
-            found = ((b"", d) for d in ordered)
+            found = iter(sort_documents(list(found), self._sort, itemgetter(1)))
         stop = self._skip + self._limit if self._limit else None
         return itertools.islice(found, self._skip, stop)
 
@@ -104,6 +103,34 @@ class Cursor:
 
     def to_list(self) -> list[dict]:
         return list(self)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        """As pymongo's: ``cursor[i]`` is the i-th result after this cursor's skip (IndexError if
+        there is none), ignoring its limit; ``cursor[a:b]`` sets this cursor's skip to ``a`` and
+        its limit to ``b - a``, overriding earlier ones, and returns the cursor."""
+        if isinstance(index, slice):
+            self._unstarted()
+            if index.step is not None:
+                raise IndexError("Cursor instances do not support slice steps")
+            skip = index.start or 0
+            if skip < 0:
+                raise IndexError("Cursor instances do not support negative indices")
+            limit = 0 if index.stop is None else index.stop - skip
+            if limit < 0:
+                raise IndexError(f"stop index must be greater than start index for slice {index!r}")
+            self._skip, self._limit = skip, limit
+            if index.stop is not None and limit == 0:
+                self._results = iter(())
+            return self
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"index {index!r} cannot be applied to Cursor instances")
+        if index < 0:
+            raise IndexError("Cursor instances do not support negative indices")
+        one = Cursor(self._collection, self._filter, None, self._sort, self._skip + index, 1)
+        one._project = self._project
+        for document in one:
+            return document
+        raise IndexError("no such item for Cursor instance")
 
     def close(self) -> None:
         self._results = iter(())

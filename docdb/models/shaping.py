@@ -1,4 +1,4 @@
-"""Sorting and projecting documents the way MongoDB does.
+"""Sorting, projecting and telling distinct values of documents the way MongoDB does.
 
 Sort (``sort=[("a", 1), ("b.c", -1)]``): values compare in MongoDB's type
 order (``filters.compare``); a missing field sorts as null; an array sorts by
@@ -11,7 +11,9 @@ Projection: ``{"a": 1, "b.c": 1}`` keeps only those paths (plus ``_id`` unless
 the two kinds cannot be mixed (except for ``_id``), nor can a path and a path
 inside it (``"a"`` and ``"a.b"``). A path through an array applies to each sub-document in it, and
 an inclusion drops the array's non-document elements, as MongoDB does.
-May import: the standard library, ``docdb.errors`` and ``docdb.models``.
+
+Distinct values (``distinct_key``): what ``Collection.distinct`` counts as one value.
+May import: the standard library, orjson, ``docdb.errors`` and ``docdb.models``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from docdb.errors import ProgrammingError
 from docdb.models.filters import compare, get_path_values
@@ -75,8 +79,11 @@ def _compare(a: Any, b: Any) -> int:
     return compare(a, b)
 
 
-def sort_documents(documents: list[dict], spec: SortSpec) -> list[dict]:
-    keyed = [([_sort_value(d, path, direction) for path, direction in spec], d) for d in documents]
+def sort_documents(items: list, spec: SortSpec, document: Callable[[Any], dict] = lambda item: item) -> list:
+    """``items`` in ``spec``'s order (stable); ``document(item)`` is what is sorted on, so
+    (key, document) pairs can be sorted as well as documents."""
+    keyed = [([_sort_value(document(item), path, direction) for path, direction in spec], item)
+             for item in items]
 
     def order(a: tuple, b: tuple) -> int:
         for (_, direction), x, y in zip(spec, a[0], b[0]):
@@ -86,7 +93,7 @@ def sort_documents(documents: list[dict], spec: SortSpec) -> list[dict]:
         return 0
 
     keyed.sort(key=functools.cmp_to_key(order))
-    return [d for _, d in keyed]
+    return [item for _, item in keyed]
 
 
 def compile_projection(projection: Any) -> Callable[[dict], dict] | None:
@@ -169,3 +176,19 @@ def _exclude_fields(doc: dict, tree: dict) -> dict:
         else:
             out[key] = value
     return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def distinct_key(value: Any) -> bytes:
+    """The same bytes for values MongoDB's ``distinct`` counts as one: ``1`` and ``1.0``,
+    sub-documents with the same fields in the same order; ``true`` stays apart from ``1``."""
+    return orjson.dumps(_plain(value))

@@ -107,7 +107,7 @@ def test_parameters_qmark_and_named(both):
     ours, _ = both
     assert ours.execute("SELECT name FROM t2 WHERE id = ?", (2,)).fetchall() == [("bob",)]
     assert ours.execute("SELECT name FROM t2 WHERE id = :id", {"id": 3}).fetchall() == [("cy",)]
-    with pytest.raises(docdb.ProgrammingError, match="parameter"):
+    with pytest.raises(docdb.ProgrammingError, match="bindings supplied"):
         ours.execute("SELECT name FROM t2 WHERE id = ?").fetchall()
 
 

@@ -1,0 +1,74 @@
+"""Python values as statement parameters: which types bind as they are, how others are adapted.
+
+``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes`` and JSON values (``dict``,
+``list``, ``tuple`` of those) bind as they are. Dates and times are stored as text, by
+the rule sqlite3's default adapters follow: ``date`` as ``YYYY-MM-DD``, ``datetime`` as
+``YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]`` and ``time`` as ``HH:MM:SS[.ffffff]`` (ISO-8601,
+which sorts in time order). Any other type -- ``Decimal``, ``uuid.UUID``, a set -- is a
+``ProgrammingError`` naming the parameter, unless ``register_adapter(type, function)``
+says how to store it, as in sqlite3 (``register_adapter(Decimal, str)`` keeps it exact
+as text). Nothing is ever silently turned into something that matches nothing.
+May import: the standard library and ``docdb.errors``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from docdb.errors import ProgrammingError
+
+__all__ = ["adapt", "register_adapter"]
+
+_ADAPTERS: dict[type, Callable[[Any], Any]] = {}
+_PLAIN = frozenset({type(None), bool, int, float, str, bytes})
+
+
+def register_adapter(type_: type, adapter: Callable[[Any], Any]) -> None:
+    """Store values of ``type_`` (exactly that type) as ``adapter(value)``, which must give a
+    value docdb stores: None, a bool, number, text, bytes or a JSON value."""
+    if not isinstance(type_, type) or not callable(adapter):
+        raise ProgrammingError("register_adapter takes a type and a function")
+    _ADAPTERS[type_] = adapter
+
+
+def _date_time(value: Any) -> str | None:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(" ")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return None
+
+
+def adapt(value: Any, where: str) -> Any:
+    """``value`` as docdb stores it; ``where`` names the parameter in an error."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    adapter = _ADAPTERS.get(kind)
+    if adapter is not None:
+        try:
+            adapted = adapter(value)
+        except Exception as error:  # the user's function: say whose it was
+            raise ProgrammingError(f"{where}: the adapter for {kind.__name__} failed: {error!r}") from error
+        if type(adapted) is kind:
+            raise ProgrammingError(f"{where}: the adapter for {kind.__name__} returned a {kind.__name__}")
+        return adapt(adapted, where)
+    text = _date_time(value)
+    if text is not None:
+        return text
+    if kind in (bytearray, memoryview):
+        return bytes(value)
+    if isinstance(value, dict):
+        return {_key(k, where): adapt(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [adapt(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise ProgrammingError(f"{where}: type {kind.__name__} is not supported "
+                           f"(docdb.register_adapter({kind.__name__}, ...) says how to store it)")
+
+
+def _key(key: Any, where: str) -> str:
+    if not isinstance(key, str):
+        raise ProgrammingError(f"{where}: object keys are text, not {type(key).__name__} ({key!r:.40})")
+    return key
