@@ -57,6 +57,10 @@ def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str 
         return Connection(_open_database(tempfile.mkdtemp(prefix="docdb-memory-"), "off", options),
                           engine, autocommit, timeout, temporary=True)
     real = os.path.realpath(os.fspath(path))
+    parent = os.path.dirname(real)
+    if not os.path.isdir(parent):  # as sqlite3: a database is made in a directory that exists
+        raise OperationalError(f"unable to open database {os.fspath(path)!r}: "
+                               f"the directory {parent!r} does not exist")
     with _open_lock:
         if real in _open:
             _open[real][1] += 1

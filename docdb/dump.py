@@ -29,7 +29,8 @@ _RESERVED_WORDS = """
     index indexed inner insert intersect into is isnull join key last left like limit
     missing not nothing notnull null nulls of offset on or order outer pivot primary rename
     replace returning rollback select set table temp temporary then to transaction true
-    union unique unnest unpivot update using value values view when where with
+    union unique unnest unpivot update using value values view when where with vacuum deferred
+    immediate exclusive current_date current_time current_timestamp
 """
 _RESERVED = frozenset(_RESERVED_WORDS.split())
 

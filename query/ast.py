@@ -38,6 +38,13 @@ class Literal(Expr):
 
 
 @dataclass(frozen=True)
+class CurrentTime(Expr):
+    """CURRENT_TIMESTAMP, CURRENT_DATE or CURRENT_TIME: the UTC time now, as SQLite's text."""
+
+    kind: str  # the keyword, upper case
+
+
+@dataclass(frozen=True)
 class Param(Expr):
     index: int | None  # 0-based position of a ``?``
     name: str | None  # a ``:name`` parameter
@@ -411,6 +418,11 @@ class RenameTable(Node):
 @dataclass(frozen=True)
 class Begin(Node):
     """BEGIN [TRANSACTION]"""
+
+
+@dataclass(frozen=True)
+class Vacuum(Node):
+    """VACUUM [schema]: compacts every store (docdb's way of giving back dead space)"""
 
 
 @dataclass(frozen=True)

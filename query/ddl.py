@@ -60,6 +60,8 @@ def _column_spec(column: ast.ColumnDef, ctx: Context, env: Env) -> str:
         spec += " NOT NULL"
     if column.unique:
         spec += " UNIQUE"
+    if isinstance(column.default, ast.CurrentTime):  # the time of each insert, not of CREATE
+        return spec + " DEFAULT " + column.default.kind
     if column.default is not None:
         value = compile_expr(column.default, Scope(), ctx)((), env)
         if isinstance(value, bytes):
@@ -74,7 +76,7 @@ def create_table(conn: Any, node: ast.CreateTable, ctx: Context, env: Env) -> No
     for column in node.columns:
         if column.name.lower() in (c.lower() for c in columns):
             raise ProgrammingError(f"duplicate column name: {column.name}")
-        columns[column.name] = _column_spec(column, ctx, env)
+        columns[str(column.name)] = _column_spec(column, ctx, env)  # a "quoted" name is stored plain
         if column.primary_key:
             if keys:
                 raise ProgrammingError(f"table {node.name} has more than one primary key")
@@ -88,7 +90,7 @@ def create_table(conn: Any, node: ast.CreateTable, ctx: Context, env: Env) -> No
         if node.if_not_exists:
             return
         raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
-    conn.create_table(node.name, columns, keys or None, engine=node.engine)
+    conn.create_table(str(node.name), columns, [str(k) for k in keys] or None, engine=node.engine)
 
 
 def add_column(conn: Any, node: ast.AddColumn, ctx: Context, env: Env) -> None:
@@ -97,7 +99,7 @@ def add_column(conn: Any, node: ast.AddColumn, ctx: Context, env: Env) -> None:
         raise ProgrammingError(f"no such table: {node.table}")
     if node.column.primary_key:
         raise ProgrammingError("cannot add a PRIMARY KEY column")
-    conn.table(found[0]).add_column(node.column.name, _column_spec(node.column, ctx, env))
+    conn.table(found[0]).add_column(str(node.column.name), _column_spec(node.column, ctx, env))
 
 
 def rename_table(conn: Any, node: ast.RenameTable) -> None:
@@ -107,7 +109,7 @@ def rename_table(conn: Any, node: ast.RenameTable) -> None:
     taken = _find(conn, node.new_name)
     if taken is not None:
         raise ProgrammingError(f"there is already another table or index with this name: {node.new_name}")
-    conn.rename(found[0], node.new_name)
+    conn.rename(found[0], str(node.new_name))
 
 
 def create_collection(conn: Any, node: ast.CreateCollection) -> None:
@@ -116,7 +118,7 @@ def create_collection(conn: Any, node: ast.CreateCollection) -> None:
         if node.if_not_exists and existing[1] == "collection":
             return
         raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
-    conn.create_collection(node.name, engine=node.engine)
+    conn.create_collection(str(node.name), engine=node.engine)
 
 
 def create_index(conn: Any, node: ast.CreateIndex) -> None:
@@ -131,11 +133,11 @@ def create_index(conn: Any, node: ast.CreateIndex) -> None:
     if kind == "table":
         table = conn.table(name)
         columns = [_table_column(table, part) for part in node.parts]
-        table.create_index(columns, unique=node.unique, name=node.name)
+        table.create_index([str(c) for c in columns], unique=node.unique, name=str(node.name))
     else:
         conn.collection(name).create_index([(".".join(part[1:] if len(part) > 1 and
                                                       part[0].lower() == name.lower() else part), 1)
-                                            for part in node.parts], unique=node.unique, name=node.name)
+                                            for part in node.parts], unique=node.unique, name=str(node.name))
 
 
 def _table_column(table: Any, part: tuple[str, ...]) -> str:
@@ -161,10 +163,10 @@ def create_view(conn: Any, node: ast.CreateView, planner: Any) -> None:
     if len({n.lower() for n in node.columns}) != len(node.columns):
         raise ProgrammingError(f"view {node.name}: column names must differ")
     if node.temporary:
-        conn.temp_views[node.name.lower()] = (node.name, node.text, list(node.columns))
+        conn.temp_views[node.name.lower()] = (str(node.name), node.text, [str(c) for c in node.columns])
         conn.query_cache.clear()  # plans may have read a table this view now hides
     else:
-        conn.create_view(node.name, node.text, list(node.columns))
+        conn.create_view(str(node.name), node.text, [str(c) for c in node.columns])
 
 
 def drop(conn: Any, node: ast.Drop) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from docdb.errors import Error, NotSupportedError, ProgrammingError
+from docdb.errors import Error, NotSupportedError, OperationalError, ProgrammingError
 from query import ast, ddl, dml
 from query.cache import prepared
 from query.expressions import Env
@@ -165,6 +165,10 @@ def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
         conn.commit()
     elif isinstance(node, ast.Rollback):
         conn.rollback()
+    elif isinstance(node, ast.Vacuum):
+        if conn.in_transaction:
+            raise OperationalError("cannot VACUUM from within a transaction")
+        conn.compact()
     else:
         raise NotSupportedError(f"{type(node).__name__} statements are not supported yet")
 

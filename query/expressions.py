@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from docdb.errors import DataError, ProgrammingError
+from docdb.models.schema import current_time_text
 from query import ast
 from query import functions as fn
 from query import values as v
@@ -165,6 +166,9 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
         return lambda row, env: value
     if isinstance(node, ast.Param):
         return _param(node)
+    if isinstance(node, ast.CurrentTime):
+        kind = node.kind
+        return lambda row, env: current_time_text(kind)
     if isinstance(node, (ast.Name, ast.Field, ast.Index)):
         path = _path_of(node)
         if path is not None:

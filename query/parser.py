@@ -66,7 +66,7 @@ def parse_one(text: str) -> Any:
     return statements[0]
 
 
-_STATEMENT_KEYWORDS = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "BEGIN",
+_STATEMENT_KEYWORDS = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "BEGIN", "VACUUM",
                        "COMMIT", "ROLLBACK", "EXPLAIN", "WITH", "VALUES", "REPLACE"]
 _FIRST_WORD = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*([A-Za-z_]+)", re.S)
 
@@ -155,6 +155,12 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
 
     def begin(self, meta, children):
         return ast.Begin(pos=_pos(meta))
+
+    def vacuum(self, meta, children):
+        return ast.Vacuum(pos=_pos(meta))
+
+    def current_time(self, meta, children):
+        return ast.CurrentTime(str(children[0]).upper(), pos=_pos(meta))
 
     def commit(self, meta, children):
         return ast.Commit(pos=_pos(meta))

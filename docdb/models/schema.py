@@ -1,6 +1,8 @@
 """Table schemas: typed columns, their constraints, and strict checking of rows.
 
-A column is declared as ``"<TYPE> [NOT NULL] [UNIQUE] [DEFAULT <literal>]"``
+A column is declared as ``"<TYPE> [NOT NULL] [UNIQUE] [DEFAULT <literal>]"`` (the
+literal may be ``CURRENT_TIMESTAMP``, ``CURRENT_DATE`` or ``CURRENT_TIME``: the time of
+each insert, as SQLite's text)
 with TYPE one of INTEGER, REAL, TEXT, BOOLEAN, BLOB, JSON. Typing is strict:
 an INTEGER is widened into a REAL column (as SQL does), and nothing else is
 coerced -- not ``True`` into INTEGER, not ``"1"`` into INTEGER, not ``1`` into
@@ -17,6 +19,7 @@ May import: the standard library, ``docdb.errors`` and ``docdb.models``.
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +49,32 @@ class Column:
         return self.default is not _NO_DEFAULT
 
 
+TIME_KEYWORDS = ("CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME")
+
+
+def current_time_text(kind: str) -> str:
+    """The UTC time now as SQLite writes ``CURRENT_TIMESTAMP`` (``YYYY-MM-DD HH:MM:SS``),
+    ``CURRENT_DATE`` (``YYYY-MM-DD``) or ``CURRENT_TIME`` (``HH:MM:SS``)."""
+    now = datetime.datetime.now(datetime.UTC)
+    return now.strftime({"CURRENT_TIMESTAMP": "%Y-%m-%d %H:%M:%S", "CURRENT_DATE": "%Y-%m-%d",
+                         "CURRENT_TIME": "%H:%M:%S"}[kind])
+
+
+class TimeDefault:
+    """``DEFAULT CURRENT_TIMESTAMP`` (or ``_DATE``, ``_TIME``): the time of each insert."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __call__(self) -> str:
+        return current_time_text(self.kind)
+
+    def __repr__(self) -> str:
+        return self.kind
+
+
 def parse_column(table: str, name: str, spec: str) -> Column:
     """``"TEXT NOT NULL DEFAULT 'x'"`` -> Column; ProgrammingError naming what is wrong."""
     if not isinstance(name, str) or not name:
@@ -59,6 +88,9 @@ def parse_column(table: str, name: str, spec: str) -> Column:
     default_match = _DEFAULT.search(rest)
     words = (rest[: default_match.start()] if default_match else rest).upper().split()
     column = Column(name, type_, not_null="NOT" in words, unique="UNIQUE" in words)
+    keyword = default_match.group("literal").upper() if default_match else None
+    if keyword in TIME_KEYWORDS:
+        return Column(name, type_, column.not_null, column.unique, TimeDefault(keyword))
     if default_match:
         value = _literal(table, name, default_match.group("literal"))
         column = Column(name, type_, column.not_null, column.unique,
@@ -145,6 +177,8 @@ class TableSchema:
         values = []
         for column in self.columns:
             value = row.get(column.name, column.default if column.has_default else None)
+            if type(value) is TimeDefault:
+                value = value()
             value = check_value(self.name, column, value)
             if value is None and column.not_null:
                 raise IntegrityError(f"table {self.name}, column {column.name} is NOT NULL: "

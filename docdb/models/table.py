@@ -39,7 +39,7 @@ from docdb.models.objects import (
     update_entry,
     write_indexes,
 )
-from docdb.models.schema import TableSchema, check_value, parse_column
+from docdb.models.schema import TableSchema, TimeDefault, check_value, parse_column
 from docdb.models.txn import Transaction
 
 PRIMARY = "PRIMARY"
@@ -317,6 +317,8 @@ class Table:
             column = parse_column(self.name, name, spec)
             if column.unique:
                 raise ProgrammingError(f"table {self.name}: cannot add a UNIQUE column")
+            if isinstance(column.default, TimeDefault):
+                raise ProgrammingError(f"table {self.name}: cannot add a column with non-constant default")
             if column.not_null and (not column.has_default or column.default is None):
                 raise ProgrammingError(f"table {self.name}: cannot add a NOT NULL column "
                                        "with default value NULL")

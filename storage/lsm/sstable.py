@@ -414,6 +414,7 @@ class SSTable:
                 block = cached((owner, file_no, i))
                 if block is None:
                     if not bloom.may_contain(key):
+                        last = -1  # no block in hand: the next key must not reuse this one's
                         continue
                     block = self._block(i)
                 last = i

@@ -211,3 +211,23 @@ def test_alter_table_add_column_and_rename_survive_reopen(tmp_path):
             conn.execute(bad)
     assert [c for c in conn.table("u").columns] == ["id", "a", "b", "c"]
     conn.close()
+
+
+def test_quoted_names_in_every_definition_and_a_dump_of_them():
+    """ORMs and migration tools quote every name: "a" and `a` stand wherever a name can."""
+    conn = docdb.connect(autocommit=True)
+    conn.executescript('''
+        CREATE TABLE "Order Lines" ("id" INTEGER PRIMARY KEY, `sku code` TEXT NOT NULL, "qty" INTEGER);
+        INSERT INTO "Order Lines" ("id", `sku code`, "qty") VALUES (1, 'apple', 3);
+        CREATE INDEX "by sku" ON "Order Lines" ("sku code");
+        ALTER TABLE "Order Lines" ADD COLUMN "note" TEXT;
+        CREATE VIEW "big lines" ("line") AS SELECT "id" FROM "Order Lines" WHERE "qty" > 2;
+        CREATE COLLECTION "odd docs";
+    ''')
+    assert conn.execute('SELECT "sku code", qty FROM "Order Lines"').fetchall() == [("apple", 3)]
+    assert conn.execute('SELECT * FROM "big lines"').fetchall() == [(1,)]
+    assert conn.describe("Order Lines")["columns"] == {"id": "INTEGER", "sku code": "TEXT NOT NULL",
+                                                       "qty": "INTEGER", "note": "TEXT"}
+    copy = docdb.connect(autocommit=True)
+    copy.executescript("\n".join(conn.iterdump()))
+    assert list(copy.iterdump()) == list(conn.iterdump())

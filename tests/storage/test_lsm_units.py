@@ -414,3 +414,19 @@ def test_disjoint_tables_are_chained_in_order_both_ways(tmp_path):
     assert list(engine.scan(reverse=True)) == expected[::-1]
     assert list(engine.scan(b"k01100", b"k01200", reverse=True)) == expected[100:200][::-1]
     engine.close()
+
+
+def test_sstable_get_many_after_a_bloom_miss_in_another_block(tmp_path):
+    """A key whose block is not cached and whose bloom says no must not leave the next key,
+    in the block looked at before, reading a block that was never loaded (a stateful-test
+    find: keys [b"\\x05", b"\\x00\\x00\\x00", b"\\x05"] after a compaction)."""
+    entries = [(bytes([i]), b"v%d" % i) for i in range(0, 40, 2)]
+    table = build_table(str(tmp_path), entries, block_bytes=8, cache_blocks=0)
+    try:
+        absent = next(bytes([i]) for i in range(1, 40, 2) if not table.bloom.may_contain(bytes([i])))
+        keys = [bytes([30]), absent, bytes([30]), bytes([2]), absent, bytes([2])]
+        results = [MISSING] * len(keys)
+        table.get_many(keys, results)
+        assert results == [b"v30", MISSING, b"v30", b"v2", MISSING, b"v2"]
+    finally:
+        table.close()

@@ -1,0 +1,93 @@
+"""Statements sqlite3 users type on their first day, each beside sqlite3: BEGIN DEFERRED /
+IMMEDIATE / EXCLUSIVE, VACUUM, CURRENT_TIMESTAMP / _DATE / _TIME (as values and as defaults),
+and connect() refusing a directory that does not exist."""
+
+import datetime
+import re
+import sqlite3
+
+import pytest
+
+import docdb
+
+
+@pytest.fixture
+def both(tmp_path):
+    mine = docdb.connect(str(tmp_path / "db"))
+    theirs = sqlite3.connect(str(tmp_path / "db.sqlite"), isolation_level=None)
+    mine.isolation_level = None
+    yield mine, theirs
+    mine.close()
+    theirs.close()
+
+
+@pytest.mark.parametrize(
+    "begin",
+    ["BEGIN", "BEGIN TRANSACTION", "BEGIN DEFERRED", "BEGIN IMMEDIATE TRANSACTION", "begin exclusive"],
+)
+def test_begin_kinds(both, begin):
+    for conn in both:
+        conn.execute("CREATE TABLE t (a INTEGER)")
+        conn.execute(begin)
+        conn.execute("INSERT INTO t VALUES (1)")
+        assert conn.in_transaction
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+def test_vacuum(both):
+    mine, theirs = both
+    for conn in both:
+        conn.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, "x" * 50) for i in range(500)])
+        conn.execute("DELETE FROM t WHERE a >= 10")
+        conn.execute("BEGIN")
+        with pytest.raises((docdb.OperationalError, sqlite3.OperationalError), match="within a transaction"):
+            conn.execute("VACUUM")
+        conn.execute("ROLLBACK")
+    dead = next(o for o in mine.stats()["objects"] if o["name"] == "t")["dead_bytes"]
+    for conn in both:
+        conn.execute("VACUUM")
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (10,)
+    assert next(o for o in mine.stats()["objects"] if o["name"] == "t")["dead_bytes"] < dead
+
+
+@pytest.mark.parametrize(
+    "keyword, pattern",
+    [
+        ("CURRENT_TIMESTAMP", r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"),
+        ("CURRENT_DATE", r"\d{4}-\d\d-\d\d"),
+        ("current_time", r"\d\d:\d\d:\d\d"),
+    ],
+)
+def test_current_time_values_and_defaults(both, keyword, pattern):
+    texts = []
+    for conn in both:
+        texts.append(conn.execute(f"SELECT {keyword}").fetchone()[0])
+        conn.execute(
+            f"CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT DEFAULT {keyword}, n INTEGER DEFAULT 5)"
+        )
+        conn.execute("INSERT INTO t (id) VALUES (1)")
+        row = conn.execute("SELECT at, n FROM t").fetchone()
+        assert re.fullmatch(pattern, row[0]) and row[1] == 5
+        texts.append(row[0])
+    assert all(re.fullmatch(pattern, t) for t in texts)
+    if keyword == "CURRENT_TIMESTAMP":  # the same clock (UTC) as sqlite3's, within a few seconds
+        times = [datetime.datetime.fromisoformat(t) for t in texts]
+        assert max(times) - min(times) < datetime.timedelta(seconds=5)
+
+
+def test_a_time_default_is_taken_at_each_insert_and_survives_a_dump(both):
+    mine, _ = both
+    mine.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT DEFAULT CURRENT_TIMESTAMP)")
+    assert "DEFAULT CURRENT_TIMESTAMP" in "\n".join(mine.iterdump())
+    with pytest.raises(docdb.ProgrammingError, match="non-constant default"):
+        mine.execute("ALTER TABLE t ADD COLUMN later TEXT DEFAULT CURRENT_TIME")
+
+
+def test_connect_refuses_a_missing_parent_directory(tmp_path):
+    with pytest.raises(sqlite3.OperationalError):
+        sqlite3.connect(str(tmp_path / "no" / "such" / "db.sqlite"))
+    with pytest.raises(docdb.OperationalError, match="does not exist"):
+        docdb.connect(str(tmp_path / "no" / "such" / "db"))
+    assert not (tmp_path / "no").exists()
