@@ -41,7 +41,10 @@ def _date_time(value: Any) -> str | None:
     return None
 
 
-def adapt(value: Any, where: str) -> Any:
+MAX_NESTING = 100  # as documents (docdb.models.documents): a value containing itself stops here
+
+
+def adapt(value: Any, where: str, depth: int = 0) -> Any:
     """``value`` as docdb stores it; ``where`` names the parameter in an error."""
     kind = type(value)
     if kind in _PLAIN:
@@ -60,10 +63,14 @@ def adapt(value: Any, where: str) -> Any:
         return text
     if kind in (bytearray, memoryview):
         return bytes(value)
+    if isinstance(value, (dict, list, tuple)) and depth >= MAX_NESTING:
+        shown = where if len(where) <= 50 else where[:50] + "..."
+        raise ProgrammingError(f"{shown}: nests deeper than {MAX_NESTING} levels of objects and arrays "
+                               "(or contains itself)")
     if isinstance(value, dict):
-        return {_key(k, where): adapt(v, f"{where}[{k!r}]") for k, v in value.items()}
+        return {_key(k, where): adapt(v, f"{where}[{k!r}]", depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [adapt(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [adapt(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
     raise ProgrammingError(f"{where}: type {kind.__name__} is not supported "
                            f"(docdb.register_adapter({kind.__name__}, ...) says how to store it)")
 

@@ -37,17 +37,41 @@ def _parser() -> lark.Lark:
                      propagate_positions=True, maybe_placeholders=False, cache=True)
 
 
+# Documented limits (docs/language.md), checked before anything runs: a deeper statement
+# would overflow Python's stack in the recursive steps after parsing (as SQLite refuses an
+# expression tree deeper than 1,000).
+MAX_DEPTH = 200  # levels of nesting: operators, parentheses, subqueries, constructors
+MAX_LENGTH = 16 << 20  # characters in one call's text
+
+
+def _check_depth(text: str, tree: lark.Tree) -> None:
+    """QuerySyntaxError at the first node nested deeper than ``MAX_DEPTH`` (iterative)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            line, column = (meta.line, meta.column) if not meta.empty else (1, 1)
+            raise QuerySyntaxError(f"the statement nests deeper than {MAX_DEPTH} levels "
+                                   "(operators, parentheses, subqueries, constructors)", text, line, column)
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, lark.Tree))
+
+
 @functools.lru_cache(maxsize=512)
 def parse(text: str) -> tuple[Any, ...]:
     """The statements of ``text`` (a script may hold several, separated by ``;``)."""
     if not isinstance(text, str):
         raise TypeError(f"a statement is a str, not {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise QuerySyntaxError(f"the text is {len(text):,} characters long; the limit is {MAX_LENGTH:,}",
+                               text[:200], 1, 1)
     try:
         tree = _parser().parse(text)
     except lark.exceptions.UnexpectedInput as error:
         raise _syntax_error(text, error) from None
     except RecursionError:
         raise QuerySyntaxError("statement nests too deeply to parse", text, 1, 1) from None
+    _check_depth(text, tree)
     try:
         return tuple(_ToAst(text).transform(tree).children)
     except lark.exceptions.VisitError as error:
@@ -593,12 +617,10 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
     # ----- expressions
 
     def or_(self, meta, children):
-        left, _, right = children
-        return ast.Logical("OR", left, right, pos=_pos(meta))
+        return _balanced("OR", _nodes(children), _pos(meta))
 
     def and_(self, meta, children):
-        left, _, right = children
-        return ast.Logical("AND", left, right, pos=_pos(meta))
+        return _balanced("AND", _nodes(children), _pos(meta))
 
     def not_(self, meta, children):
         return ast.Unary("NOT", children[-1], pos=_pos(meta))
@@ -758,6 +780,17 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
 
     def quoted_name(self, meta, children):
         return ast.Quoted(_unquote(children[0]))
+
+
+def _balanced(op: str, operands: list, pos: Any) -> Any:
+    """``a OP b OP c ...`` as a balanced tree of ``Logical`` nodes: AND and OR are associative
+    (in three-valued logic too) and it is still evaluated left to right, but its depth is
+    the logarithm of its length, not the length."""
+    if len(operands) == 1:
+        return operands[0]
+    middle = len(operands) // 2
+    left, right = _balanced(op, operands[:middle], pos), _balanced(op, operands[middle:], pos)
+    return ast.Logical(op, left, right, pos=pos)
 
 
 def _number(text: str) -> int | float:

@@ -58,10 +58,12 @@ def conjuncts(expr: ast.Expr | None) -> list[ast.Expr]:
 
 
 def and_all(exprs: list[ast.Expr]) -> ast.Expr:
-    result = exprs[0]
-    for expr in exprs[1:]:
-        result = ast.Logical("AND", result, expr)
-    return result
+    """``exprs`` joined by AND, as a balanced tree (evaluated left to right; its depth the
+    logarithm of its length, so hundreds of conditions compile without deep recursion)."""
+    if len(exprs) == 1:
+        return exprs[0]
+    middle = len(exprs) // 2
+    return ast.Logical("AND", and_all(exprs[:middle]), and_all(exprs[middle:]))
 
 
 def source_paths(expr: Any) -> Iterator[tuple[str, ...]]:

@@ -3,7 +3,8 @@
 A collection stores top-level JSON objects. ``encode_document`` is the one gate
 a document passes before it is written: it must be a dict with string keys
 all the way down, hold only JSON values (no sets, bytes, NaN or infinities, no
-objects orjson cannot encode), and encode to at most ``MAX_DOCUMENT_BYTES``;
+objects orjson cannot encode), nest at most ``MAX_NESTING`` levels deep, and encode to
+at most ``MAX_DOCUMENT_BYTES``;
 otherwise ``DocumentError`` says what and where, and nothing is written.
 
 Generated ids (``new_id``) are 26-character ULIDs: 48 bits of milliseconds
@@ -30,6 +31,7 @@ __all__ = ["DocumentError", "encode_document", "encode_json", "decode_document",
            "MAX_DOCUMENT_BYTES"]
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+MAX_NESTING = 100  # levels of objects and arrays in one value, as MongoDB allows
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode())
 
@@ -61,23 +63,28 @@ def decode_document(data: bytes) -> dict:
     return orjson.loads(data)
 
 
-def check_json(value: Any, where: str = "") -> None:
-    """Refuse what JSON cannot hold, naming the path, before orjson sees it."""
+def check_json(value: Any, where: str = "", depth: int = 0) -> None:
+    """Refuse what JSON cannot hold, naming the path, before orjson sees it -- a value nested
+    deeper than ``MAX_NESTING`` too (a dict that contains itself is infinitely deep)."""
     if value is None or isinstance(value, (bool, int, str)):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
             raise DocumentError(f"{where or 'the document'} is {value!r}: JSON has no NaN or infinity")
         return
+    if isinstance(value, (dict, list, tuple)) and depth >= MAX_NESTING:
+        shown = where if len(where) <= 40 else where[:40] + "..."
+        raise DocumentError(f"{shown or 'the document'} nests deeper than {MAX_NESTING} levels of objects "
+                            "and arrays (or contains itself)")
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise DocumentError(f"key {key!r} in {where or 'the document'} is not a string")
-            check_json(item, f"{where}.{key}" if where else key)
+            check_json(item, f"{where}.{key}" if where else key, depth + 1)
         return
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            check_json(item, f"{where}.{i}")
+            check_json(item, f"{where}.{i}", depth + 1)
         return
     raise DocumentError(f"{where or 'the document'} is a {type(value).__name__} ({value!r:.60}), "
                         "which JSON cannot hold")

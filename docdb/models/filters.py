@@ -326,16 +326,22 @@ def raw_prefilter(filter: dict | None) -> tuple[bytes, ...] | None:
     return min(needles, key=lambda group: (len(group), -min(map(len, group))))
 
 
-def _checked(value: Any, where: str) -> Any:
+_MAX_NESTING = 100  # as documents (docdb.models.documents.MAX_NESTING)
+
+
+def _checked(value: Any, where: str, depth: int = 0) -> Any:
     """A filter operand, refused now if it is not a JSON value (so matching never raises)."""
     if _rank(value) == _OTHER:
         raise FilterError(f"{where}: operands must be JSON values, not {type(value).__name__}")
+    if isinstance(value, dict | list | tuple) and depth >= _MAX_NESTING:
+        raise FilterError(f"{where}: the operand nests deeper than {_MAX_NESTING} levels "
+                          "(or contains itself)")
     if isinstance(value, dict):
         for v in value.values():
-            _checked(v, where)
+            _checked(v, where, depth + 1)
     elif isinstance(value, list | tuple):
         for v in value:
-            _checked(v, where)
+            _checked(v, where, depth + 1)
     return list(value) if isinstance(value, tuple) else value
 
 

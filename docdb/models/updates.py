@@ -15,7 +15,7 @@ mix of operators and plain fields (a replacement is another call), unknown
 operators, two operators on the same or overlapping paths, changing ``_id``,
 ``$inc`` of a non-number or by one, ``$push``/``$addToSet``/``$pull`` on a
 field that is not an array, a path through a scalar.
-May import: the standard library, ``docdb.errors`` and ``docdb.models.filters``.
+May import: the standard library, ``docdb.errors`` and ``docdb.models.filters``/``documents``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from docdb.errors import DataError
+from docdb.models.documents import DocumentError, check_json
 from docdb.models.filters import FilterError, compare, compile_filter
 
 __all__ = ["apply_update", "is_operator_update", "UpdateError"]
@@ -63,6 +64,12 @@ def apply_update(document: dict, update: dict, inserting: bool = False) -> dict:
     if not all(isinstance(target, str) for target in renamed):
         raise UpdateError("$rename takes {'old.path': 'new.path'}, the new path as text")
     _check_paths([path for _, path, _ in steps] + renamed)
+    for op, path, arg in steps:
+        if op in _STORING:  # refused now, whole: deep copies and encoding recurse into them
+            try:
+                check_json(arg, f"{op} {path}")
+            except DocumentError as error:
+                raise UpdateError(str(error)) from None
     result = copy.deepcopy(document)
     for op, path, arg in steps:
         if op != "$setOnInsert" or inserting:
@@ -289,6 +296,8 @@ def _current_date(doc: dict, parts: list[str], kind: Any) -> None:
                           f"or {{'$type': 'timestamp'}}, not {kind!r}")
     _set(doc, parts, value)
 
+
+_STORING = ("$set", "$setOnInsert", "$push", "$addToSet", "$min", "$max")  # operands become values
 
 _OPERATORS: dict[str, Apply] = {
     "$set": _set,
