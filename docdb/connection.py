@@ -100,6 +100,8 @@ class Connection:
         self.default_engine = engine
         self.autocommit = bool(autocommit)
         self._isolation = ""
+        self._opened_by_savepoint = False  # the open transaction began with SAVEPOINT
+        self._savepoints_made = 0
         self.timeout = timeout
         self._temporary = temporary
         self._txn: Transaction | None = None
@@ -189,6 +191,55 @@ class Connection:
                 self._begin()
             self._explicit = True
 
+    # ----- savepoints (SQL's SAVEPOINT, RELEASE, ROLLBACK TO, and a context manager) ----------
+
+    def set_savepoint(self, name: str) -> None:
+        """SAVEPOINT name: outside a transaction it begins one, which the RELEASE of this
+        outermost savepoint commits (as in SQLite)."""
+        with self._lock:
+            self._check_open()
+            if self._txn is None:
+                self._begin()
+                self._explicit = True
+                self._opened_by_savepoint = True
+            self._txn.savepoint(name)
+
+    def _savepoint_txn(self, name: str) -> Transaction:
+        self._check_open()
+        if self._txn is None:
+            raise OperationalError(f"no such savepoint: {name}")
+        return self._txn
+
+    def release_savepoint(self, name: str) -> None:
+        with self._lock:
+            txn = self._savepoint_txn(name)
+            txn.release(name)
+            if not txn.savepoints and self._opened_by_savepoint:
+                self.commit()
+
+    def rollback_to_savepoint(self, name: str) -> None:
+        with self._lock:
+            self._savepoint_txn(name).rollback_to(name)
+
+    @contextmanager
+    def savepoint(self, name: str | None = None) -> Iterator[Connection]:
+        """``with conn.savepoint():`` -- the block's writes, or (if it raises) none of them, inside
+        the current transaction (or a new one, committed at the end of the outermost block)."""
+        name = name or f"_docdb_savepoint_{id(self)}_{self._savepoint_serial()}"
+        self.set_savepoint(name)
+        try:
+            yield self
+        except BaseException:
+            if self._txn is not None and any(n == name for n, _ in self._txn.savepoints):
+                self.rollback_to_savepoint(name)
+                self.release_savepoint(name)
+            raise
+        self.release_savepoint(name)
+
+    def _savepoint_serial(self) -> int:
+        self._savepoints_made += 1
+        return self._savepoints_made
+
     @property
     def in_transaction(self) -> bool:
         return self._txn is not None and (self._explicit or self._txn.has_writes)
@@ -199,6 +250,7 @@ class Connection:
         with self._lock:
             self._check_open()
             txn, self._txn, self._explicit = self._txn, None, False
+            self._opened_by_savepoint = False
             if txn is None:
                 return
             try:
@@ -214,6 +266,7 @@ class Connection:
         with self._lock:
             self._check_open()
             txn, self._txn, self._explicit = self._txn, None, False
+            self._opened_by_savepoint = False
             if txn is not None:
                 txn.discard()
                 self._db.writer.release()

@@ -421,6 +421,20 @@ class Begin(Node):
 
 
 @dataclass(frozen=True)
+class Savepoint(Node):
+    """SAVEPOINT name"""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Release(Node):
+    """RELEASE [SAVEPOINT] name"""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Vacuum(Node):
     """VACUUM [schema]: compacts every store (docdb's way of giving back dead space)"""
 
@@ -432,7 +446,9 @@ class Commit(Node):
 
 @dataclass(frozen=True)
 class Rollback(Node):
-    """ROLLBACK"""
+    """ROLLBACK [TRANSACTION] [TO [SAVEPOINT] name]"""
+
+    to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -162,9 +162,20 @@ def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
     elif isinstance(node, ast.Begin):
         conn.begin()
     elif isinstance(node, ast.Commit):
+        if not conn.in_transaction:  # as SQLite (the Python method commit() is a quiet no-op)
+            raise OperationalError("cannot commit - no transaction is active")
         conn.commit()
     elif isinstance(node, ast.Rollback):
-        conn.rollback()
+        if node.to is None:
+            if not conn.in_transaction:
+                raise OperationalError("cannot rollback - no transaction is active")
+            conn.rollback()
+        else:
+            conn.rollback_to_savepoint(node.to)
+    elif isinstance(node, ast.Savepoint):
+        conn.set_savepoint(node.name)
+    elif isinstance(node, ast.Release):
+        conn.release_savepoint(node.name)
     elif isinstance(node, ast.Vacuum):
         if conn.in_transaction:
             raise OperationalError("cannot VACUUM from within a transaction")

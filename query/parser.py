@@ -91,6 +91,7 @@ def parse_one(text: str) -> Any:
 
 
 _STATEMENT_KEYWORDS = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "BEGIN", "VACUUM",
+                       "SAVEPOINT", "RELEASE",
                        "COMMIT", "ROLLBACK", "EXPLAIN", "WITH", "VALUES", "REPLACE"]
 _FIRST_WORD = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*([A-Za-z_]+)", re.S)
 
@@ -190,7 +191,14 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return ast.Commit(pos=_pos(meta))
 
     def rollback(self, meta, children):
-        return ast.Rollback(pos=_pos(meta))
+        names = _nodes(children)
+        return ast.Rollback(str(names[0]) if names else None, pos=_pos(meta))
+
+    def savepoint(self, meta, children):
+        return ast.Savepoint(str(_nodes(children)[0]), pos=_pos(meta))
+
+    def release(self, meta, children):
+        return ast.Release(str(_nodes(children)[0]), pos=_pos(meta))
 
     # ----- queries
 
@@ -776,10 +784,25 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return ast.Literal(False, pos=_pos(meta))
 
     def plain_name(self, meta, children):
-        return str(children[0])
+        token = children[0]
+        if token.upper() in _NEVER_NAMES:  # "SELECT a, FROM t": FROM read as a name would mislead
+            message = (f"{token.upper()} is a keyword and cannot stand here as a name "
+                       f'(write "{token}" to use it as one)')
+            raise QuerySyntaxError(message, self._text, token.line, token.column)
+        return str(token)
 
     def quoted_name(self, meta, children):
         return ast.Quoted(_unquote(children[0]))
+
+
+# Keywords never read as names, even where the contextual lexer could take them for one:
+# what SQLite reserves that would otherwise turn a slip into a misleading error.
+_NEVER_NAME_WORDS = """
+    SELECT FROM WHERE GROUP ORDER HAVING LIMIT UNION INTERSECT EXCEPT JOIN ON AND OR NOT AS INTO
+    VALUES SET BY CASE WHEN THEN ELSE DISTINCT CREATE DROP INSERT UPDATE DELETE WITH IS IN
+    BETWEEN LIKE EXISTS
+"""
+_NEVER_NAMES = frozenset(_NEVER_NAME_WORDS.split())
 
 
 def _balanced(op: str, operands: list, pos: Any) -> Any:

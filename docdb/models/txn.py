@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from sortedcontainers import SortedDict
 
+from docdb.errors import OperationalError
 from docdb.models.catalog import Catalog
 from storage.lsm.merge import merge
 
@@ -66,6 +67,9 @@ class Transaction:
         # by one reverse scan per table, not one per insert (that scan re-sorts the overlay:
         # quadratic in a bulk load). A delete in the table or an undone statement forgets it.
         self.next_rowids: dict[int, int] = {}
+        # SAVEPOINT names with the undo-log length when each was set, oldest first; while any
+        # is set, finished statements keep their undo entries so ROLLBACK TO can use them
+        self.savepoints: list[tuple[str, int]] = []
 
     # ----- reads ---------------------------------------------------------------------
 
@@ -133,7 +137,7 @@ class Transaction:
             raise
         finally:
             self._depth -= 1
-        if self._depth == 0:
+        if self._depth == 0 and not self.savepoints:
             self._undo.clear()  # a finished statement is undone only by a rollback
 
     def _undo_to(self, mark: int) -> None:
@@ -157,6 +161,30 @@ class Transaction:
                 else:
                     self.overlay[store][key] = previous
 
+    # ----- savepoints -----------------------------------------------------------------
+
+    def savepoint(self, name: str) -> None:
+        self.savepoints.append((name, len(self._undo)))
+
+    def _find_savepoint(self, name: str) -> int:
+        """The position of the newest savepoint called ``name`` (any case), as SQLite finds it."""
+        for i in range(len(self.savepoints) - 1, -1, -1):
+            if self.savepoints[i][0].lower() == name.lower():
+                return i
+        raise OperationalError(f"no such savepoint: {name}")
+
+    def release(self, name: str) -> None:
+        """Forget ``name`` and every savepoint set after it; their writes stay."""
+        del self.savepoints[self._find_savepoint(name):]
+        if not self.savepoints:
+            self._undo.clear()
+
+    def rollback_to(self, name: str) -> None:
+        """Undo every write since ``name`` was set; it stays set (as in SQL), later ones go."""
+        i = self._find_savepoint(name)
+        self._undo_to(self.savepoints[i][1])
+        del self.savepoints[i + 1:]
+
     def discard(self) -> None:
         """Roll back: forget the writes and remove the stores this transaction created."""
         for store in self.created:
@@ -165,4 +193,5 @@ class Transaction:
         self.created.clear()
         self.dropped.clear()
         self._undo.clear()
+        self.savepoints.clear()
         self.catalog = self.db.catalog

@@ -91,3 +91,13 @@ def test_connect_refuses_a_missing_parent_directory(tmp_path):
     with pytest.raises(docdb.OperationalError, match="does not exist"):
         docdb.connect(str(tmp_path / "no" / "such" / "db"))
     assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("sql, column", [("SELECT id, name, FROM t", 18), ("SELECT a FROM t AS where", 20),
+                                         ("SELECT select FROM t", 8)])
+def test_a_keyword_where_a_name_should_be_is_a_syntax_error_at_its_position(sql, column):
+    with pytest.raises(sqlite3.OperationalError, match="syntax error"):
+        sqlite3.connect(":memory:").execute(sql)
+    with pytest.raises(docdb.ProgrammingError, match="is a keyword") as caught:
+        docdb.connect().execute(sql)
+    assert (caught.value.line, caught.value.column) == (1, column)
