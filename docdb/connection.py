@@ -329,11 +329,14 @@ class Connection:
         return Collection(self, name)
 
     def create_table(self, name: str, columns: dict[str, str], primary_key: str | list[str] | None = None,
-                     engine: str | None = None, if_not_exists: bool = False) -> Table:
+                     engine: str | None = None, if_not_exists: bool = False, autoincrement: bool = False
+                     ) -> Table:
+        """A new table. An INTEGER primary key left out of an insert gets the largest + 1;
+        with ``autoincrement`` it never reuses an id the table ever held (SQLite's rules)."""
         with self.writing() as txn:
             existing = txn.catalog.get(name)
             if existing is None or not if_not_exists or existing["kind"] != "table":
-                create_table(txn, name, columns, primary_key, engine or self.default_engine)
+                create_table(txn, name, columns, primary_key, engine or self.default_engine, autoincrement)
         return Table(self, name)
 
     def table(self, name: str) -> Table:

@@ -70,9 +70,12 @@ def sql_literal(value: Any) -> str:
 
 def table_ddl(description: dict) -> str:
     """``CREATE TABLE`` for a table's description (``Connection.describe``)."""
-    parts = [f"{quote_name(name)} {spec}" for name, spec in description["columns"].items()]
-    if description["primary_key"]:
-        parts.append("PRIMARY KEY (" + ", ".join(map(quote_name, description["primary_key"])) + ")")
+    keys = description["primary_key"]
+    inline = keys[0] if description.get("autoincrement") else None  # only a column may say it
+    parts = [f"{quote_name(name)} {spec}" + (" PRIMARY KEY AUTOINCREMENT" if name == inline else "")
+             for name, spec in description["columns"].items()]
+    if keys and inline is None:
+        parts.append("PRIMARY KEY (" + ", ".join(map(quote_name, keys)) + ")")
     return (f"CREATE TABLE {quote_name(description['name'])} ({', '.join(parts)})"
             f" USING {description['engine']};")
 

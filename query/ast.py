@@ -358,6 +358,7 @@ class ColumnDef(Node):
     not_null: bool = False
     unique: bool = False
     default: Expr | None = None
+    autoincrement: bool = False
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,9 @@ def create_table(conn: Any, node: ast.CreateTable, ctx: Context, env: Env) -> No
         if node.if_not_exists:
             return
         raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
-    conn.create_table(str(node.name), columns, [str(k) for k in keys] or None, engine=node.engine)
+    autoincrement = any(column.autoincrement for column in node.columns)
+    conn.create_table(str(node.name), columns, [str(k) for k in keys] or None, engine=node.engine,
+                      autoincrement=autoincrement)
 
 
 def add_column(conn: Any, node: ast.AddColumn, ctx: Context, env: Env) -> None:

@@ -525,7 +525,8 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         flags = {r[0] for r in rest if isinstance(r, tuple)}
         default = next((r[1] for r in rest if isinstance(r, tuple) and r[:1] == ("DEFAULT",)), None)
         return ast.ColumnDef(name, type_name[1] if type_name else None, "PRIMARY KEY" in flags,
-                             "NOT NULL" in flags, "UNIQUE" in flags, default, pos=_pos(meta))
+                             "NOT NULL" in flags, "UNIQUE" in flags, default,
+                             ("PRIMARY KEY", "AUTOINCREMENT") in rest, pos=_pos(meta))
 
     def type_name(self, meta, children):
         words = [c for c in children if isinstance(c, str) and not isinstance(c, Token)]
@@ -537,7 +538,8 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return ("NUMBER", "".join(str(c) for c in children))
 
     def primary_key_constraint(self, meta, children):
-        return ("PRIMARY KEY",)
+        autoincrement = any(isinstance(c, Token) and c.type == "AUTOINCREMENT" for c in children)
+        return ("PRIMARY KEY", "AUTOINCREMENT") if autoincrement else ("PRIMARY KEY",)
 
     def not_null_constraint(self, meta, children):
         return ("NOT NULL",)

@@ -11,7 +11,8 @@ A view owns no store: it is its query's text, planned again where it is read.
 
 Each table, collection and index owns a store: a storage engine in
 ``objects/<id>-<engine>/`` of the database directory. The catalog itself is
-kept in store 0 (``SYSTEM``): key ``b"o" + name`` holds an entry, ``b"m"``
+kept in store 0 (``SYSTEM``): key ``b"o" + name`` holds an entry, ``b"s" + store id`` an
+AUTOINCREMENT table's largest id ever used, ``b"m"``
 holds ``{"next_id": n}``. Catalog changes therefore travel in the same
 transactions as data, so creating a table and filling it is one atomic commit,
 and a rolled-back ``create_index`` leaves no trace.
@@ -35,6 +36,7 @@ from docdb.errors import ProgrammingError
 SYSTEM = 0
 META_KEY = b"m"
 ENTRY_PREFIX = b"o"
+SEQUENCE_PREFIX = b"s"  # + a table's store id: its AUTOINCREMENT high-water mark (docdb.models.table)
 
 
 def entry_key(name: str) -> bytes:

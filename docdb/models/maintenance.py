@@ -33,6 +33,7 @@ def describe(entry: dict) -> dict[str, Any]:
     if kind == "table":
         out["columns"] = copy.deepcopy(entry["columns"])
         out["primary_key"] = list(entry.get("primary_key") or [])
+        out["autoincrement"] = bool(entry.get("autoincrement"))
     out["indexes"] = {name: {"fields": [field for field, _order in spec["fields"]],
                              "unique": bool(spec["unique"])}
                       for name, spec in entry.get("indexes", {}).items()}

@@ -159,6 +159,14 @@ class TableSchema:
                        for c in parsed)  # primary key columns are NOT NULL
         return cls(name, forced, tuple(keys))
 
+    @property
+    def rowid_column(self) -> str | None:
+        """The INTEGER PRIMARY KEY column, if the key is one: it is given the largest + 1 when an
+        insert leaves it out, as SQLite's rowid alias is."""
+        if len(self.primary_key) == 1 and self.column(self.primary_key[0]).type == "INTEGER":
+            return self.primary_key[0]
+        return None
+
     def column(self, name: str) -> Column:
         for column in self.columns:
             if column.name == name:

@@ -26,7 +26,7 @@ import orjson
 
 from docdb.errors import DataError, IntegrityError, ProgrammingError
 from docdb.models import keycode
-from docdb.models.catalog import edited
+from docdb.models.catalog import SEQUENCE_PREFIX, SYSTEM, edited
 from docdb.models.index import Access, choose
 from docdb.models.objects import (
     Session,
@@ -43,13 +43,24 @@ from docdb.models.schema import TableSchema, TimeDefault, check_value, parse_col
 from docdb.models.txn import Transaction
 
 PRIMARY = "PRIMARY"
+
+
+def sequence_key(store: int) -> bytes:
+    """Where an AUTOINCREMENT table's largest id ever used is kept, in the system store (as
+    SQLite's sqlite_sequence): by store id, so a rename keeps it and a drop leaves it unread."""
+    return SEQUENCE_PREFIX + str(store).encode()
 _INFINITIES = (float("inf"), float("-inf"))
 
 
-def create_table(txn: Transaction, name: str, columns: dict, primary_key: Any, engine: str) -> None:
+def create_table(txn: Transaction, name: str, columns: dict, primary_key: Any, engine: str,
+                 autoincrement: bool = False) -> None:
     schema = TableSchema.define(check_name(name, "table"), columns, primary_key)
-    entry = create_object(txn, name, "table", engine, columns=dict(columns),
-                          primary_key=list(schema.primary_key))
+    extra: dict[str, Any] = {"columns": dict(columns), "primary_key": list(schema.primary_key)}
+    if autoincrement:
+        if schema.rowid_column is None:
+            raise ProgrammingError(f"table {name}: AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY")
+        extra["autoincrement"] = True
+    entry = create_object(txn, name, "table", engine, **extra)
     for column in schema.columns:
         if column.unique and schema.primary_key != (column.name,):
             entry = add_index(txn, entry, f"{column.name}_unique", [[column.name, 1]], True)
@@ -147,22 +158,43 @@ class Table:
             txn.next_rowids.pop(entry["id"], None)  # the largest row id may be gone
 
     def _next_rowid(self, txn: Transaction, entry: dict) -> int:
+        """The largest row id (or INTEGER PRIMARY KEY) + 1; with AUTOINCREMENT, also above any
+        id the table ever held (its high-water mark, kept in the system store)."""
         store = entry["id"]
         rowid = txn.next_rowids.get(store)
         if rowid is None:
             last = next(iter(txn.scan(store, reverse=True)), None)
             rowid = keycode.decode_tuple(last[0])[0] + 1 if last else 1
+            if entry.get("autoincrement"):
+                mark = txn.get(SYSTEM, sequence_key(store))
+                rowid = max(rowid, int(mark) + 1) if mark is not None else rowid
         txn.next_rowids[store] = rowid + 1
         return rowid
 
+    def _used_rowid(self, txn: Transaction, entry: dict, rowid: int) -> None:
+        """An INTEGER PRIMARY KEY was stored: later ids go above it."""
+        store = entry["id"]
+        following = txn.next_rowids.get(store)
+        if following is not None and rowid >= following:
+            txn.next_rowids[store] = rowid + 1
+        if entry.get("autoincrement"):
+            mark = txn.get(SYSTEM, sequence_key(store))
+            if mark is None or rowid > int(mark):
+                txn.put(SYSTEM, sequence_key(store), str(rowid).encode())
+
     def _insert(self, txn: Transaction, entry: dict, row: dict) -> Any:
         schema = self.schema_of(entry)
+        rowid_column = schema.rowid_column
+        if rowid_column is not None and isinstance(row, dict) and row.get(rowid_column) is None:
+            row = {**row, rowid_column: self._next_rowid(txn, entry)}
         values = schema.check_row(row)
         if schema.primary_key:
             key = self._key(schema, values)
             if txn.get(entry["id"], key) is not None:
                 raise IntegrityError(f"table {self.name}: primary key {self._pk_of(schema, key)!r} "
                                      "already exists")
+            if rowid_column is not None:
+                self._used_rowid(txn, entry, row[rowid_column])
         else:
             key = keycode.encode_tuple([self._next_rowid(txn, entry)])
         self._write(txn, entry, key, None, values)

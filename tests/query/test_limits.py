@@ -55,12 +55,16 @@ def test_values_at_the_limit_are_stored(conn):
     assert conn.collection("c").find_one({"_id": 2}) == {"_id": 2, **value}
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT " + "+".join(["1"] * 5000),
-    "SELECT " + "[" * 300 + "1" + "]" * 300,
-    "SELECT " + "(SELECT " * 300 + "1" + ")" * 300,
-    "SELECT " + "CASE WHEN 1 THEN " * 300 + "1" + " END" * 300,
-], ids=["5000 terms", "arrays", "subqueries", "case"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT " + "+".join(["1"] * 5000),
+        "SELECT " + "[" * 300 + "1" + "]" * 300,
+        "SELECT " + "(SELECT " * 300 + "1" + ")" * 300,
+        "SELECT " + "CASE WHEN 1 THEN " * 300 + "1" + " END" * 300,
+    ],
+    ids=["5000 terms", "arrays", "subqueries", "case"],
+)
 def test_statements_too_deep_are_syntax_errors_with_a_position(conn, sql):
     with pytest.raises(docdb.ProgrammingError, match=f"nests deeper than {MAX_DEPTH} levels") as caught:
         conn.execute(sql)

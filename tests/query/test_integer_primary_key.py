@@ -1,0 +1,75 @@
+"""INTEGER PRIMARY KEY as SQLite's rowid alias: an id left out (or NULL) is the largest + 1;
+with AUTOINCREMENT never one the table ever held, across reopening too -- random sequences
+beside sqlite3 (hypothesis), on both engines."""
+
+import sqlite3
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import docdb
+
+STEP = st.one_of(
+    st.tuples(st.just("insert"), st.none() | st.integers(1, 30)),
+    st.tuples(st.just("delete"), st.integers(1, 30)),
+    st.tuples(st.just("delete_max"), st.none()),
+    st.tuples(st.just("reopen"), st.none()),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=st.lists(STEP, max_size=30), autoincrement=st.booleans(), engine=st.sampled_from(["lsm", "hash"])
+)
+def test_ids_match_sqlite3(tmp_path_factory, steps, autoincrement, engine):
+    directory = tmp_path_factory.mktemp("ipk")
+    path = str(directory / "db")
+    declaration = "INTEGER PRIMARY KEY" + (" AUTOINCREMENT" if autoincrement else "")
+    theirs = sqlite3.connect(str(directory / "db.sqlite"), isolation_level=None)
+    mine = docdb.connect(path, engine=engine, autocommit=True)
+    try:
+        for conn in (mine, theirs):
+            conn.execute(f"CREATE TABLE t (id {declaration}, v TEXT)")
+        for n, (op, arg) in enumerate(steps):
+            if op == "reopen":
+                mine.close()
+                mine = docdb.connect(path, engine=engine, autocommit=True)
+                continue
+            outcomes = []
+            for conn in (mine, theirs):
+                try:
+                    if op == "insert":
+                        cursor = conn.execute("INSERT INTO t (id, v) VALUES (?, ?)", (arg, f"v{n}"))
+                        outcomes.append(cursor.lastrowid)
+                    elif op == "delete":
+                        outcomes.append(conn.execute("DELETE FROM t WHERE id = ?", (arg,)).rowcount)
+                    else:
+                        outcomes.append(
+                            conn.execute("DELETE FROM t WHERE id = (SELECT max(id) FROM t)").rowcount
+                        )
+                except (docdb.IntegrityError, sqlite3.IntegrityError):
+                    outcomes.append("duplicate")
+            assert outcomes[0] == outcomes[1], (op, arg)
+        assert (
+            mine.execute("SELECT * FROM t ORDER BY id").fetchall()
+            == theirs.execute("SELECT * FROM t ORDER BY id").fetchall()
+        )
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_first_day_snippet():
+    conn = docdb.connect(autocommit=True)
+    conn.execute("CREATE TABLE u (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT)")
+    assert conn.execute("INSERT INTO u (name) VALUES ('ann')").lastrowid == 1
+    assert conn.execute("INSERT INTO u (name) VALUES ('bob')").lastrowid == 2
+    assert conn.describe("u")["autoincrement"] is True
+    assert "id INTEGER PRIMARY KEY AUTOINCREMENT" in "\n".join(conn.iterdump())
+    assert conn.table("u").insert({"name": "cy"}) == 3  # the Python API too
+
+
+def test_autoincrement_needs_an_integer_primary_key():
+    with pytest.raises(docdb.ProgrammingError, match="only allowed on an INTEGER PRIMARY KEY"):
+        docdb.connect().execute("CREATE TABLE t (id TEXT PRIMARY KEY AUTOINCREMENT)")
