@@ -200,11 +200,7 @@ def _find(conn: Any, name: str) -> tuple[str, str] | None:
     temporary = conn.temp_views.get(name.lower())
     if temporary is not None:
         return temporary[0], "view"
-    catalog = conn.reading().catalog
-    entry = catalog.get(name)
-    if entry is None:
-        lowered = name.lower()
-        entry = next((e for e in catalog.entries() if e["name"].lower() == lowered), None)
+    entry = conn.reading().catalog.get(name)  # any case
     return (entry["name"], entry["kind"]) if entry is not None else None
 
 

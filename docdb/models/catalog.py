@@ -47,6 +47,7 @@ class Catalog:
     def __init__(self, entries: dict[str, dict], next_id: int = 1):
         self._entries = entries
         self.next_id = next_id
+        self._folded: dict[str, str] | None = None  # lower-case name -> stored name, made on need
 
     @classmethod
     def load(cls, items: Iterator[tuple[bytes, bytes]]) -> Catalog:
@@ -62,17 +63,26 @@ class Catalog:
         return cls(entries, next_id)
 
     def get(self, name: str) -> dict | None:
-        return self._entries.get(name)
+        """The entry called ``name`` in any case, as SQLite matches names: the exact spelling
+        first, then the one that differs only in case (there is at most one: ``create``
+        refuses a second name that differs only in case)."""
+        entry = self._entries.get(name)
+        if entry is None and isinstance(name, str):
+            if self._folded is None:
+                self._folded = {n.lower(): n for n in self._entries}
+            stored = self._folded.get(name.lower())
+            entry = self._entries.get(stored) if stored is not None else None
+        return entry
 
     def require(self, name: str, kind: str) -> dict:
-        entry = self._entries.get(name)
+        entry = self.get(name)
         if entry is None or entry["kind"] != kind:
             what = f"a {entry['kind']}, not a {kind}" if entry else "not in the database"
             raise ProgrammingError(f"no such {kind}: {name!r} is {what}")
         return entry
 
     def require_any(self, name: str) -> dict:
-        entry = self._entries.get(name)
+        entry = self.get(name)
         if entry is None:
             raise ProgrammingError(f"no table, collection or view named {name!r}")
         return entry

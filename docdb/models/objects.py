@@ -74,9 +74,9 @@ def _publish(txn: Transaction, catalog: Catalog, name: str) -> None:
 def create_object(txn: Transaction, name: str, kind: str, engine: str, **extra: Any) -> dict:
     if engine not in storage.ENGINES:
         raise ProgrammingError(f"unknown engine {engine!r}; choose one of {', '.join(storage.ENGINES)}")
-    existing = txn.catalog.get(name)
+    existing = txn.catalog.get(name)  # any case: "Events" and "events" are one name
     if existing is not None:
-        raise ProgrammingError(f"{existing['kind']} {name!r} already exists")
+        raise ProgrammingError(f"{existing['kind']} {existing['name']!r} already exists")
     catalog, store = txn.catalog.allocate()
     txn.create_store(store, engine)
     entry = {"name": name, "kind": kind, "id": store, "engine": engine, "indexes": {}, **extra}

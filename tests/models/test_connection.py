@@ -241,3 +241,23 @@ def test_reads_through_the_shared_block_cache(path):
         for name in ("a", "b"):
             assert all(conn.collection(name).find_one({"_id": i})["who"] == name for i in range(0, 200, 7))
     conn.close()
+
+
+def test_names_match_in_any_case_and_keep_the_case_they_were_made_with(tmp_path):
+    """As SQLite: one object per name whatever its case, in SQL and the Python API alike."""
+    conn = docdb.connect(str(tmp_path / "db"), autocommit=True)
+    conn.collection("Events").insert_one({"_id": 1})
+    conn.collection("events").insert_one({"_id": 2})  # the same collection
+    assert conn.collections() == ["Events"]
+    assert conn.collection("EVENTS").count_documents({}) == 2
+    assert conn.execute("SELECT count(*) FROM events").fetchone() == (2,)
+    with pytest.raises(docdb.ProgrammingError, match="collection 'Events' already exists"):
+        conn.create_collection("eVENTS")
+    conn.create_table("Users", {"id": "INTEGER"}, primary_key="id")
+    conn.table("users").insert({"id": 1})
+    assert conn.table("USERS").count() == 1 and conn.describe("users")["name"] == "Users"
+    with pytest.raises(docdb.ProgrammingError, match="already exists"):
+        conn.execute("CREATE TABLE USERS (x INTEGER)")
+    conn.drop("uSeRs")
+    assert conn.tables() == []
+    conn.close()
