@@ -113,6 +113,7 @@ class Connection:
         self.temp_views: dict[str, tuple[str, str, list[str]]] = {}
         self.query_cache: dict = {}  # the query layer's plans (query.cache)
         self.row_factory: Any = None  # sqlite3's: new cursors start with it (docdb.Row, or any callable)
+        self.functions: Any = None  # this connection's own SQL functions (query.udf.Functions)
         self.total_changes = 0  # rows inserted, updated or deleted by this connection's SQL
         self._tracer: Any = None
 
@@ -135,6 +136,23 @@ class Connection:
             self.commit()  # as sqlite3: switching to autocommit commits what is pending
         self.autocommit = level is None
         self._isolation = level.upper() if level is not None else ""
+
+    def create_function(self, name: str, narg: int, func: Any, *, deterministic: bool = False) -> None:
+        """Make ``func`` callable as ``name(...)`` in this connection's SQL, with ``narg``
+        arguments (-1: any number), as sqlite3's; ``func=None`` removes it. NULL arrives as
+        None; an exception in ``func`` is an ``OperationalError`` naming it."""
+        from docdb.cursor import add_function  # the query layer loads on first use
+
+        self._check_open()
+        add_function(self, name, narg, func)
+
+    def create_aggregate(self, name: str, narg: int, aggregate_class: Any) -> None:
+        """An aggregate ``name(...)`` for this connection's SQL: a new ``aggregate_class()`` per
+        group, ``step(*values)`` per row, ``finalize()`` for the result, as sqlite3's."""
+        from docdb.cursor import add_aggregate
+
+        self._check_open()
+        add_aggregate(self, name, narg, aggregate_class)
 
     def set_trace_callback(self, callback: Any) -> None:
         """Call ``callback(sql)`` with the text of each statement before it runs (None: stop)."""

@@ -19,6 +19,7 @@ from docdb.errors import Error, InterfaceError, InternalError, ProgrammingError
 from query.executor import Result, execute
 from query.params import Slots, parameter_slots
 from query.parser import parse, parse_one
+from query.udf import BUILTINS, user_aggregate, user_scalar
 
 if TYPE_CHECKING:
     from docdb.connection import Connection
@@ -60,6 +61,27 @@ def run(conn: Any, statement: Any, params: Any) -> Result:
     except Exception as error:  # a bug: report it as one, with its cause attached
         raise InternalError(f"internal error running the statement: {type(error).__name__}: {error}") \
             from error
+
+
+def add_function(conn: Any, name: str, narg: int, func: Any) -> None:
+    """``conn.create_function``: ``func`` callable as ``name(...)`` in this connection's
+    statements (``func=None`` removes it); plans already made are dropped."""
+    functions = conn.functions or BUILTINS
+    if func is None:
+        folded = str(name).lower()
+        functions = type(functions)({k: v for k, v in functions.scalars.items() if k != folded},
+                                    functions.aggregates)
+    else:
+        functions = functions.with_scalar(user_scalar(name, narg, func))
+    conn.functions = functions
+    conn.query_cache.clear()
+
+
+def add_aggregate(conn: Any, name: str, narg: int, aggregate_class: Any) -> None:
+    """``conn.create_aggregate``: a class with ``step(*values)`` and ``finalize()``."""
+    conn.functions = (conn.functions or BUILTINS).with_aggregate(
+        str(name).lower(), user_aggregate(name, narg, aggregate_class))
+    conn.query_cache.clear()
 
 
 class Cursor:

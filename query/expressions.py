@@ -26,6 +26,7 @@ from query import ast
 from query import functions as fn
 from query import values as v
 from query.scope import Ref, Scope
+from query.udf import BUILTINS
 
 __all__ = ["Compiled", "Context", "Env", "compile_expr", "navigate"]
 
@@ -58,6 +59,7 @@ class Context:
     aggregates: dict[ast.Expr, int] = field(default_factory=dict)  # aggregate call -> slot
     group_input: Scope | None = None  # the scope under an aggregation (bare columns)
     partiql: bool = False  # PartiQL's values: arrays and bags keep MISSING elements
+    functions: Any = None  # query.udf.Functions: the connection's own and the built-ins
 
 
 class Bag(list):
@@ -261,7 +263,8 @@ def _param(node: ast.Param) -> Compiled:
 
 def _reference(names: tuple[str, ...], tail: tuple, scope: Scope, ctx: Context) -> Compiled:
     if ctx.group_input is not None:  # above an aggregation: a bare column reads the group's row
-        inner = _reference(names, tail, ctx.group_input, Context(ctx.plan_query, partiql=ctx.partiql))
+        inner = _reference(names, tail, ctx.group_input,
+                           Context(ctx.plan_query, partiql=ctx.partiql, functions=ctx.functions))
         return lambda row, env: inner(row[0], env)
     ref = scope.resolve(names)
     steps = tuple(compile_expr(step, scope, ctx) if isinstance(step, ast.Expr) else step for step in tail)
@@ -409,10 +412,11 @@ def _case(node: ast.Case, scope: Scope, ctx: Context) -> Compiled:
 
 
 def _call(node: ast.Call, scope: Scope, ctx: Context) -> Compiled:
-    if fn.is_aggregate(node.name) and not (node.name in ("min", "max") and len(node.args) > 1):
+    registry = ctx.functions or BUILTINS
+    if registry.is_aggregate(node.name) and not (node.name in ("min", "max") and len(node.args) > 1):
         raise ProgrammingError(f"misuse of aggregate function {node.name}()")
     try:
-        function = fn.lookup_scalar(node.name)
+        function = registry.lookup_scalar(node.name)
     except KeyError:
         raise ProgrammingError(f"no such function: {node.name}") from None
     if node.star or node.distinct:

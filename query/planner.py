@@ -25,6 +25,7 @@ from query.expressions import Context, compile_expr
 from query.parser import parse_one
 from query.pushdown import and_all, conjuncts, constraints_for, document_filter, references
 from query.scope import Scope, Source
+from query.udf import BUILTINS, Functions
 
 __all__ = ["Database", "Planner"]
 
@@ -56,15 +57,17 @@ class Unit:
 
 
 class Planner:
-    def __init__(self, db: Database, partiql: bool = False):
+    def __init__(self, db: Database, partiql: bool = False, functions: Functions | None = None):
         """``partiql``: shape results as PartiQL does -- ``*`` is one struct merging the
-        sources, an unnamed expression column is ``_1``, ``_2``... (``query.executor.evaluate``)."""
+        sources, an unnamed expression column is ``_1``, ``_2``... (``query.executor.evaluate``).
+        ``functions``: what statements may call (a connection's own functions and the built-ins)."""
         self.db = db
         self.partiql = partiql
+        self.functions = functions or BUILTINS
         self.ctes: list[dict[str, tuple[p.Plan, list[str]]]] = []
 
     def context(self) -> Context:
-        return Context(self.query, partiql=self.partiql)
+        return Context(self.query, partiql=self.partiql, functions=self.functions)
 
     # ----- queries
 
@@ -156,8 +159,9 @@ class Planner:
             sel = replace(sel, having=_aliased(sel.having, aliases, scope, first=False))
         if sel.group_by:
             sel = replace(sel, group_by=tuple(_aliased(g, aliases, scope, first=False) for g in sel.group_by))
-        calls = _aggregates([e for e in exprs] + [sel.having] + [o.expr for o in order])
-        if sel.having is not None and not sel.group_by and not _aggregates(exprs + [o.expr for o in order]):
+        calls = _aggregates([e for e in exprs] + [sel.having] + [o.expr for o in order], self.functions)
+        if sel.having is not None and not sel.group_by and \
+                not _aggregates(exprs + [o.expr for o in order], self.functions):
             raise ProgrammingError("HAVING clause on a non-aggregate query")  # as SQLite says
         if calls or sel.group_by:
             plan, ctx, scope = self._aggregate(plan, sel, scope, calls, exprs, names)
@@ -228,13 +232,13 @@ class Planner:
             alias = None if position is not None else _alias_position(expr, [], names, exprs)
             chosen = exprs[position if position is not None else alias] \
                 if position is not None or alias is not None else expr
-            if _aggregates([chosen]):
+            if _aggregates([chosen], self.functions):
                 raise ProgrammingError("aggregate functions are not allowed in the GROUP BY clause")
             keys.append(compile_expr(chosen, scope, inner))
         aggregates = []
         for call in calls:
             try:
-                factory = functions.lookup_aggregate(call.name)
+                factory = self.functions.lookup_aggregate(call.name)
             except KeyError:
                 raise ProgrammingError(f"no such function: {call.name}") from None
             if call.star and call.name != "count":
@@ -243,13 +247,14 @@ class Planner:
                 functions.check_arity(factory, len(call.args))
             except ValueError as error:
                 raise ProgrammingError(str(error)) from None
-            if _aggregates(list(call.args)):
+            if _aggregates(list(call.args), self.functions):
                 raise ProgrammingError(f"misuse of aggregate function {call.name}()")
             if call.distinct and len(call.args) != 1:
                 raise ProgrammingError("DISTINCT aggregates must have exactly one argument")
             aggregates.append((factory, [compile_expr(a, scope, inner) for a in call.args], call.distinct))
         node = p.Aggregate(plan, keys, aggregates, scope.width, bool(sel.group_by))
-        ctx = Context(self.query, {call: 1 + i for i, call in enumerate(calls)}, scope, self.partiql)
+        ctx = Context(self.query, {call: 1 + i for i, call in enumerate(calls)}, scope, self.partiql,
+                      self.functions)
         return node, ctx, Scope(parent=scope.parent)
 
     # ----- FROM
@@ -439,12 +444,12 @@ def _has_left_join(item: Any) -> bool:
                                            or _has_left_join(item.right))
 
 
-def _aggregates(exprs: list) -> list[ast.Call]:
+def _aggregates(exprs: list, registry: Functions) -> list[ast.Call]:
     """The aggregate calls in ``exprs``, each once, not looking into subqueries."""
     found: list[ast.Call] = []
     for expr in exprs:
         for node in references(expr, into_calls=True):
-            if isinstance(node, ast.Call) and functions.is_aggregate(node.name) and node not in found \
+            if isinstance(node, ast.Call) and registry.is_aggregate(node.name) and node not in found \
                     and not (node.name in ("min", "max") and len(node.args) > 1):
                 found.append(node)
     return found
