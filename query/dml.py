@@ -98,7 +98,8 @@ def _upsert(planner: Planner, table: Any, node: ast.Insert) -> Any:
     if node.on_conflict is None or not node.on_conflict.changes:
         return None
     columns = tuple(table.columns)
-    scope = Scope([Source(table.name, columns), Source("excluded", columns)])
+    # as SQLite reads DO UPDATE: a bare column is the stored row's, excluded.x the refused row's
+    scope = Scope([Source(table.name, columns), Source("excluded", columns)], first_wins=True)
     ctx = planner.context()
     changes = []
     for change in node.on_conflict.changes:

@@ -47,6 +47,7 @@ class Scope:
     outer_hits: int = 0  # names of deeper (sub)queries resolved here: correlation, counted
     implicit_fields: bool = True  # a FROM scope: unclaimed names are fields of its one document
     merged: set[str] = field(default_factory=set)  # JOIN ... USING columns (lower case): one column
+    first_wins: bool = False  # a name several sources hold is the first's (an upsert's stored row)
 
     def __post_init__(self) -> None:
         given, self.sources = self.sources, []
@@ -109,7 +110,7 @@ class Scope:
                 return self._within(src, path[1:])
         owners = [s for s in self.sources if s.columns is not None
                   and any(c.lower() == lowered for c in s.columns)]
-        if len(owners) > 1 and lowered not in self.merged:
+        if len(owners) > 1 and lowered not in self.merged and not self.first_wins:
             raise ProgrammingError(f"ambiguous column name: {first}")
         if owners:
             return self._within(owners[0], path)

@@ -101,3 +101,25 @@ def test_a_keyword_where_a_name_should_be_is_a_syntax_error_at_its_position(sql,
     with pytest.raises(docdb.ProgrammingError, match="is a keyword") as caught:
         docdb.connect().execute(sql)
     assert (caught.value.line, caught.value.column) == (1, column)
+
+
+UPSERTS = [
+    "INSERT INTO c VALUES (1, 5, 'b') ON CONFLICT(id) DO UPDATE SET n = n + 1",
+    "INSERT INTO c VALUES (1, 5, 'b') ON CONFLICT(id) DO UPDATE SET n = n + excluded.n, note = note || excluded.note "
+    "WHERE n > 3",
+    "INSERT INTO c VALUES (1, 5, 'z') ON CONFLICT(id) DO UPDATE SET note = 'never' WHERE excluded.n > 100",
+    "INSERT INTO c VALUES (1, 5, 'b') ON CONFLICT(id) DO UPDATE SET n = c.n * 2",
+    "INSERT INTO c VALUES (2, 7, 'new') ON CONFLICT(id) DO UPDATE SET n = n + 1",
+    "INSERT INTO c VALUES (2, 7, 'new') ON CONFLICT DO UPDATE SET n = excluded.n + n",
+]
+
+
+def test_upsert_reads_bare_names_as_the_stored_row_as_sqlite_does(both):
+    for conn in both:
+        conn.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, n INTEGER, note TEXT)")
+        conn.execute("INSERT INTO c VALUES (1, 10, 'a')")
+    for sql in UPSERTS:
+        for conn in both:
+            conn.execute(sql)
+        assert both[0].execute("SELECT * FROM c ORDER BY id").fetchall() == \
+            both[1].execute("SELECT * FROM c ORDER BY id").fetchall(), sql
