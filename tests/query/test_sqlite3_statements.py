@@ -93,8 +93,10 @@ def test_connect_refuses_a_missing_parent_directory(tmp_path):
     assert not (tmp_path / "no").exists()
 
 
-@pytest.mark.parametrize("sql, column", [("SELECT id, name, FROM t", 18), ("SELECT a FROM t AS where", 20),
-                                         ("SELECT select FROM t", 8)])
+@pytest.mark.parametrize(
+    "sql, column",
+    [("SELECT id, name, FROM t", 18), ("SELECT a FROM t AS where", 20), ("SELECT select FROM t", 8)],
+)
 def test_a_keyword_where_a_name_should_be_is_a_syntax_error_at_its_position(sql, column):
     with pytest.raises(sqlite3.OperationalError, match="syntax error"):
         sqlite3.connect(":memory:").execute(sql)
@@ -121,5 +123,7 @@ def test_upsert_reads_bare_names_as_the_stored_row_as_sqlite_does(both):
     for sql in UPSERTS:
         for conn in both:
             conn.execute(sql)
-        assert both[0].execute("SELECT * FROM c ORDER BY id").fetchall() == \
-            both[1].execute("SELECT * FROM c ORDER BY id").fetchall(), sql
+        assert (
+            both[0].execute("SELECT * FROM c ORDER BY id").fetchall()
+            == both[1].execute("SELECT * FROM c ORDER BY id").fetchall()
+        ), sql
