@@ -107,8 +107,8 @@ def test_a_keyword_where_a_name_should_be_is_a_syntax_error_at_its_position(sql,
 
 UPSERTS = [
     "INSERT INTO c VALUES (1, 5, 'b') ON CONFLICT(id) DO UPDATE SET n = n + 1",
-    "INSERT INTO c VALUES (1, 5, 'b') ON CONFLICT(id) DO UPDATE SET n = n + excluded.n, note = note || excluded.note "
-    "WHERE n > 3",
+    "INSERT INTO c VALUES (1, 5, 'b') ON CONFLICT(id) DO UPDATE "
+    "SET n = n + excluded.n, note = note || excluded.note WHERE n > 3",
     "INSERT INTO c VALUES (1, 5, 'z') ON CONFLICT(id) DO UPDATE SET note = 'never' WHERE excluded.n > 100",
     "INSERT INTO c VALUES (1, 5, 'b') ON CONFLICT(id) DO UPDATE SET n = c.n * 2",
     "INSERT INTO c VALUES (2, 7, 'new') ON CONFLICT(id) DO UPDATE SET n = n + 1",
