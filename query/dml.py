@@ -31,7 +31,7 @@ Outcome = tuple[int, Any, list[tuple]]
 def _returning(planner: Planner, items: tuple, source: Source) -> tuple[list, list[str]]:
     if not items:
         return [], []
-    scope = Scope([Source(source.alias, source.columns)])
+    scope = Scope([Source(source.alias, source.columns, rowid=source.rowid)])
     exprs, names = planner._expand(list(items), scope)
     return [compile_expr(e, scope, planner.context()) for e in exprs], names
 
@@ -177,7 +177,7 @@ def _matching(planner: Planner, target: tuple[str, str], alias: str | None, wher
     unit = planner.unit(ast.NamedSource((name,), alias), [], None)
     unit.filters = conjuncts(where)
     planner.pushdown(unit)
-    local = Scope([Source(unit.source.alias, unit.source.columns)])
+    local = Scope([Source(unit.source.alias, unit.source.columns, rowid=unit.source.rowid)])
     test = compile_expr(where, local, planner.context()) if where is not None else None
     if kind == "table":
         pairs = unit.plan.keyed_rows(env)  # type: ignore[attr-defined]
@@ -191,7 +191,7 @@ def update(planner: Planner, conn: Any, node: ast.Update, target: tuple[str, str
     name, kind = target
     with conn.writing():
         source, matched = _matching(planner, target, node.alias, node.where, conn, env)
-        scope = Scope([Source(source.alias, source.columns)])
+        scope = Scope([Source(source.alias, source.columns, rowid=source.rowid)])
         ctx = planner.context()
         returning, _ = _returning(planner, node.returning, source)
         returned = []

@@ -37,7 +37,8 @@ def _aliases(expr: ast.Expr, units: list[Unit], outer: Scope | None, implicit: b
     (not so for what a FROM item ranges over: there a bare name is a source or a variable)."""
     if has_subquery(expr):
         return None
-    probe = Scope([Source(u.source.alias, u.source.columns) for u in units], implicit_fields=implicit)
+    probe = Scope([Source(u.source.alias, u.source.columns, rowid=u.source.rowid) for u in units],
+                  implicit_fields=implicit)
     found: set[str] = set()
     for path in source_paths(expr):
         try:
@@ -52,7 +53,7 @@ def _aliases(expr: ast.Expr, units: list[Unit], outer: Scope | None, implicit: b
 def _unit_plan(planner: Planner, unit: Unit, outer: Scope | None) -> p.Plan:
     if not unit.filters:
         return unit.plan
-    local = Scope([Source(unit.source.alias, unit.source.columns)], parent=outer)
+    local = Scope([Source(unit.source.alias, unit.source.columns, rowid=unit.source.rowid)], parent=outer)
     predicate = compile_expr(and_all(unit.filters), local, planner.context())
     return p.Filter(unit.plan, predicate, f"on {unit.source.alias}")
 
@@ -133,7 +134,7 @@ def _join(planner: Planner, plan: p.Plan | None, unit: Unit, pending: list, join
         return _unit_plan(planner, unit, outer)
     equalities = _equalities(pending, joined, unit, units, outer)
     right = _unit_plan(planner, unit, outer)
-    local = Scope([Source(unit.source.alias, unit.source.columns)], parent=outer)
+    local = Scope([Source(unit.source.alias, unit.source.columns, rowid=unit.source.rowid)], parent=outer)
     if equalities:
         left_keys = [compile_expr(theirs, scope, planner.context()) for theirs, _, _ in equalities]
         right_keys = [compile_expr(mine, local, planner.context()) for _, mine, _ in equalities]

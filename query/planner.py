@@ -320,7 +320,7 @@ class Planner:
         if kind == "table":
             table = self.db.table(first)
             return Unit(p.TableScan(table, alias, indexed=not item.not_indexed),
-                        Source(alias, tuple(table.columns), origin=first))
+                        Source(alias, tuple(table.columns), origin=first, rowid=table.schema().rowid_column))
         if kind == "collection":
             return Unit(p.DocumentScan(self.db.collection(first), alias), Source(alias, None, origin=first))
         if kind is None and outer is not None and _resolves(outer, first):
@@ -333,7 +333,7 @@ class Planner:
 
     def pushdown(self, unit: Unit) -> None:
         """Give a table or collection scan the unit's conjuncts an index can use."""
-        local = Scope([Source(unit.source.alias, unit.source.columns)])
+        local = Scope([Source(unit.source.alias, unit.source.columns, rowid=unit.source.rowid)])
         if isinstance(unit.plan, p.TableScan) and unit.plan.indexed:
             unit.plan.constraints = constraints_for(unit.plan.table, local, unit.filters, self.context())
             if any(op in ("$eq", "$in") for _, op, _, _ in unit.plan.constraints):

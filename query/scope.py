@@ -26,10 +26,14 @@ class Source:
     columns: tuple[str, ...] | None  # None: one slot holding a whole value
     offset: int = 0
     origin: str = ""  # what it reads, for EXPLAIN and errors
+    rowid: str | None = None  # a table's INTEGER PRIMARY KEY, which rowid, oid and _rowid_ name
 
     @property
     def width(self) -> int:
         return 1 if self.columns is None else len(self.columns)
+
+
+ROWID_NAMES = ("rowid", "oid", "_rowid_")
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,12 @@ class Scope:
             raise ProgrammingError(f"ambiguous column name: {first}")
         if owners:
             return self._within(owners[0], path)
+        if lowered in ROWID_NAMES:  # SQLite's names for an INTEGER PRIMARY KEY
+            keyed = [s for s in self.sources if s.rowid is not None]
+            if len(keyed) > 1:
+                raise ProgrammingError(f"ambiguous column name: {first}")
+            if keyed:
+                return self._within(keyed[0], (keyed[0].rowid, *path[1:]))
         src = self.source(first)
         if src is not None:
             return self._within(src, path[1:]) if src.columns is not None or len(path) > 1 \
@@ -133,4 +143,6 @@ class Scope:
         for i, column in enumerate(src.columns):
             if column.lower() == lowered:
                 return Ref(0, src.offset + i, path[1:], src)
+        if lowered in ROWID_NAMES and src.rowid is not None and src.rowid.lower() != lowered:
+            return Scope._within(src, (src.rowid, *path[1:]))
         raise ProgrammingError(f"no such column: {src.alias}.{path[0]}")

@@ -73,3 +73,26 @@ def test_first_day_snippet():
 def test_autoincrement_needs_an_integer_primary_key():
     with pytest.raises(docdb.ProgrammingError, match="only allowed on an INTEGER PRIMARY KEY"):
         docdb.connect().execute("CREATE TABLE t (id TEXT PRIMARY KEY AUTOINCREMENT)")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT rowid, oid, _rowid_, v FROM t ORDER BY rowid DESC",
+        "SELECT t.rowid FROM t WHERE rowid = 2",
+        "SELECT v FROM t WHERE _ROWID_ > 1 ORDER BY ROWID",
+        "SELECT a.rowid, b.v FROM t a JOIN t b ON b.rowid = a.rowid + 1 ORDER BY 1",
+    ],
+)
+def test_rowid_names_the_integer_primary_key(sql):
+    mine, theirs = docdb.connect(autocommit=True), sqlite3.connect(":memory:", isolation_level=None)
+    for conn in (mine, theirs):
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.execute("INSERT INTO t (v) VALUES ('a'), ('b'), ('c')")
+    assert mine.execute(sql).fetchall() == theirs.execute(sql).fetchall()
+    plan = [line for (line,) in mine.execute("EXPLAIN SELECT v FROM t WHERE rowid = 2")]
+    assert any("USING PRIMARY KEY" in line for line in plan)
+    for conn in (mine, theirs):
+        conn.execute("UPDATE t SET v = 'x' WHERE rowid = 1")
+        conn.execute("DELETE FROM t WHERE oid = 2")
+    assert mine.execute("SELECT * FROM t").fetchall() == theirs.execute("SELECT * FROM t").fetchall()
