@@ -27,6 +27,7 @@ from typing import Any
 
 import storage
 from docdb.errors import InterfaceError, OperationalError, ProgrammingError
+from docdb.models.catalog import SYSTEM, USER_VERSION_KEY
 from docdb.models.collection import Collection
 from docdb.models.db import Database, NotCommitted
 from docdb.models.maintenance import compact_stores, describe, object_stats, tree_bytes
@@ -310,6 +311,25 @@ class Connection:
     @property
     def path(self) -> str:
         return self._db.path
+
+    @property
+    def sync(self) -> str:
+        """How commits reach the disk: "full", "normal" or "off" (``connect(sync=...)``)."""
+        return self._db.sync
+
+    @property
+    def user_version(self) -> int:
+        """A number kept in the database for its user (SQLite's ``PRAGMA user_version``),
+        0 until set: migrations record the schema version here."""
+        raw = self.reading().get(SYSTEM, USER_VERSION_KEY)
+        return int(raw) if raw is not None else 0
+
+    @user_version.setter
+    def user_version(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProgrammingError(f"user_version is an integer, not {value!r}")
+        with self.writing() as txn:
+            txn.put(SYSTEM, USER_VERSION_KEY, str(value).encode())
 
     # ----- the query language (PEP 249) ---------------------------------------------------
 

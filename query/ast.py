@@ -372,6 +372,24 @@ class CreateTable(Node):
 
 
 @dataclass(frozen=True)
+class CreateTableAs(Node):
+    """CREATE TABLE t AS SELECT ...: columns named and typed by the query's result"""
+
+    name: str
+    query: Query
+    engine: str | None = None
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True)
+class Pragma(Node):
+    """PRAGMA name [(value) | = value]"""
+
+    name: str
+    value: Any = None  # a name, a number or text; None when not given
+
+
+@dataclass(frozen=True)
 class CreateCollection(Node):
     name: str
     engine: str | None = None

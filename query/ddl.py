@@ -95,6 +95,34 @@ def create_table(conn: Any, node: ast.CreateTable, ctx: Context, env: Env) -> No
                       autoincrement=autoincrement)
 
 
+def _result_type(values: list) -> str:
+    """A column type for a query's values: INTEGER, REAL, TEXT, BOOLEAN, BLOB when they
+    all fit it, else JSON (which holds any JSON value, and is also what no values give)."""
+    kinds = {type(v) for v in values if v is not None}
+    for wanted, type_ in (({int}, "INTEGER"), ({int, float}, "REAL"), ({float}, "REAL"), ({str}, "TEXT"),
+                          ({bool}, "BOOLEAN"), ({bytes}, "BLOB")):
+        if kinds and kinds <= wanted and (kinds == wanted or type_ != "REAL" or float in kinds):
+            return type_
+    return "JSON"
+
+
+def create_table_as(conn: Any, node: ast.CreateTableAs, names: list[str], rows: Any) -> None:
+    """CREATE TABLE t AS SELECT: the query's columns, typed by their values (docdb's types
+    are strict, so a type is read off what the query returned), then its rows."""
+    existing = _find(conn, node.name)
+    if existing is not None:
+        if node.if_not_exists:
+            return
+        raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
+    if len({n.lower() for n in names}) != len(names):
+        raise ProgrammingError(f"table {node.name}: the query gives two columns the same name; "
+                               "name them with AS")
+    rows = list(rows)
+    columns = {str(name): _result_type([row[i] for row in rows]) for i, name in enumerate(names)}
+    table = conn.create_table(str(node.name), columns, None, engine=node.engine)
+    table.insert_many([dict(zip(columns, row)) for row in rows])
+
+
 def add_column(conn: Any, node: ast.AddColumn, ctx: Context, env: Env) -> None:
     found = _find(conn, node.table)
     if found is None or found[1] != "table":

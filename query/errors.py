@@ -8,9 +8,9 @@ May import: the standard library and ``docdb.errors``.
 
 from __future__ import annotations
 
-from docdb.errors import ProgrammingError
+from docdb.errors import NotSupportedError, ProgrammingError
 
-__all__ = ["QuerySyntaxError"]
+__all__ = ["QuerySyntaxError", "UnsupportedSyntax"]
 
 
 class QuerySyntaxError(ProgrammingError):
@@ -22,3 +22,8 @@ class QuerySyntaxError(ProgrammingError):
         shown = lines[line - 1] if 0 < line <= len(lines) else ""
         super().__init__(f"syntax error at line {line}, column {column}: {message}\n"
                          f"  {shown}\n  {' ' * (column - 1)}^")
+
+
+class UnsupportedSyntax(QuerySyntaxError, NotSupportedError):
+    """SQL that SQLite takes and docdb does not (yet): ``ATTACH``, triggers, window
+    functions... said plainly, at its position, instead of a misleading parse error."""

@@ -21,6 +21,7 @@ from query.cache import prepared
 from query.expressions import Env
 from query.parser import parse_one
 from query.planner import Planner
+from query.pragmas import pragma
 from query.scope import Scope, Source
 from query.values import MISSING
 
@@ -79,6 +80,9 @@ def execute(conn: Any, statement: Any, params: Any = (), keep_missing: bool = Fa
         return Result(["plan"], iter([(line,) for line in explain(planner, statement.statement)]))
     if isinstance(statement, (ast.Insert, ast.Update, ast.Delete)):
         return _change(planner, conn, statement, env)
+    if isinstance(statement, ast.Pragma):
+        columns, rows = pragma(conn, statement)
+        return Result(columns or None, iter(rows))
     _define(conn, statement, planner, env)
     return Result()
 
@@ -148,6 +152,9 @@ def _returning_names(planner: Planner, conn: Any, node: Any, found: tuple[str, s
 def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
     if isinstance(node, ast.CreateTable):
         ddl.create_table(conn, node, planner.context(), env)
+    elif isinstance(node, ast.CreateTableAs):
+        plan, names = planner.query(node.query)
+        ddl.create_table_as(conn, node, names, map(_without_missing, _guarded(plan.rows(env))))
     elif isinstance(node, ast.CreateCollection):
         ddl.create_collection(conn, node)
     elif isinstance(node, ast.CreateIndex):

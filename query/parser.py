@@ -22,7 +22,7 @@ import lark
 from lark import Token, Transformer, v_args
 
 from query import ast
-from query.errors import QuerySyntaxError
+from query.errors import QuerySyntaxError, UnsupportedSyntax
 from query.values import MISSING
 
 __all__ = ["parse", "parse_one"]
@@ -91,7 +91,7 @@ def parse_one(text: str) -> Any:
 
 
 _STATEMENT_KEYWORDS = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "BEGIN", "VACUUM",
-                       "SAVEPOINT", "RELEASE",
+                       "SAVEPOINT", "RELEASE", "PRAGMA",
                        "COMMIT", "ROLLBACK", "EXPLAIN", "WITH", "VALUES", "REPLACE"]
 _FIRST_WORD = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*([A-Za-z_]+)", re.S)
 
@@ -111,7 +111,47 @@ def _misspelt_start(text: str) -> QuerySyntaxError | None:
     return QuerySyntaxError(f"unexpected {match.group(1)!r}; did you mean {close[0]}?", text, line, column)
 
 
+# SQL docdb does not take, recognised where a parse fails: (pattern, what to call it)
+_UNSUPPORTED = [(re.compile(pattern, re.I), what) for pattern, what in [
+    (r"\b(ATTACH|DETACH)\b", "{0}"),
+    (r"^\s*(REINDEX|ANALYZE)\b", "{0}"),
+    (r"\bCREATE\s+(?:TEMP|TEMPORARY)\s+TABLE\b", "CREATE TEMP TABLE (temporary tables)"),
+    (r"\bCREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b", "CREATE TRIGGER (triggers)"),
+    (r"\bCREATE\s+VIRTUAL\s+TABLE\b", "CREATE VIRTUAL TABLE"),
+    (r"\bWITH\s+RECURSIVE\b", "WITH RECURSIVE (recursive common table expressions)"),
+    (r"\bOVER\s*\(", "OVER (window functions)"),
+    (r"\b(REFERENCES|FOREIGN\s+KEY)\b", "{0} (foreign keys)"),
+    (r"\bCHECK\s*\(", "CHECK constraints"),
+    (r"\bGENERATED\s+ALWAYS\b", "generated columns"),
+    (r"\bWITHOUT\s+ROWID\b", "WITHOUT ROWID"),
+    (r"\bSTRICT\s*;?\s*$", "STRICT tables (docdb's tables are always strictly typed)"),
+]]
+
+
+def _unsupported(text: str, error: lark.exceptions.UnexpectedInput) -> QuerySyntaxError | None:
+    """A plain "... is not supported" for SQL docdb does not take, in the failing statement."""
+    position = getattr(error, "pos_in_stream", None)
+    token = getattr(error, "token", None)
+    if position is None and token is not None:
+        position = getattr(token, "start_pos", None)
+    end = len(text) if position is None else text.find(";", position)
+    start = 0 if position is None else text.rfind(";", 0, position) + 1
+    statement = text[start:len(text) if end == -1 else end]
+    for pattern, what in _UNSUPPORTED:
+        found = pattern.search(statement)
+        if found:
+            offset = start + found.start()
+            line = text.count("\n", 0, offset) + 1
+            column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+            name = what.format(" ".join(found.group(0).split()).upper())
+            return UnsupportedSyntax(f"{name} is not supported", text, line, column)
+    return None
+
+
 def _syntax_error(text: str, error: lark.exceptions.UnexpectedInput) -> QuerySyntaxError:
+    unsupported = _unsupported(text, error)
+    if unsupported is not None:
+        return unsupported
     misspelt = _misspelt_start(text)
     if misspelt is not None:
         return misspelt
@@ -519,6 +559,29 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return ast.CreateTable(name, columns, keys[0] if keys else (), unique, engine, ("IF",) in parts,
                                pos=_pos(meta))
 
+    def create_table_as(self, meta, children):
+        parts = _nodes(children)
+        name = next(p for p in parts if isinstance(p, str))
+        engine = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("USING",)), None)
+        return ast.CreateTableAs(name, parts[-1], engine, ("IF",) in parts, pos=_pos(meta))
+
+    def pragma(self, meta, children):
+        parts = _nodes(children)
+        value = parts[1] if len(parts) > 1 else None
+        return ast.Pragma(parts[0], value, pos=_pos(meta))
+
+    def keyword_value(self, meta, children):
+        return str(children[0]).lower()  # PRAGMA x = ON
+
+    def pragma_name(self, meta, children):
+        return str(children[-1])  # "main.table_info": the schema name is docdb's one database
+
+    def pragma_arg(self, meta, children):
+        value = _nodes(children)[0]
+        if isinstance(value, tuple):  # ("NUMBER", "-3")
+            return _number(value[1].lstrip("+"))
+        return value.value if isinstance(value, ast.Literal) else str(value)
+
     def column_def(self, meta, children):
         name, *rest = children
         type_name = next((r for r in rest if isinstance(r, tuple) and r[:1] == ("TYPE",)), None)
@@ -740,7 +803,11 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return ast.ArrayCtor(tuple(items), bag=True, pos=_pos(meta))
 
     def expression_statement(self, meta, children):
-        select = ast.Select((), children[0], pos=_pos(meta))
+        expr = children[0]
+        if isinstance(expr, ast.Name) and not isinstance(expr.name, ast.Quoted) \
+                and expr.name.upper() in ("ANALYZE", "REINDEX"):  # a bare word: SQLite's statement
+            raise UnsupportedSyntax(f"{expr.name.upper()} is not supported", self._text, *_pos(meta))
+        select = ast.Select((), expr, pos=_pos(meta))
         return ast.Query(select, bare=True, pos=_pos(meta))
 
     def array(self, meta, children):

@@ -37,6 +37,7 @@ SYSTEM = 0
 META_KEY = b"m"
 ENTRY_PREFIX = b"o"
 SEQUENCE_PREFIX = b"s"  # + a table's store id: its AUTOINCREMENT high-water mark (docdb.models.table)
+USER_VERSION_KEY = b"u"  # the user's schema version number (Connection.user_version)
 
 
 def entry_key(name: str) -> bytes:

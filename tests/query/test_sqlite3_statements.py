@@ -127,3 +127,21 @@ def test_upsert_reads_bare_names_as_the_stored_row_as_sqlite_does(both):
             both[0].execute("SELECT * FROM c ORDER BY id").fetchall()
             == both[1].execute("SELECT * FROM c ORDER BY id").fetchall()
         ), sql
+
+
+@pytest.mark.parametrize("sql, what, column", [
+    ("ATTACH DATABASE 'x.db' AS x", "ATTACH", 1),
+    ("CREATE TEMP TABLE x (a INTEGER)", "CREATE TEMP TABLE", 1),
+    ("CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END", "CREATE TRIGGER", 1),
+    ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT * FROM c", "WITH RECURSIVE", 1),
+    ("SELECT a, row_number() OVER (ORDER BY a) FROM t", "OVER (window functions)", 24),
+    ("CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES t(a))", "REFERENCES (foreign keys)", 51),
+    ("CREATE TABLE d (a INTEGER CHECK (a > 0))", "CHECK constraints", 27),
+    ("ANALYZE", "ANALYZE", 1),
+])
+def test_sql_docdb_does_not_take_says_so_at_its_position(sql, what, column):
+    conn = docdb.connect()
+    conn.execute("CREATE TABLE t (a INTEGER)")
+    with pytest.raises(docdb.NotSupportedError, match=re.escape(f"{what}") + ".* is not supported") as caught:
+        conn.executescript(sql)
+    assert (caught.value.line, caught.value.column) == (1, column)
