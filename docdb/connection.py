@@ -448,6 +448,19 @@ class Connection:
             finally:
                 self._db.writer.release()
 
+    def backup(self, target: Connection, *, pages: int = -1, progress: Any = None, name: str = "main",
+               sleep: float = 0.25) -> None:
+        """Copy this whole database into ``target`` (another connection), replacing what it
+        held, in one transaction of the target, as sqlite3's ``backup``; ``progress(status,
+        remaining, total)`` after each table or collection. ``pages`` and ``sleep`` are
+        accepted for sqlite3's sake: the copy is made in one go."""
+        from docdb.backup import backup
+
+        self._check_open()
+        if name != "main":
+            raise OperationalError(f"unknown database {name}: docdb has one, called main")
+        backup(self, target, progress)
+
     def iterdump(self) -> Iterator[str]:
         """The statements that recreate the database (DDL, data, indexes, views), as sqlite3's."""
         from docdb.dump import iterdump
