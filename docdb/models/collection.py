@@ -22,6 +22,7 @@ import orjson
 
 from docdb.errors import DataError, IntegrityError, ProgrammingError
 from docdb.models import keycode
+from docdb.models.aggregation import run_pipeline
 from docdb.models.cursor import Cursor
 from docdb.models.documents import decode_document, encode_document, new_id
 from docdb.models.filters import compile_filter, get_path_values, index_values
@@ -269,6 +270,10 @@ class Collection:
                              upsert: bool = False, return_document: bool = False) -> dict | None:
         """Replace the first match; the document before (or, ``ReturnDocument.AFTER``, after)."""
         return self._find_one_and_change(filter, replacement, True, projection, sort, upsert, return_document)
+
+    def aggregate(self, pipeline: list) -> list[dict]:
+        """MongoDB's aggregation pipeline (``docdb.models.aggregation``): the documents it makes."""
+        return run_pipeline(self, self._session, pipeline)
 
     def bulk_write(self, requests: Any, ordered: bool = True) -> BulkWriteResult:
         """pymongo's requests (``docdb.InsertOne``...), in order, all or (if one fails) none."""
