@@ -18,7 +18,8 @@ from typing import Any
 
 from docdb.errors import ProgrammingError
 from docdb.models.aggregation_expressions import MISSING, compile_expression, set_path
-from docdb.models.filters import compare, compile_filter
+from docdb.models.filters import compile_filter
+from docdb.models.ordering import compare
 from docdb.models.shaping import compile_projection, distinct_key, sort_documents, sort_spec
 
 __all__ = ["run_pipeline"]

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from docdb.errors import ProgrammingError
-from docdb.models.filters import compare
+from docdb.models.ordering import compare
 
-__all__ = ["MISSING", "compile_expression", "set_path"]
+__all__ = ["MISSING", "compile_expression", "set_path", "truth"]
 
 Compiled = Callable[[dict], Any]
 
@@ -85,7 +85,8 @@ def _arithmetic(op: str, values: list) -> Any:
     return a / b if op == "$divide" else a % b
 
 
-def _truth(value: Any) -> bool:
+def truth(value: Any) -> bool:
+    """MongoDB's truth of an expression's value: all but null, false, 0 and a missing field."""
     return value not in (None, False, 0) and value is not MISSING
 
 
@@ -129,11 +130,11 @@ def _apply(op: str, args: list) -> Any:  # noqa: PLR0911 - one branch per operat
             raise ProgrammingError("$in takes [value, array]")
         return any(compare(value, item) == 0 for item in array)
     if op == "$and":
-        return all(_truth(a) for a in args)
+        return all(truth(a) for a in args)
     if op == "$or":
-        return any(_truth(a) for a in args)
+        return any(truth(a) for a in args)
     if op == "$not":
-        return not _truth(args[0])
+        return not truth(args[0])
     raise AssertionError(op)
 
 
@@ -150,7 +151,7 @@ def _operator(op: str, operand: Any) -> Compiled:
         if not isinstance(operand, list) or len(operand) != 3:
             raise ProgrammingError("$cond takes [if, then, else] or {'if': ..., 'then': ..., 'else': ...}")
         test, yes, no = map(compile_expression, operand)
-        return lambda doc: yes(doc) if _truth(test(doc)) else no(doc)
+        return lambda doc: yes(doc) if truth(test(doc)) else no(doc)
     if op == "$ifNull":
         if not isinstance(operand, list) or len(operand) < 2:
             raise ProgrammingError("$ifNull takes [expression, ..., replacement]")

@@ -26,7 +26,8 @@ Semantics kept from MongoDB:
 
 ``$regex`` (with ``$options``, or a compiled ``re.Pattern`` as the value),
 ``$type`` and ``$mod`` are in ``docdb.models.filter_values``.
-Not supported (raise ``FilterError``): ``$where``, ``$expr``, ``$text``, geo and
+``$expr`` takes an aggregation expression (``docdb.models.aggregation_expressions``).
+Not supported (raise ``FilterError``): ``$where``, ``$text``, geo and
 bitwise operators, ``$all`` with ``$elemMatch`` items, and any other operator.
 
 May import: the standard library, ``orjson`` and ``docdb.errors``.
@@ -42,9 +43,14 @@ from typing import Any
 import orjson
 
 from docdb.errors import ProgrammingError
+from docdb.models.aggregation_expressions import compile_expression, truth
 from docdb.models.filter_values import mod_test, regex_test, type_test
+from docdb.models.ordering import OTHER as _OTHER
+from docdb.models.ordering import compare
+from docdb.models.ordering import equal as _equal
+from docdb.models.ordering import rank as _rank
 
-__all__ = ["FilterError", "compile_filter", "matches", "get_path_values", "index_values", "compare",
+__all__ = ["FilterError", "compile_filter", "matches", "get_path_values", "index_values",
            "raw_prefilter"]
 
 Predicate = Callable[[dict], bool]
@@ -64,27 +70,6 @@ class _Missing:
 
 
 _MISSING = _Missing()
-
-# MongoDB's canonical type order (its comparison brackets) for JSON values.
-_NULL, _NUMBER, _STRING, _OBJECT, _ARRAY, _BOOL = 1, 2, 3, 4, 5, 8
-_OTHER = 99  # a non-JSON value in a document: equal only to itself, never ordered against JSON values
-
-
-def _rank(value: Any) -> int:
-    if value is None:
-        return _NULL
-    if isinstance(value, bool):
-        return _BOOL
-    if isinstance(value, int | float):
-        return _NUMBER
-    if isinstance(value, str):
-        return _STRING
-    if isinstance(value, dict):
-        return _OBJECT
-    if isinstance(value, list | tuple):
-        return _ARRAY
-    return _OTHER
-
 
 # ---------------------------------------------------------------- paths
 
@@ -155,52 +140,6 @@ def _candidates(values: list):
             yield from value
 
 
-# ---------------------------------------------------------------- equality and order
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """Typed equality: numbers numerically (NaN equals NaN), sub-documents in field order."""
-    ra = _rank(a)
-    if ra != _rank(b):
-        return False
-    if ra == _NUMBER:
-        return a == b or (math.isnan(a) and math.isnan(b))
-    if ra == _ARRAY:
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
-    if ra == _OBJECT:
-        return len(a) == len(b) and all(
-            ka == kb and _equal(va, vb) for (ka, va), (kb, vb) in zip(a.items(), b.items())
-        )
-    return a == b
-
-
-def compare(a: Any, b: Any) -> int:
-    """-1, 0 or 1 in MongoDB's order of values (type bracket first, NaN below all numbers)."""
-    ra, rb = _rank(a), _rank(b)
-    if ra != rb:
-        return -1 if ra < rb else 1
-    if ra == _NUMBER:
-        na, nb = math.isnan(a), math.isnan(b)
-        if na or nb:
-            return (nb - na) * -1 if na != nb else 0
-        return (a > b) - (a < b)
-    if ra in (_STRING, _BOOL):
-        return (a > b) - (a < b)
-    if ra == _ARRAY:
-        for x, y in zip(a, b):
-            c = compare(x, y)
-            if c:
-                return c
-        return (len(a) > len(b)) - (len(a) < len(b))
-    if ra == _OBJECT:
-        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
-            c = (_rank(va) > _rank(vb)) - (_rank(va) < _rank(vb)) or (ka > kb) - (ka < kb) or compare(va, vb)
-            if c:
-                return c
-        return (len(a) > len(b)) - (len(a) < len(b))
-    return 0
-
-
 # ---------------------------------------------------------------- compiling
 
 
@@ -239,6 +178,9 @@ def _all_of(tests: list[Predicate]) -> Predicate:
 
 
 def _compile_logical(op: str, operand: Any) -> Predicate:
+    if op == "$expr":  # an aggregation expression over the document: {"$gt": ["$spent", "$budget"]}
+        test = compile_expression(operand)
+        return lambda document: truth(test(document))
     if op not in ("$and", "$or", "$nor"):
         raise FilterError(f"unknown top-level operator {op}")
     if not isinstance(operand, list) or not operand:

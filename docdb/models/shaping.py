@@ -25,7 +25,8 @@ from typing import Any
 import orjson
 
 from docdb.errors import ProgrammingError
-from docdb.models.filters import compare, get_path_values
+from docdb.models.filters import get_path_values
+from docdb.models.ordering import compare
 from docdb.models.updates import overlapping
 
 SortSpec = list[tuple[str, int]]

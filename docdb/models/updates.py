@@ -27,7 +27,8 @@ from typing import Any
 
 from docdb.errors import DataError
 from docdb.models.documents import DocumentError, check_json
-from docdb.models.filters import FilterError, compare, compile_filter
+from docdb.models.filters import FilterError, compile_filter
+from docdb.models.ordering import compare
 
 __all__ = ["apply_update", "is_operator_update", "UpdateError"]
 

@@ -97,3 +97,20 @@ def test_through_a_collection_with_an_index(tmp_path):
     assert people.count_documents({"name": re.compile("nn")}) == 3
     assert people.count_documents({"_id": {"$mod": [2, 0]}, "name": {"$type": "string"}}) == 2
     conn.close()
+
+
+@pytest.mark.parametrize("filter", [
+    {"$expr": {"$gt": ["$spent", "$budget"]}},
+    {"$expr": {"$eq": [{"$mod": ["$_id", 2]}, 0]}, "spent": {"$gt": 0}},
+    {"$or": [{"$expr": {"$lt": ["$spent", 10]}}, {"_id": 5}]},
+    {"$expr": {"$and": [{"$gte": ["$spent", 20]}, {"$lt": [{"$add": ["$spent", 5]}, "$budget"]}]}},
+], ids=str)
+def test_expr_compares_fields_of_one_document_as_mongomock(filter, tmp_path):
+    docs = [{"_id": i, "spent": i * 10, "budget": 35} for i in range(6)]
+    coll = mongomock.MongoClient().db.c
+    coll.insert_many([dict(d) for d in docs])
+    conn = docdb.connect(str(tmp_path / "db"), autocommit=True)
+    conn.collection("c").insert_many([dict(d) for d in docs])
+    conn.collection("c").create_index("spent")
+    assert [d["_id"] for d in conn.collection("c").find(filter)] == [d["_id"] for d in coll.find(filter)]
+    conn.close()
