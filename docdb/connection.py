@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -55,8 +56,12 @@ def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str 
     check_sync(sync)
     memory = os.fspath(path) == MEMORY
     if memory:
-        return Connection(_open_database(tempfile.mkdtemp(prefix="docdb-memory-"), "off", options),
-                          engine, autocommit, timeout, temporary=True)
+        directory = tempfile.mkdtemp(prefix="docdb-memory-")
+        db = _open_database(directory, "off", options)
+        conn = Connection(db, engine, autocommit, timeout, temporary=True)
+        # gone when the connection is, or when the process exits, even without close()
+        weakref.finalize(conn, shutil.rmtree, directory, True)
+        return conn
     real = os.path.realpath(os.fspath(path))
     parent = os.path.dirname(real)
     if not os.path.isdir(parent):  # as sqlite3: a database is made in a directory that exists

@@ -147,7 +147,7 @@ class Collection:
             entry = self._entry(txn)
             matched = modified = 0
             for key, old in (self._matching(txn, entry, filter, one) if entry else []):
-                new = self._changed(old, update, replace)
+                new = self._changed(old, update, replace, filter)
                 matched += 1
                 data = encode_document(new)
                 if data != orjson.dumps(old):
@@ -164,9 +164,9 @@ class Collection:
         return UpdateResult(0, 0, upserted)
 
     @staticmethod
-    def _changed(old: dict, update: dict, replace: bool) -> dict:
+    def _changed(old: dict, update: dict, replace: bool, filter: Any = None) -> dict:
         if not replace:
-            return apply_update(old, update)
+            return apply_update(old, update, filter=filter)
         if "_id" in update and update["_id"] != old.get("_id"):
             raise DataError("a replacement cannot change _id")
         return {"_id": old["_id"], **{k: v for k, v in update.items() if k != "_id"}}
@@ -248,7 +248,7 @@ class Collection:
     def _find_one_and_change(self, filter: dict, change: dict, replace: bool, projection: Any, sort: Any,
                              upsert: bool, return_document: bool) -> dict | None:
         def rewrite(txn: Transaction, entry: dict, key: bytes, old: dict) -> dict:
-            new = self._changed(old, change, replace)
+            new = self._changed(old, change, replace, filter)
             data = encode_document(new)
             if data != orjson.dumps(old):
                 self._write(txn, entry, key, old, new, data)

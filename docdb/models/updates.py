@@ -29,6 +29,7 @@ from docdb.errors import DataError
 from docdb.models.documents import DocumentError, check_json
 from docdb.models.filters import FilterError, compile_filter
 from docdb.models.ordering import compare
+from docdb.models.positional import concrete_paths, is_positional
 
 __all__ = ["apply_update", "is_operator_update", "UpdateError"]
 
@@ -49,9 +50,10 @@ def is_operator_update(update: dict) -> bool:
     return all(dollar)
 
 
-def apply_update(document: dict, update: dict, inserting: bool = False) -> dict:
+def apply_update(document: dict, update: dict, inserting: bool = False, filter: dict | None = None) -> dict:
     """The updated copy of ``document``; ``inserting`` when an upsert makes it (only then
-    does ``$setOnInsert`` apply)."""
+    does ``$setOnInsert`` apply); ``filter``, the one that matched it, places a positional
+    ``$`` in a path (``docdb.models.positional``)."""
     if not is_operator_update(update):
         raise UpdateError("apply_update takes operators ($set, $inc, ...); use replace_one to replace")
     steps: list[tuple[str, str, Any]] = []
@@ -74,14 +76,15 @@ def apply_update(document: dict, update: dict, inserting: bool = False) -> dict:
     result = copy.deepcopy(document)
     for op, path, arg in steps:
         if op != "$setOnInsert" or inserting:
-            _OPERATORS[op](result, path.split("."), arg)
+            for concrete in concrete_paths(document, path, filter) if is_positional(path) else [path]:
+                _OPERATORS[op](result, concrete.split("."), arg)
     return result
 
 
 def _check_paths(paths: list[str]) -> None:
     for path in paths:
         parts = path.split(".")
-        if not path or "" in parts or any(p.startswith("$") for p in parts):
+        if not path or "" in parts or any(p.startswith("$") and p not in ("$", "$[]") for p in parts):
             raise UpdateError(f"invalid update path {path!r}")
         if parts[0] == "_id":
             raise UpdateError("an update cannot change _id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -261,3 +262,24 @@ def test_names_match_in_any_case_and_keep_the_case_they_were_made_with(tmp_path)
     conn.drop("uSeRs")
     assert conn.tables() == []
     conn.close()
+
+
+def test_memory_database_leaves_nothing_behind_without_close(tmp_path):
+    """A process that opens ":memory:" and exits without close() leaves no directory."""
+    import subprocess
+    import sys
+
+    code = ("import docdb\nconn = docdb.connect(':memory:', autocommit=True)\n"
+            "conn.execute('CREATE TABLE t (a INTEGER)')\nconn.execute('INSERT INTO t VALUES (1)')\n"
+            "print(conn.path)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            check=True)
+    path = result.stdout.strip()
+    assert path and not os.path.exists(path)
+    conn = docdb.connect(":memory:")
+    path = conn.path
+    del conn
+    import gc
+
+    gc.collect()
+    assert not os.path.exists(path)

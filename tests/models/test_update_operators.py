@@ -89,3 +89,55 @@ def test_set_on_insert_applies_only_when_an_upsert_inserts(tmp_path):
     c.update_one({"_id": "k"}, {"$setOnInsert": {"created": 2}, "$inc": {"n": 1}}, upsert=True)
     assert c.find_one({"_id": "k"}) == {"_id": "k", "created": 1, "n": 2}
     conn.close()
+
+
+POSITIONAL_DOC = {
+    "_id": 1,
+    "items": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}, {"sku": "a", "qty": 3}],
+    "tags": ["x", "y"],
+}
+
+
+@pytest.mark.parametrize(
+    "filter, update",
+    [
+        ({"items.sku": "a"}, {"$set": {"items.$.qty": 9}}),
+        ({"items.sku": "b"}, {"$inc": {"items.$.qty": 5}}),
+        ({"items": {"$elemMatch": {"sku": "a", "qty": 3}}}, {"$set": {"items.$.hit": True}}),
+        ({"items.qty": {"$gt": 1}}, {"$unset": {"items.$.sku": ""}}),
+    ],
+    ids=str,
+)
+def test_positional_dollar_as_mongomock(filter, update, tmp_path):
+    import copy
+
+    coll = mongomock.MongoClient().db.c
+    coll.insert_one(copy.deepcopy(POSITIONAL_DOC))
+    coll.update_one(filter, update)
+    conn = docdb.connect(str(tmp_path / "db"), autocommit=True)
+    conn.collection("c").insert_one(copy.deepcopy(POSITIONAL_DOC))
+    conn.collection("c").update_one(filter, update)
+    assert conn.collection("c").find_one({}) == coll.find_one({})
+    conn.close()
+
+
+def test_positional_forms_mongomock_lacks(tmp_path):
+    import copy
+
+    conn = docdb.connect(str(tmp_path / "db"), autocommit=True)
+    c = conn.collection("c")
+    c.insert_one(copy.deepcopy(POSITIONAL_DOC))
+    c.update_one({"tags": "y"}, {"$set": {"tags.$": "z"}})  # a scalar array's matched element
+    c.update_many({}, {"$inc": {"items.$[].qty": 10}})  # every element
+    assert c.find_one({}) == {
+        "_id": 1,
+        "tags": ["x", "z"],
+        "items": [{"sku": "a", "qty": 11}, {"sku": "b", "qty": 12}, {"sku": "a", "qty": 13}],
+    }
+    changed = c.find_one_and_update({"items.sku": "b"}, {"$set": {"items.$.sku": "B"}}, return_document=True)
+    assert changed["items"][1]["sku"] == "B"
+    with pytest.raises(docdb.DataError, match="did not find the match"):
+        c.update_one({"_id": 1}, {"$set": {"items.$.qty": 0}})
+    with pytest.raises(docdb.DataError, match="not an array"):
+        c.update_one({"_id": 1}, {"$set": {"_id2.$[].x": 0}})
+    conn.close()
