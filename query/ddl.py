@@ -25,12 +25,12 @@ def column_type(declared: str | None) -> str:
     if not declared:
         return "JSON"
     name = declared.upper()
-    if "INT" in name:
+    if "INT" in name or name in ("SERIAL", "BIGSERIAL"):
         return "INTEGER"
     if "BOOL" in name:
         return "BOOLEAN"
-    if any(word in name for word in ("CHAR", "CLOB", "TEXT", "STRING")):
-        return "TEXT"
+    if any(word in name for word in ("CHAR", "CLOB", "TEXT", "STRING", "DATE", "TIME", "UUID", "GUID")):
+        return "TEXT"  # dates and times are ISO-8601 text (docdb.adapters), as sqlite3 stores them
     if "BLOB" in name:
         return "BLOB"
     if "JSON" in name:

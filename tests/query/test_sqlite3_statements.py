@@ -129,19 +129,53 @@ def test_upsert_reads_bare_names_as_the_stored_row_as_sqlite_does(both):
         ), sql
 
 
-@pytest.mark.parametrize("sql, what, column", [
-    ("ATTACH DATABASE 'x.db' AS x", "ATTACH", 1),
-    ("CREATE TEMP TABLE x (a INTEGER)", "CREATE TEMP TABLE", 1),
-    ("CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END", "CREATE TRIGGER", 1),
-    ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT * FROM c", "WITH RECURSIVE", 1),
-    ("SELECT a, row_number() OVER (ORDER BY a) FROM t", "OVER (window functions)", 24),
-    ("CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES t(a))", "REFERENCES (foreign keys)", 51),
-    ("CREATE TABLE d (a INTEGER CHECK (a > 0))", "CHECK constraints", 27),
-    ("ANALYZE", "ANALYZE", 1),
-])
+@pytest.mark.parametrize(
+    "sql, what, column",
+    [
+        ("ATTACH DATABASE 'x.db' AS x", "ATTACH", 1),
+        ("CREATE TEMP TABLE x (a INTEGER)", "CREATE TEMP TABLE", 1),
+        ("CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END", "CREATE TRIGGER", 1),
+        (
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT * FROM c",
+            "WITH RECURSIVE",
+            1,
+        ),
+        ("SELECT a, row_number() OVER (ORDER BY a) FROM t", "OVER (window functions)", 24),
+        (
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES t(a))",
+            "REFERENCES (foreign keys)",
+            51,
+        ),
+        ("CREATE TABLE d (a INTEGER CHECK (a > 0))", "CHECK constraints", 27),
+        ("ANALYZE", "ANALYZE", 1),
+    ],
+)
 def test_sql_docdb_does_not_take_says_so_at_its_position(sql, what, column):
     conn = docdb.connect()
     conn.execute("CREATE TABLE t (a INTEGER)")
     with pytest.raises(docdb.NotSupportedError, match=re.escape(f"{what}") + ".* is not supported") as caught:
         conn.executescript(sql)
     assert (caught.value.line, caught.value.column) == (1, column)
+
+
+def test_date_and_time_column_types_are_text_holding_iso_dates():
+    conn = docdb.connect(autocommit=True)
+    conn.execute(
+        "CREATE TABLE ev (id SERIAL PRIMARY KEY, at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, day DATE, "
+        "t TIME, dt DATETIME, u UUID)"
+    )
+    assert conn.describe("ev")["columns"] == {
+        "id": "INTEGER",
+        "at": "TEXT DEFAULT CURRENT_TIMESTAMP",
+        "day": "TEXT",
+        "t": "TEXT",
+        "dt": "TEXT",
+        "u": "TEXT",
+    }
+    conn.execute(
+        "INSERT INTO ev (day, dt) VALUES (?, ?)",
+        (datetime.date(2026, 1, 2), datetime.datetime(2026, 1, 2, 3, 4)),
+    )
+    assert conn.execute(
+        "SELECT id, day, dt FROM ev WHERE day >= ?", (datetime.date(2026, 1, 1),)
+    ).fetchall() == [(1, "2026-01-02", "2026-01-02 03:04:00")]
