@@ -158,6 +158,35 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+_COMPARING = frozenset({"=", "!=", "<", "<=", ">", ">="})
+# SQLite's collations as the text each compares by: NOCASE folds ASCII letters, RTRIM
+# ignores trailing spaces, BINARY compares as stored
+_FOLDS: dict[str, Callable[[str], str] | None] = {
+    "BINARY": None, "NOCASE": lambda text: text.translate(fn._LOWER), "RTRIM": lambda text: text.rstrip(" ")}
+
+
+def _folding(node: ast.Binary) -> Callable[[str], str] | None:
+    """The collation a comparison uses: its left operand's COLLATE, else its right's."""
+    for side in (node.left, node.right):
+        if isinstance(side, ast.Collate):
+            return _FOLDS[side.collation]
+    return None
+
+
+def _folded(compiled: Compiled, fold: Callable[[str], str]) -> Compiled:
+    def folded(row: tuple, env: Env) -> Any:
+        value = compiled(row, env)
+        return fold(value) if type(value) is str else value
+    return folded
+
+
+def compile_sort_key(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:
+    """An ORDER BY key: the value, folded by its COLLATE if it has one."""
+    compiled = compile_expr(node, scope, ctx)
+    fold = _FOLDS.get(node.collation) if isinstance(node, ast.Collate) else None
+    return _folded(compiled, fold) if fold is not None else compiled
+
+
 def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noqa: C901, PLR0911, PLR0912
     """The closure computing ``node`` for a row of ``scope``."""
     if ctx.aggregates and node in ctx.aggregates:
@@ -180,8 +209,11 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
         step = node.name if isinstance(node, ast.Field) else compile_expr(node.index, scope, ctx)
         return _walk(base, (step,))
     if isinstance(node, ast.Binary):
-        return _binary(_BINARY[node.op], compile_expr(node.left, scope, ctx),
-                       compile_expr(node.right, scope, ctx))
+        left, right = compile_expr(node.left, scope, ctx), compile_expr(node.right, scope, ctx)
+        fold = _folding(node) if node.op in _COMPARING else None
+        if fold is not None:  # a COLLATE on either side: both compare as the collation folds them
+            left, right = _folded(left, fold), _folded(right, fold)
+        return _binary(_BINARY[node.op], left, right)
     if isinstance(node, ast.Logical):
         left, right = compile_expr(node.left, scope, ctx), compile_expr(node.right, scope, ctx)
         if node.op == "AND":
@@ -214,7 +246,7 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
     if isinstance(node, ast.Call):
         return _call(node, scope, ctx)
     if isinstance(node, ast.Collate):
-        if node.collation not in ("BINARY", "NOCASE", "RTRIM"):
+        if node.collation not in _FOLDS:
             raise ProgrammingError(f"no such collation sequence: {node.collation}")
         return compile_expr(node.value, scope, ctx)
     if isinstance(node, ast.ObjectCtor):

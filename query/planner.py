@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from docdb.errors import ProgrammingError
 from query import ast, functions
 from query import plan as p
-from query.expressions import Context, compile_expr
+from query.expressions import Context, compile_expr, compile_sort_key
 from query.parser import parse_one
 from query.pushdown import and_all, conjuncts, constraints_for, document_filter, references
 from query.scope import Scope, Source
@@ -136,7 +136,7 @@ class Planner:
             if position is not None:
                 key = (lambda i: lambda row, env: row[i])(position)
             else:
-                key = compile_expr(ordering.expr, scope, self.context())
+                key = compile_sort_key(ordering.expr, scope, self.context())
             keys.append((key, ordering.descending, ordering.nulls_first))
         return p.Sort(plan, keys)
 
@@ -175,7 +175,7 @@ class Planner:
                 alias = _alias_position(ordering.expr, items, names)
                 position = alias if alias is not None else len(compiled)
                 if alias is None:
-                    compiled.append(compile_expr(ordering.expr, scope, ctx))
+                    compiled.append(compile_sort_key(ordering.expr, scope, ctx))
             keys.append(((lambda i: lambda row, env: row[i])(position), ordering.descending,
                          ordering.nulls_first))
         plan = p.Project(plan, compiled)

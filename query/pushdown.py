@@ -160,9 +160,15 @@ def constraints_for(table: Any, local: Scope, filters: list[ast.Expr], ctx: Cont
     return found
 
 
+def _collated(expr: ast.Binary) -> bool:
+    """A comparison under NOCASE or RTRIM: an index (or a MongoDB filter) compares as stored."""
+    return any(isinstance(side, ast.Collate) and side.collation != "BINARY"
+               for side in (expr.left, expr.right))
+
+
 def _simple(expr: ast.Expr, local: Scope, ctx: Context) -> list[tuple[str, str, Compiled]]:
     """(column, mongo op, value) for a conjunct an index could serve, else []."""
-    if isinstance(expr, ast.Binary) and expr.op in _OPS:
+    if isinstance(expr, ast.Binary) and expr.op in _OPS and not _collated(expr):
         for column_side, value_side, op in ((expr.left, expr.right, expr.op),
                                             (expr.right, expr.left, _FLIP[expr.op])):
             column = _column_of(column_side, local)
@@ -193,7 +199,7 @@ def document_filter(local: Scope, filters: list[ast.Expr], ctx: Context
     """A MongoDB filter of the equalities on field paths, built per execution; None if none."""
     pairs = []
     for expr in filters:
-        if not (isinstance(expr, ast.Binary) and expr.op == "="):
+        if not (isinstance(expr, ast.Binary) and expr.op == "=") or _collated(expr):
             continue
         for path_side, value_side in ((expr.left, expr.right), (expr.right, expr.left)):
             path = _path(path_side)

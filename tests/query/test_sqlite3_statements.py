@@ -179,3 +179,40 @@ def test_date_and_time_column_types_are_text_holding_iso_dates():
     assert conn.execute(
         "SELECT id, day, dt FROM ev WHERE day >= ?", (datetime.date(2026, 1, 1),)
     ).fetchall() == [(1, "2026-01-02", "2026-01-02 03:04:00")]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT id FROM t ORDER BY name COLLATE NOCASE, id",
+        "SELECT id FROM t ORDER BY name COLLATE NOCASE DESC, id",
+        "SELECT id FROM t WHERE name = 'BOB' COLLATE NOCASE ORDER BY id",
+        "SELECT id FROM t WHERE name COLLATE NOCASE < 'b' ORDER BY id",
+        "SELECT id FROM t WHERE name = 'alice' COLLATE RTRIM ORDER BY id",
+        "SELECT name COLLATE NOCASE FROM t ORDER BY id LIMIT 2",
+        "SELECT id FROM t WHERE name COLLATE BINARY = 'bob'",
+    ],
+)
+def test_collations_compare_and_sort_as_sqlite3(sql):
+    results = []
+    for conn in (docdb.connect(autocommit=True), sqlite3.connect(":memory:", isolation_level=None)):
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.executemany(
+            "INSERT INTO t VALUES (?, ?)", [(1, "bob"), (2, "Alice"), (3, "alice "), (4, "Bob"), (5, "carl")]
+        )
+        results.append(conn.execute(sql).fetchall())
+    assert results[0] == results[1]
+
+
+def test_a_collated_comparison_is_not_answered_by_an_index():
+    conn = docdb.connect(autocommit=True)
+    conn.execute("CREATE TABLE t (a TEXT)")
+    conn.execute("CREATE INDEX ta ON t (a)")
+    conn.execute("INSERT INTO t VALUES ('X'), ('x')")
+    assert conn.execute("SELECT a FROM t WHERE a = 'x' COLLATE NOCASE ORDER BY a").fetchall() == [
+        ("X",),
+        ("x",),
+    ]
+    conn.collection("d").insert_many([{"n": "X"}, {"n": "x"}])
+    conn.collection("d").create_index("n")
+    assert len(conn.execute("SELECT d.n FROM d WHERE d.n = 'x' COLLATE NOCASE").fetchall()) == 2
