@@ -24,7 +24,7 @@ from query import plan as p
 from query.expressions import Context, compile_expr, compile_sort_key
 from query.parser import parse_one
 from query.pushdown import and_all, conjuncts, constraints_for, document_filter, references
-from query.scope import Scope, Source
+from query.scope import ROWID_NAMES, Scope, Source
 from query.udf import BUILTINS, Functions
 
 __all__ = ["Database", "Planner"]
@@ -217,7 +217,7 @@ class Planner:
                         names.append(column or src.alias)
                 continue
             exprs.append(item.expr)
-            name = item.alias or _column_name(item)
+            name = item.alias or _rowid_column(item.expr, scope) or _column_name(item)
             if self.partiql and not item.alias and not isinstance(item.expr, (ast.Name, ast.Field)):
                 name = f"_{len(names) + 1}"
             names.append(name)
@@ -414,6 +414,25 @@ def _alias_position(expr: ast.Expr, items: list, names: list[str], exprs: list |
             if name.lower() == expr.name.lower() and not isinstance(exprs[i], ast.Name):
                 return i
     return None
+
+
+def _rowid_column(expr: ast.Expr, scope: Scope) -> str | None:
+    """The INTEGER PRIMARY KEY column a ``rowid`` (``oid``, ``_rowid_``) names: SQLite calls
+    the result column by it."""
+    path = None
+    if isinstance(expr, ast.Name):
+        path = (expr.name,)
+    elif isinstance(expr, ast.Field) and isinstance(expr.base, ast.Name):
+        path = (expr.base.name, expr.name)
+    if path is None or path[-1].lower() not in ROWID_NAMES:
+        return None
+    try:
+        ref = scope.resolve_here(path)
+    except ProgrammingError:
+        return None
+    if ref is None or ref.source is None or ref.source.rowid is None or ref.slot is None:
+        return None
+    return ref.source.columns[ref.slot - ref.source.offset] if ref.source.columns else None
 
 
 def _column_name(item: ast.ResultColumn) -> str:

@@ -90,6 +90,7 @@ def test_rowid_names_the_integer_primary_key(sql):
         conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
         conn.execute("INSERT INTO t (v) VALUES ('a'), ('b'), ('c')")
     assert mine.execute(sql).fetchall() == theirs.execute(sql).fetchall()
+    assert [d[0] for d in mine.execute(sql).description] == [d[0] for d in theirs.execute(sql).description]
     plan = [line for (line,) in mine.execute("EXPLAIN SELECT v FROM t WHERE rowid = 2")]
     assert any("USING PRIMARY KEY" in line for line in plan)
     for conn in (mine, theirs):
