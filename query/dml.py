@@ -19,7 +19,7 @@ from query import ast
 from query import values as v
 from query.cache import prepared
 from query.expressions import Env, compile_expr
-from query.planner import Planner
+from query.planner import Planner, mentions_rowid
 from query.pushdown import conjuncts
 from query.scope import Scope, Source
 
@@ -174,17 +174,23 @@ def _matching(planner: Planner, target: tuple[str, str], alias: str | None, wher
     """The rows WHERE selects, as (key, row): table rows by primary key (or hidden row id),
     documents by _id -- read through the same index choice a SELECT would make."""
     name, kind = target
+    planner.wants_rowid = where is not None and mentions_rowid(where)
     unit = planner.unit(ast.NamedSource((name,), alias), [], None)
     unit.filters = conjuncts(where)
     planner.pushdown(unit)
-    local = Scope([Source(unit.source.alias, unit.source.columns, rowid=unit.source.rowid)])
+    source = unit.source
+    local = Scope([Source(source.alias, source.columns, rowid=source.rowid, hidden=source.hidden)])
     test = compile_expr(where, local, planner.context()) if where is not None else None
+    hidden_rowid = bool(source.hidden)  # WHERE reads a table's hidden row id: the key, after the row
     if kind == "table":
         pairs = unit.plan.keyed_rows(env)  # type: ignore[attr-defined]
     else:
         pairs = ((row[0].get("_id"), row) for row in unit.plan.rows(env))
-    chosen = [(key, row) for key, row in pairs if test is None or v.truth(test(row, env))]
-    return unit.source, chosen
+    chosen = [(key, row) for key, row in pairs
+              if test is None or v.truth(test((*row, key) if hidden_rowid else row, env))]
+    if hidden_rowid:
+        source = Source(source.alias, source.shown, origin=source.origin)
+    return source, chosen
 
 
 def update(planner: Planner, conn: Any, node: ast.Update, target: tuple[str, str], env: Env) -> Outcome:

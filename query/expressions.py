@@ -123,7 +123,7 @@ def _column(ref: Ref) -> Compiled:
     if ref.slot is None:  # a whole table row, as an object
         src = ref.source
         assert src is not None and src.columns is not None
-        names, start = src.columns, src.offset
+        names, start = src.shown, src.offset
         if ref.depth:
             depth = ref.depth
             return lambda row, env: dict(zip(names, env.outer[-depth][start:start + len(names)]))

@@ -100,6 +100,7 @@ class TableScan(Plan):
     constraints: list[tuple[str, str, Compiled, Callable[[Any], Any]]] = field(default_factory=list)
     # (column, "$eq"/"$gt"/..., value closure, conversion to the column's type or raise LookupError)
     indexed: bool = True  # False: NOT INDEXED, read every row
+    with_rowid: bool = False  # a table without a primary key: its hidden row id ends each row
 
     def bound(self, env: Env) -> dict | None:
         """The constraints with this execution's values, as the table's filter; None if a
@@ -133,6 +134,8 @@ class TableScan(Plan):
         where = self.bound(env)
         if where is None:
             return iter(())
+        if self.with_rowid:
+            return ((*row, rowid) for rowid, row in self.table.candidates(where)[1])
         return self.table.row_values(where)
 
     def keyed_rows(self, env: Env) -> Iterator[tuple[Any, tuple]]:

@@ -15,6 +15,7 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -64,6 +65,7 @@ class Planner:
         self.db = db
         self.partiql = partiql
         self.functions = functions or BUILTINS
+        self.wants_rowid: bool | None = None  # does the statement name rowid (oid, _rowid_)?
         self.ctes: list[dict[str, tuple[p.Plan, list[str]]]] = []
 
     def context(self) -> Context:
@@ -72,6 +74,8 @@ class Planner:
     # ----- queries
 
     def query(self, node: ast.Query, outer: Scope | None = None) -> tuple[p.Plan, list[str]]:
+        if self.wants_rowid is None:  # the outermost query: tables without a key read their
+            self.wants_rowid = mentions_rowid(node)  # row ids only when the statement asks
         self.ctes.append({})
         try:
             for cte in node.ctes:
@@ -207,7 +211,7 @@ class Planner:
                     continue
                 shown: set[str] = set()
                 for src in chosen:
-                    for column in src.columns if src.columns is not None else (None,):
+                    for column in src.shown if src.columns is not None else (None,):
                         if column is not None and column.lower() in scope.merged:
                             if column.lower() in shown:
                                 continue  # a USING column appears once, as in SQL
@@ -319,8 +323,12 @@ class Planner:
         kind = self.db.kind(first)
         if kind == "table":
             table = self.db.table(first)
+            schema = table.schema()
+            if not schema.primary_key and self.wants_rowid:  # its hidden row id, as a last column
+                return Unit(p.TableScan(table, alias, indexed=not item.not_indexed, with_rowid=True),
+                            Source(alias, (*table.columns, "rowid"), origin=first, rowid="rowid", hidden=1))
             return Unit(p.TableScan(table, alias, indexed=not item.not_indexed),
-                        Source(alias, tuple(table.columns), origin=first, rowid=table.schema().rowid_column))
+                        Source(alias, tuple(table.columns), origin=first, rowid=schema.rowid_column))
         if kind == "collection":
             return Unit(p.DocumentScan(self.db.collection(first), alias), Source(alias, None, origin=first))
         if kind is None and outer is not None and _resolves(outer, first):
@@ -414,6 +422,21 @@ def _alias_position(expr: ast.Expr, items: list, names: list[str], exprs: list |
             if name.lower() == expr.name.lower() and not isinstance(exprs[i], ast.Name):
                 return i
     return None
+
+
+def mentions_rowid(node: Any) -> bool:
+    """Whether a name in the statement is rowid, oid or _rowid_ (an iterative walk)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (ast.Name, ast.Field)) and isinstance(item.name, str) \
+                and item.name.lower() in ROWID_NAMES:
+            return True
+        if dataclasses.is_dataclass(item):
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif isinstance(item, (tuple, list)):
+            stack.extend(item)
+    return False
 
 
 def _rowid_column(expr: ast.Expr, scope: Scope) -> str | None:

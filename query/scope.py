@@ -27,6 +27,13 @@ class Source:
     offset: int = 0
     origin: str = ""  # what it reads, for EXPLAIN and errors
     rowid: str | None = None  # a table's INTEGER PRIMARY KEY, which rowid, oid and _rowid_ name
+    hidden: int = 0  # trailing columns * and a whole-row object leave out (a hidden row id)
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The columns ``*`` expands to."""
+        assert self.columns is not None
+        return self.columns[:len(self.columns) - self.hidden]
 
     @property
     def width(self) -> int:

@@ -97,3 +97,34 @@ def test_rowid_names_the_integer_primary_key(sql):
         conn.execute("UPDATE t SET v = 'x' WHERE rowid = 1")
         conn.execute("DELETE FROM t WHERE oid = 2")
     assert mine.execute("SELECT * FROM t").fetchall() == theirs.execute("SELECT * FROM t").fetchall()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT rowid, * FROM log ORDER BY rowid",
+        "SELECT * FROM log ORDER BY n",
+        "SELECT msg FROM log WHERE rowid = 2",
+        "SELECT oid, _rowid_ FROM log WHERE rowid > 1 ORDER BY 1",
+        "SELECT a.rowid, b.msg FROM log a JOIN log b ON b.rowid = a.rowid + 1 ORDER BY 1",
+        "SELECT count(*) FROM log WHERE rowid IN (1, 3)",
+        "SELECT r, msg FROM (SELECT rowid AS r, msg FROM log) ORDER BY r DESC",
+    ],
+)
+def test_a_table_without_a_primary_key_shows_its_hidden_row_id(sql):
+    mine, theirs = docdb.connect(autocommit=True), sqlite3.connect(":memory:", isolation_level=None)
+    for conn in (mine, theirs):
+        conn.execute("CREATE TABLE log (msg TEXT, n INTEGER)")
+        assert conn.execute("INSERT INTO log VALUES ('a', 1)").lastrowid == 1
+        conn.execute("INSERT INTO log VALUES ('b', 2), ('c', 3)")
+    got, expected = mine.execute(sql), theirs.execute(sql)
+    assert got.fetchall() == expected.fetchall()
+    assert [d[0] for d in got.description] == [d[0] for d in expected.description]
+    for conn in (mine, theirs):
+        assert conn.execute("UPDATE log SET n = 20 WHERE rowid = 2").rowcount == 1
+        assert conn.execute("DELETE FROM log WHERE oid = 3").rowcount == 1
+    assert (
+        mine.execute("SELECT rowid, * FROM log").fetchall()
+        == theirs.execute("SELECT rowid, * FROM log").fetchall()
+    )
+    assert mine.execute("SELECT * FROM log").fetchall() == [("a", 1), ("b", 20)]  # * leaves the row id out
