@@ -75,6 +75,19 @@ def test_autoincrement_needs_an_integer_primary_key():
         docdb.connect().execute("CREATE TABLE t (id TEXT PRIMARY KEY AUTOINCREMENT)")
 
 
+def _same_as_sqlite3(setup: list[str], sql: str) -> tuple:
+    """docdb and sqlite3 connections after ``setup``, having given the same rows and column
+    names for ``sql``."""
+    mine, theirs = docdb.connect(autocommit=True), sqlite3.connect(":memory:", isolation_level=None)
+    for conn in (mine, theirs):
+        for statement in setup:
+            conn.execute(statement)
+    got, expected = mine.execute(sql), theirs.execute(sql)
+    assert got.fetchall() == expected.fetchall()
+    assert [d[0] for d in got.description] == [d[0] for d in expected.description]
+    return mine, theirs
+
+
 @pytest.mark.parametrize(
     "sql",
     [
@@ -85,12 +98,10 @@ def test_autoincrement_needs_an_integer_primary_key():
     ],
 )
 def test_rowid_names_the_integer_primary_key(sql):
-    mine, theirs = docdb.connect(autocommit=True), sqlite3.connect(":memory:", isolation_level=None)
-    for conn in (mine, theirs):
-        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-        conn.execute("INSERT INTO t (v) VALUES ('a'), ('b'), ('c')")
-    assert mine.execute(sql).fetchall() == theirs.execute(sql).fetchall()
-    assert [d[0] for d in mine.execute(sql).description] == [d[0] for d in theirs.execute(sql).description]
+    mine, theirs = _same_as_sqlite3(
+        ["CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t (v) VALUES ('a'), ('b'), ('c')"],
+        sql,
+    )
     plan = [line for (line,) in mine.execute("EXPLAIN SELECT v FROM t WHERE rowid = 2")]
     assert any("USING PRIMARY KEY" in line for line in plan)
     for conn in (mine, theirs):
@@ -112,14 +123,14 @@ def test_rowid_names_the_integer_primary_key(sql):
     ],
 )
 def test_a_table_without_a_primary_key_shows_its_hidden_row_id(sql):
-    mine, theirs = docdb.connect(autocommit=True), sqlite3.connect(":memory:", isolation_level=None)
-    for conn in (mine, theirs):
-        conn.execute("CREATE TABLE log (msg TEXT, n INTEGER)")
-        assert conn.execute("INSERT INTO log VALUES ('a', 1)").lastrowid == 1
-        conn.execute("INSERT INTO log VALUES ('b', 2), ('c', 3)")
-    got, expected = mine.execute(sql), theirs.execute(sql)
-    assert got.fetchall() == expected.fetchall()
-    assert [d[0] for d in got.description] == [d[0] for d in expected.description]
+    mine, theirs = _same_as_sqlite3(
+        [
+            "CREATE TABLE log (msg TEXT, n INTEGER)",
+            "INSERT INTO log VALUES ('a', 1)",
+            "INSERT INTO log VALUES ('b', 2), ('c', 3)",
+        ],
+        sql,
+    )
     for conn in (mine, theirs):
         assert conn.execute("UPDATE log SET n = 20 WHERE rowid = 2").rowcount == 1
         assert conn.execute("DELETE FROM log WHERE oid = 3").rowcount == 1
