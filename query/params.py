@@ -11,7 +11,6 @@ May import: the standard library and ``query``'s own modules.
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from typing import Any
 
 from query import ast
@@ -25,7 +24,8 @@ class Slots:
     names: frozenset[str]
 
 
-_FOUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FOUND: dict[int, tuple[Any, Slots]] = {}  # id(statement) -> (statement, its slots): no hashing of
+_LIMIT = 4096                               # a large statement per execute; the statement kept checks
 
 
 def _walk(node: Any, positions: list[int], names: set[str]) -> None:
@@ -44,16 +44,14 @@ def _walk(node: Any, positions: list[int], names: set[str]) -> None:
 
 
 def parameter_slots(statement: Any) -> Slots:
-    try:
-        return _FOUND[statement]
-    except (KeyError, TypeError):
-        pass
+    found = _FOUND.get(id(statement))
+    if found is not None and found[0] is statement:
+        return found[1]
     positions: list[int] = []
     names: set[str] = set()
     _walk(statement, positions, names)
     slots = Slots(max(positions) + 1 if positions else 0, frozenset(names))
-    try:
-        _FOUND[statement] = slots
-    except TypeError:  # not weakly referable: found afresh next time
-        pass
+    if len(_FOUND) >= _LIMIT:
+        _FOUND.clear()
+    _FOUND[id(statement)] = (statement, slots)
     return slots
