@@ -44,10 +44,33 @@ def _date_time(value: Any) -> str | None:
 MAX_NESTING = 100  # as documents (docdb.models.documents): a value containing itself stops here
 
 
+def _plain_json(value: Any, depth: int) -> bool:
+    """Whether ``value`` binds as it is: only plain types and text keys, nested no deeper
+    than the limit (checked without copying, as a document parameter usually is)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return True
+    if depth >= MAX_NESTING:
+        return False
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not _plain_json(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if not _plain_json(item, depth + 1):
+                return False
+        return True
+    return False
+
+
 def adapt(value: Any, where: str, depth: int = 0) -> Any:
     """``value`` as docdb stores it; ``where`` names the parameter in an error."""
     kind = type(value)
     if kind in _PLAIN:
+        return value
+    if (kind is dict or kind is list) and _plain_json(value, depth):
         return value
     adapter = _ADAPTERS.get(kind)
     if adapter is not None:
