@@ -58,10 +58,7 @@ def _plain_json(value: Any, depth: int) -> bool:
                 return False
         return True
     if kind is list:
-        for item in value:
-            if not _plain_json(item, depth + 1):
-                return False
-        return True
+        return all(_plain_json(item, depth + 1) for item in value)
     return False
 
 
