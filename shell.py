@@ -222,8 +222,7 @@ def _progress(size: int) -> Iterator[Any]:
 def export(path: str, name: str, output: str | None, fmt: str | None) -> None:
     """Write the table, collection or view NAME as JSON Lines, a JSON array or CSV."""
     if fmt is None:
-        fmt = transfer.guess_format(output) if output and output.lower().endswith(
-            (".jsonl", ".ndjson", ".json", ".csv")) else "jsonl"
+        fmt = transfer.guess_format(output, default="jsonl") if output else "jsonl"
     with _session(path) as session:
         try:
             if output is None:
@@ -274,12 +273,14 @@ def stats(path: str, as_json: bool) -> None:
     click.echo(f"log {_size(figures['log_bytes'])}; the whole database {_size(figures['disk_bytes'])}")
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:,} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return str(n)
+def _size(n: float) -> str:
+    """Bytes for people: ``512 B``, ``1.5 KiB``, ``2.0 MiB``..."""
+    unit = "B"
+    for bigger in ("KiB", "MiB", "GiB"):
+        if n < 1024:
+            break
+        n, unit = n / 1024, bigger
+    return f"{n:,} B" if unit == "B" else f"{n:,.1f} {unit}"
 
 
 @main.command()

@@ -8,7 +8,7 @@ which sorts in time order). Any other type -- ``Decimal``, ``uuid.UUID``, a set 
 ``ProgrammingError`` naming the parameter, unless ``register_adapter(type, function)``
 says how to store it, as in sqlite3 (``register_adapter(Decimal, str)`` keeps it exact
 as text). Nothing is ever silently turned into something that matches nothing.
-May import: the standard library and ``docdb.errors``.
+May import: the standard library, ``docdb.errors`` and ``docdb.models.documents``.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from docdb.errors import ProgrammingError
+from docdb.models.documents import MAX_NESTING  # a value containing itself stops here
 
-__all__ = ["adapt", "register_adapter"]
+__all__ = ["PLAIN_TYPES", "adapt", "register_adapter"]
 
 _ADAPTERS: dict[type, Callable[[Any], Any]] = {}
-_PLAIN = frozenset({type(None), bool, int, float, str, bytes})
+PLAIN_TYPES = frozenset({type(None), bool, int, float, str, bytes})
 
 
 def register_adapter(type_: type, adapter: Callable[[Any], Any]) -> None:
@@ -41,14 +42,11 @@ def _date_time(value: Any) -> str | None:
     return None
 
 
-MAX_NESTING = 100  # as documents (docdb.models.documents): a value containing itself stops here
-
-
 def _plain_json(value: Any, depth: int) -> bool:
     """Whether ``value`` binds as it is: only plain types and text keys, nested no deeper
     than the limit (checked without copying, as a document parameter usually is)."""
     kind = type(value)
-    if kind in _PLAIN:
+    if kind in PLAIN_TYPES:
         return True
     if depth >= MAX_NESTING:
         return False
@@ -65,7 +63,7 @@ def _plain_json(value: Any, depth: int) -> bool:
 def adapt(value: Any, where: str, depth: int = 0) -> Any:
     """``value`` as docdb stores it; ``where`` names the parameter in an error."""
     kind = type(value)
-    if kind in _PLAIN:
+    if kind in PLAIN_TYPES:
         return value
     if (kind is dict or kind is list) and _plain_json(value, depth):
         return value

@@ -15,7 +15,6 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from docdb.dump import implied_indexes
 from docdb.errors import ProgrammingError
 
 __all__ = ["backup"]
@@ -35,9 +34,8 @@ def _copy_table(source: Any, target: Any, name: str, description: dict) -> None:
                                 engine=description["engine"], autoincrement=description["autoincrement"])
     for batch in _batches(source.table(name).row_values()):
         table.insert_many([dict(zip(columns, row)) for row in batch])
-    implied = implied_indexes(description)  # CREATE TABLE made these (UNIQUE columns)
     for index, spec in description["indexes"].items():
-        if index not in implied:
+        if not spec["implied"]:  # CREATE TABLE made those (UNIQUE columns)
             table.create_index(spec["fields"], unique=spec["unique"], name=index)
 
 

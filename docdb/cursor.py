@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from docdb.adapters import adapt
+from docdb.adapters import PLAIN_TYPES, adapt
 from docdb.errors import Error, InterfaceError, InternalError, ProgrammingError
 from query.executor import Result, execute
 from query.params import Slots, parameter_slots
@@ -38,7 +38,8 @@ def _params(params: Any, slots: Slots) -> Any:
         missing = sorted(slots.names - set(params))
         if missing:
             raise ProgrammingError(f"you did not supply a value for binding parameter :{missing[0]}")
-        return {name: adapt(params[name], f"parameter :{name}") for name in slots.names}
+        return {name: value if type(value := params[name]) in PLAIN_TYPES
+                else adapt(value, f"parameter :{name}") for name in slots.names}
     if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
         raise ProgrammingError("parameters are a sequence (for ?) or a mapping (for :name), "
                                f"not {type(params).__name__}")
@@ -47,7 +48,9 @@ def _params(params: Any, slots: Slots) -> Any:
     if len(params) != slots.positions:
         raise ProgrammingError(f"incorrect number of bindings supplied: the statement uses "
                                f"{slots.positions}, and there are {len(params)} supplied")
-    return tuple(adapt(value, f"parameter {i}") for i, value in enumerate(params, 1))
+    # most values bind as they are: no error text is made for them on each execute
+    return tuple(value if type(value) in PLAIN_TYPES else adapt(value, f"parameter {i}")
+                 for i, value in enumerate(params, 1))
 
 
 def run(conn: Any, statement: Any, params: Any) -> Result:
@@ -67,13 +70,8 @@ def add_function(conn: Any, name: str, narg: int, func: Any) -> None:
     """``conn.create_function``: ``func`` callable as ``name(...)`` in this connection's
     statements (``func=None`` removes it); plans already made are dropped."""
     functions = conn.functions or BUILTINS
-    if func is None:
-        folded = str(name).lower()
-        functions = type(functions)({k: v for k, v in functions.scalars.items() if k != folded},
-                                    functions.aggregates)
-    else:
-        functions = functions.with_scalar(user_scalar(name, narg, func))
-    conn.functions = functions
+    conn.functions = functions.without_scalar(str(name)) if func is None else \
+        functions.with_scalar(user_scalar(name, narg, func))
     conn.query_cache.clear()
 
 

@@ -80,14 +80,6 @@ def table_ddl(description: dict) -> str:
             f" USING {description['engine']};")
 
 
-def implied_indexes(description: dict) -> set[str]:
-    """The indexes ``CREATE TABLE`` makes by itself: one per UNIQUE column."""
-    if description["kind"] != "table":
-        return set()
-    return {f"{name}_unique" for name, spec in description["columns"].items()
-            if re.search(r"\bUNIQUE\b", spec, re.I)}
-
-
 def index_ddl(table: str, name: str, spec: dict) -> str:
     unique = "UNIQUE " if spec["unique"] else ""
     fields = ", ".join(".".join(map(quote_name, field.split("."))) for field in spec["fields"])
@@ -96,9 +88,8 @@ def index_ddl(table: str, name: str, spec: dict) -> str:
 
 def index_statements(description: dict) -> list[str]:
     """``CREATE INDEX`` for each index of a table or collection that its creation does not make."""
-    implied = implied_indexes(description)
     return [index_ddl(description["name"], index, spec)
-            for index, spec in description.get("indexes", {}).items() if index not in implied]
+            for index, spec in description.get("indexes", {}).items() if not spec["implied"]]
 
 
 def object_ddl(description: dict) -> str:

@@ -10,6 +10,7 @@ May import: the standard library, ``docdb`` and ``docdb_shell``'s lower modules.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,8 +141,6 @@ def _collections(session: Session, args: list[str]) -> None:
 def _matching(names: list[str], args: list[str]) -> list[str]:
     if not args:
         return names
-    import fnmatch
-
     pattern = args[0].replace("%", "*").replace("_", "?").lower()
     return [n for n in names if fnmatch.fnmatchcase(n.lower(), pattern)]
 

@@ -9,7 +9,7 @@ whose single value is a document is written as that document in ``json`` and
 ``table``, ``box`` and ``line`` pretty-print documents and arrays over several
 lines. Rows stream through every mode but the two aligned ones, so an export of
 a large collection is not held in memory.
-May import: the standard library, orjson and wcwidth.
+May import: the standard library, orjson, wcwidth and ``docdb.dump``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from typing import Any, TextIO
 import orjson
 from wcwidth import wcswidth
 
+from docdb.dump import sql_literal
+
 __all__ = ["MODES", "cell_text", "csv_text", "json_ready", "pretty_json", "to_json"]
 
 Rows = Iterable[Sequence[Any]]
@@ -32,7 +34,7 @@ MAX_CELL_WIDTH = 100  # a longer line in an aligned cell is cut with "…" (.mod
 def json_ready(value: Any) -> Any:
     """``value`` with what JSON cannot hold made into text: bytes as ``X'…'`` hex."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return "X'" + bytes(value).hex().upper() + "'"
+        return sql_literal(value)  # X'0A1B', as the language writes a BLOB
     if isinstance(value, dict):
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -75,7 +77,7 @@ def cell_text(value: Any, pretty: bool = True, null: str = NULL) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return "X'" + bytes(value).hex().upper() + "'"
+        return sql_literal(value)
     if isinstance(value, (dict, list, tuple)):
         return pretty_json(value) if pretty else to_json(value)
     return repr(value) if isinstance(value, float) else str(value)

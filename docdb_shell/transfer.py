@@ -24,6 +24,7 @@ from typing import Any, BinaryIO, TextIO
 import orjson
 
 import docdb
+from docdb.dump import quote_name
 from docdb_shell.render import MODES
 
 __all__ = ["FORMATS", "TransferError", "ImportReport", "export", "import_file", "guess_format"]
@@ -44,12 +45,15 @@ class ImportReport:
     created: str | None = None  # "table" or "collection" when the import made the target
 
 
-def guess_format(path: str) -> str:
+def guess_format(path: str, default: str | None = None) -> str:
+    """The format a file's extension names; ``default`` (or a TransferError) when it names none."""
     extension = os.path.splitext(path)[1].lower()
-    if extension not in _EXTENSIONS:
-        raise TransferError(f"cannot tell the format of {path!r} from its name; "
-                           f"give --format ({', '.join(FORMATS)})")
-    return _EXTENSIONS[extension]
+    if extension in _EXTENSIONS:
+        return _EXTENSIONS[extension]
+    if default is not None:
+        return default
+    raise TransferError(f"cannot tell the format of {path!r} from its name; "
+                        f"give --format ({', '.join(FORMATS)})")
 
 
 class _Counting(io.RawIOBase):
@@ -265,6 +269,8 @@ def import_file(conn: Any, path: str, name: str, fmt: str | None = None, *, batc
                     if not skip_errors:
                         report.stopped = True
                         conn.rollback()
+                        if not report.inserted:  # the first batch: a target it made is gone too
+                            report.created = None
                         return report
                 if pending >= batch_size:
                     conn.commit()
@@ -322,10 +328,7 @@ def export(conn: Any, name: str, out: TextIO, fmt: str = "jsonl") -> int:
         else:
             MODES[fmt]([name], counted((d,) for d in collection.find()), out)
         return count
-    cursor = conn.execute(f"SELECT * FROM {_quoted(name)}")
+    cursor = conn.execute(f"SELECT * FROM {quote_name(name)}")
     MODES[fmt]([d[0] for d in cursor.description], counted(cursor), out)
     return count
 
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

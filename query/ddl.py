@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from docdb.dump import sql_literal
 from docdb.errors import NotSupportedError, ProgrammingError
 from query import ast
 from query.expressions import Context, Env, compile_expr
@@ -41,16 +42,9 @@ def column_type(declared: str | None) -> str:
 
 
 def _literal(value: Any) -> str:
-    """A default value as the models' column spec reads it."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return json.dumps(value)
+    """A default value as the models' column spec reads it: SQL's literal, JSON for a
+    document or array (the spec's reader takes JSON there)."""
+    return json.dumps(value) if isinstance(value, (dict, list)) else sql_literal(value)
 
 
 def _column_spec(column: ast.ColumnDef, ctx: Context, env: Env) -> str:

@@ -19,7 +19,7 @@ from query import ast
 from query import values as v
 from query.cache import prepared
 from query.expressions import Env, compile_expr
-from query.planner import Planner, mentions_rowid
+from query.planner import Planner
 from query.pushdown import conjuncts
 from query.scope import Scope, Source
 
@@ -174,7 +174,6 @@ def _matching(planner: Planner, target: tuple[str, str], alias: str | None, wher
     """The rows WHERE selects, as (key, row): table rows by primary key (or hidden row id),
     documents by _id -- read through the same index choice a SELECT would make."""
     name, kind = target
-    planner.wants_rowid = where is not None and mentions_rowid(where)
     unit = planner.unit(ast.NamedSource((name,), alias), [], None)
     unit.filters = conjuncts(where)
     planner.pushdown(unit)

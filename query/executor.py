@@ -70,7 +70,7 @@ class SessionCatalog:
 def execute(conn: Any, statement: Any, params: Any = (), keep_missing: bool = False) -> Result:
     """Run ``statement``. Result rows hold None where a value is MISSING (an absent field),
     as SQL has no MISSING -- unless ``keep_missing`` (PartiQL's view, for its tests)."""
-    planner = Planner(SessionCatalog(conn), functions=getattr(conn, "functions", None))
+    planner = Planner(SessionCatalog(conn), functions=getattr(conn, "functions", None), statement=statement)
     env = Env(params, conn)
     if isinstance(statement, ast.Query):
         plan, names = prepared(conn, statement, lambda: planner.query(statement))
@@ -97,8 +97,8 @@ def evaluate(conn: Any, text: str, bindings: dict | None = None) -> Any:
     names = list(bindings or {})
     root = Scope([Source(name, None) for name in names], implicit_fields=False) if names else None
     env = Env((), conn, outer=(tuple((bindings or {}).values()),) if names else ())
-    plan, columns = Planner(SessionCatalog(conn), partiql=True,
-                            functions=getattr(conn, "functions", None)).query(statement, root)
+    plan, columns = Planner(SessionCatalog(conn), partiql=True, functions=getattr(conn, "functions", None),
+                            statement=statement).query(statement, root)
     rows = list(_guarded(plan.rows(env)))
     if statement.bare:
         return rows[0][0] if rows else MISSING

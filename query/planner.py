@@ -58,15 +58,27 @@ class Unit:
 
 
 class Planner:
-    def __init__(self, db: Database, partiql: bool = False, functions: Functions | None = None):
+    def __init__(self, db: Database, partiql: bool = False, functions: Functions | None = None,
+                 statement: Any = None):
         """``partiql``: shape results as PartiQL does -- ``*`` is one struct merging the
         sources, an unnamed expression column is ``_1``, ``_2``... (``query.executor.evaluate``).
-        ``functions``: what statements may call (a connection's own functions and the built-ins)."""
+        ``functions``: what statements may call (a connection's own functions and the built-ins).
+        ``statement``: the whole statement planned, which says whether row ids are wanted."""
         self.db = db
         self.partiql = partiql
         self.functions = functions or BUILTINS
-        self.wants_rowid: bool | None = None  # does the statement name rowid (oid, _rowid_)?
+        self.statement = statement
+        self._wants_rowid: bool | None = None
         self.ctes: list[dict[str, tuple[p.Plan, list[str]]]] = []
+
+    @property
+    def wants_rowid(self) -> bool:
+        """Whether the statement names rowid, oid or _rowid_ anywhere (subqueries, UPDATE's
+        WHERE...): only then do tables without a primary key read their hidden row ids.
+        Asked at plan time only, when such a table is planned."""
+        if self._wants_rowid is None:
+            self._wants_rowid = self.statement is not None and mentions_rowid(self.statement)
+        return self._wants_rowid
 
     def context(self) -> Context:
         return Context(self.query, partiql=self.partiql, functions=self.functions)
@@ -74,8 +86,6 @@ class Planner:
     # ----- queries
 
     def query(self, node: ast.Query, outer: Scope | None = None) -> tuple[p.Plan, list[str]]:
-        if self.wants_rowid is None:  # the outermost query: tables without a key read their
-            self.wants_rowid = mentions_rowid(node)  # row ids only when the statement asks
         self.ctes.append({})
         try:
             for cte in node.ctes:

@@ -51,10 +51,8 @@ def _index_list(conn: Any, name: Any) -> Answer:
     entry = _described(conn, name)
     if entry is None or entry["kind"] == "view":
         return columns, []
-    implied = {f"{c}_unique" for c, spec in entry.get("columns", {}).items()
-               if re.search(r"\bUNIQUE\b", spec, re.I)}
     indexes = list(entry["indexes"].items())
-    return columns, [(seq, index, int(spec["unique"]), "u" if index in implied else "c", 0)
+    return columns, [(seq, index, int(spec["unique"]), "u" if spec["implied"] else "c", 0)
                      for seq, (index, spec) in enumerate(reversed(indexes))]
 
 

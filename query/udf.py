@@ -34,6 +34,10 @@ class Functions:
         aggregates = {k: v for k, v in self.aggregates.items() if k != function.name}
         return Functions({**self.scalars, function.name: function}, aggregates)
 
+    def without_scalar(self, name: str) -> Functions:
+        folded = name.lower()
+        return Functions({k: v for k, v in self.scalars.items() if k != folded}, self.aggregates)
+
     def with_aggregate(self, name: str, factory: type) -> Functions:
         scalars = {k: v for k, v in self.scalars.items() if k != name}
         return Functions(scalars, {**self.aggregates, name: factory})

@@ -12,6 +12,7 @@ May import: the standard library and ``docdb.models``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -69,7 +70,7 @@ def _add_fields(spec: Any, session: Any) -> Stage:
 def _project(spec: Any, session: Any) -> Stage:
     if not isinstance(spec, dict) or not spec:
         raise ProgrammingError("$project takes a non-empty object of fields")
-    flags = {k: v for k, v in spec.items() if isinstance(v, (bool, int)) and not isinstance(v, dict)}
+    flags = {k: v for k, v in spec.items() if isinstance(v, (bool, int))}
     computed = {k: v for k, v in spec.items() if k not in flags}
     if not computed:
         shape = compile_projection(spec)
@@ -113,15 +114,10 @@ class _Accumulator:
             return sum(numbers)
         if self.op == "$avg":
             return sum(numbers) / len(numbers) if numbers else None
-        if self.op in ("$min", "$max"):
+        if self.op in ("$min", "$max"):  # MongoDB's order across types; the first of equals
             candidates = [v for v in present if v is not None]
-            if not candidates:
-                return None
-            best = candidates[0]
-            for v in candidates[1:]:
-                if (compare(v, best) < 0) == (self.op == "$min") and compare(v, best) != 0:
-                    best = v
-            return best
+            pick = min if self.op == "$min" else max
+            return pick(candidates, key=functools.cmp_to_key(compare)) if candidates else None
         if self.op == "$first":
             return None if not self.values or self.values[0] is MISSING else self.values[0]
         if self.op == "$last":

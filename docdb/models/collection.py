@@ -147,12 +147,8 @@ class Collection:
             entry = self._entry(txn)
             matched = modified = 0
             for key, old in (self._matching(txn, entry, filter, one) if entry else []):
-                new = self._changed(old, update, replace, filter)
                 matched += 1
-                data = encode_document(new)
-                if data != orjson.dumps(old):
-                    self._write(txn, entry, key, old, new, data)
-                    modified += 1
+                modified += self._rewrite(txn, entry, key, old, update, replace, filter)[1]
             if matched or not upsert:
                 return UpdateResult(matched, modified)
             seed = upsert_seed(filter)
@@ -162,6 +158,17 @@ class Collection:
                 document = apply_update(seed, update, inserting=True)
             upserted = self._insert(txn, self._ensure(txn), document)
         return UpdateResult(0, 0, upserted)
+
+    def _rewrite(self, txn: Transaction, entry: dict, key: bytes, old: dict, change: dict, replace: bool,
+                 filter: Any) -> tuple[dict, bool]:
+        """Apply an update (or replacement) to one stored document: (the new document, whether
+        its stored bytes changed -- MongoDB's "modified")."""
+        new = self._changed(old, change, replace, filter)
+        data = encode_document(new)
+        if data == orjson.dumps(old):
+            return new, False
+        self._write(txn, entry, key, old, new, data)
+        return new, True
 
     @staticmethod
     def _changed(old: dict, update: dict, replace: bool, filter: Any = None) -> dict:
@@ -248,11 +255,7 @@ class Collection:
     def _find_one_and_change(self, filter: dict, change: dict, replace: bool, projection: Any, sort: Any,
                              upsert: bool, return_document: bool) -> dict | None:
         def rewrite(txn: Transaction, entry: dict, key: bytes, old: dict) -> dict:
-            new = self._changed(old, change, replace, filter)
-            data = encode_document(new)
-            if data != orjson.dumps(old):
-                self._write(txn, entry, key, old, new, data)
-            return new
+            return self._rewrite(txn, entry, key, old, change, replace, filter)[0]
         self._check_change(change, replace)
         with self._session.writing():
             old, new = self._find_one_and(filter, sort, rewrite)

@@ -44,6 +44,7 @@ import orjson
 
 from docdb.errors import ProgrammingError
 from docdb.models.aggregation_expressions import compile_expression, truth
+from docdb.models.documents import MAX_NESTING
 from docdb.models.filter_values import mod_test, regex_test, type_test
 from docdb.models.ordering import OTHER as _OTHER
 from docdb.models.ordering import compare
@@ -268,15 +269,12 @@ def raw_prefilter(filter: dict | None) -> tuple[bytes, ...] | None:
     return min(needles, key=lambda group: (len(group), -min(map(len, group))))
 
 
-_MAX_NESTING = 100  # as documents (docdb.models.documents.MAX_NESTING)
-
-
 def _checked(value: Any, where: str, depth: int = 0) -> Any:
     """A filter operand, refused now if it is not a JSON value (so matching never raises)."""
     if _rank(value) == _OTHER:
         raise FilterError(f"{where}: operands must be JSON values, not {type(value).__name__}")
-    if isinstance(value, dict | list | tuple) and depth >= _MAX_NESTING:
-        raise FilterError(f"{where}: the operand nests deeper than {_MAX_NESTING} levels "
+    if isinstance(value, dict | list | tuple) and depth >= MAX_NESTING:
+        raise FilterError(f"{where}: the operand nests deeper than {MAX_NESTING} levels "
                           "(or contains itself)")
     if isinstance(value, dict):
         for v in value.values():

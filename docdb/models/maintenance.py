@@ -14,6 +14,8 @@ import os
 from typing import Any
 
 from docdb.models.catalog import SYSTEM
+from docdb.models.schema import TableSchema
+from docdb.models.table import constraint_indexes
 
 
 def describe(entry: dict) -> dict[str, Any]:
@@ -21,7 +23,9 @@ def describe(entry: dict) -> dict[str, Any]:
 
     Tables: ``columns`` (name -> declared type and constraints, in order), ``primary_key``
     (``[]`` for a hidden row id); collections and tables: ``engine`` and ``indexes`` (name ->
-    ``{"fields": [...], "unique": bool}``); views: ``sql`` and ``columns``.
+    ``{"fields": [...], "unique": bool, "implied": bool}``, ``implied`` for the indexes
+    CREATE TABLE made for UNIQUE columns, which a copy of the table gets without asking);
+    views: ``sql`` and ``columns``.
     """
     kind = entry["kind"]
     out: dict[str, Any] = {"name": entry["name"], "kind": kind}
@@ -30,12 +34,15 @@ def describe(entry: dict) -> dict[str, Any]:
         out["columns"] = list(entry.get("columns") or [])
         return out
     out["engine"] = entry["engine"]
+    implied: set[str] = set()
     if kind == "table":
         out["columns"] = copy.deepcopy(entry["columns"])
         out["primary_key"] = list(entry.get("primary_key") or [])
         out["autoincrement"] = bool(entry.get("autoincrement"))
+        implied = set(constraint_indexes(TableSchema.define(entry["name"], entry["columns"],
+                                                            entry["primary_key"])))
     out["indexes"] = {name: {"fields": [field for field, _order in spec["fields"]],
-                             "unique": bool(spec["unique"])}
+                             "unique": bool(spec["unique"]), "implied": name in implied}
                       for name, spec in entry.get("indexes", {}).items()}
     return out
 

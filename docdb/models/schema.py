@@ -20,6 +20,7 @@ May import: the standard library, ``docdb.errors`` and ``docdb.models``.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,7 +160,7 @@ class TableSchema:
                        for c in parsed)  # primary key columns are NOT NULL
         return cls(name, forced, tuple(keys))
 
-    @property
+    @functools.cached_property  # read on every insert; a schema never changes
     def rowid_column(self) -> str | None:
         """The INTEGER PRIMARY KEY column, if the key is one: it is given the largest + 1 when an
         insert leaves it out, as SQLite's rowid alias is."""

@@ -45,6 +45,16 @@ from docdb.models.txn import Transaction
 PRIMARY = "PRIMARY"
 
 
+UNIQUE_SUFFIX = "_unique"
+
+
+def constraint_indexes(schema: TableSchema) -> list[str]:
+    """The indexes CREATE TABLE makes for its UNIQUE columns (not one that is the whole
+    primary key, which is unique already): ``<column>_unique``."""
+    return [column.name + UNIQUE_SUFFIX for column in schema.columns
+            if column.unique and schema.primary_key != (column.name,)]
+
+
 def sequence_key(store: int) -> bytes:
     """Where an AUTOINCREMENT table's largest id ever used is kept, in the system store (as
     SQLite's sqlite_sequence): by store id, so a rename keeps it and a drop leaves it unread."""
@@ -61,9 +71,9 @@ def create_table(txn: Transaction, name: str, columns: dict, primary_key: Any, e
             raise ProgrammingError(f"table {name}: AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY")
         extra["autoincrement"] = True
     entry = create_object(txn, name, "table", engine, **extra)
-    for column in schema.columns:
-        if column.unique and schema.primary_key != (column.name,):
-            entry = add_index(txn, entry, f"{column.name}_unique", [[column.name, 1]], True)
+    for name in constraint_indexes(schema):
+        column = name[: -len(UNIQUE_SUFFIX)]
+        entry = add_index(txn, entry, name, [[column, 1]], True)
 
 
 class Table:

@@ -92,9 +92,10 @@ def test_trace_callback(both):
     mine.set_trace_callback(seen.append)
     mine.execute("SELECT 1")
     mine.executemany("INSERT INTO t (id) VALUES (?)", [(7,), (8,)])
+    mine.executescript("SELECT 3; SELECT 4")
     mine.set_trace_callback(None)
     mine.execute("SELECT 2")
-    assert seen == ["SELECT 1", "INSERT INTO t (id) VALUES (?)"]
+    assert seen == ["SELECT 1", "INSERT INTO t (id) VALUES (?)", "SELECT 3; SELECT 4"]
 
 
 def test_iterdump_loads_back(both):

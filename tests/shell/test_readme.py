@@ -44,3 +44,33 @@ def test_readme_commands(tmp_path):
         timeout=60,
     )
     assert copy.stdout == '[{"n":2}]\n'
+
+
+def _tour() -> tuple[str, list[str], list[str]]:
+    """The README's shell tour as (what was typed, stdout lines, error messages)."""
+    text = README.read_text()
+    start = text.index("## A tour of the shell")
+    block = re.search(r"```\n(.*?)```", text[start:], re.S).group(1)
+    typed, shown, errors, in_error = [], [], [], False
+    for line in block.splitlines():
+        prompt = re.match(r"^(?:docdb\*?> |  \.\.\.> )(.*)$", line)
+        if prompt:
+            typed.append(prompt.group(1))
+            in_error = False
+        elif re.match(r"^(line \d+, column \d+: |Error: )", line):
+            errors.append(re.sub(r"^line \d+, column \d+: ", "", line))
+            in_error = True
+        elif re.fullmatch(r"[\d,]+ rows?( changed)?", line) or in_error:
+            continue  # row counts are shown at a terminal only; a caret goes with its error
+        else:
+            shown.append(line)
+    return "\n".join(typed) + "\n", shown, errors
+
+
+def test_readme_shell_tour_is_what_the_shell_prints(docdb_cli):
+    """Piped, the shell prints the tour's results exactly (without the terminal's row counts)."""
+    typed, shown, errors = _tour()
+    result = docdb_cli(["shell", "--demo"], input=typed)
+    assert result.stdout.splitlines() == shown
+    for message in errors:
+        assert message in result.stderr

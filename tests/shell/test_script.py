@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from docdb_shell.script import Piece, has_statement, is_complete, split_statements
+from docdb_shell.script import has_statement, is_complete, split_statements
 
 
 def test_semicolons_inside_quotes_and_comments_do_not_split():
@@ -51,4 +51,5 @@ def test_statements_joined_by_semicolons_split_back(statements):
     text = ";".join(statements) + ";"
     pieces, rest = split_statements(text)
     assert [p.text for p in pieces] == [s for s in statements if has_statement(s)]
-    assert rest == Piece("", 1, len(text.split("\n")[-1]) + 1) or rest.line > 1
+    assert rest.text == ""  # nothing after the last ";"
+    assert (rest.line, rest.column) == (text.count("\n") + 1, len(text.split("\n")[-1]) + 1)

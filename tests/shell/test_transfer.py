@@ -97,7 +97,7 @@ def test_a_bad_line_stops_the_import_and_its_batch_is_not_committed(conn, tmp_pa
     source.write_text("\n".join(lines) + "\n")
     report = import_file(conn, str(source), "c", batch_size=4)
     assert report.stopped and report.inserted == 4
-    assert report.errors == [f"{source}:6: malformed JSON: " + report.errors[0].split("malformed JSON: ")[1]]
+    assert len(report.errors) == 1 and report.errors[0].startswith(f"{source}:6: malformed JSON: ")
     assert sorted(d["_id"] for d in conn.collection("c").find()) == [1, 2, 3, 4]  # the second batch is gone
 
 
@@ -239,3 +239,21 @@ def test_a_table_with_every_type_exports_and_imports_back(conn, tmp_path, fmt):
     assert report.errors == [] and report.inserted == 2
     expected = rows if fmt != "csv" else [rows[0], (2, None, "", False, None, [1, "x"])]
     assert conn.execute("SELECT * FROM dst ORDER BY id").fetchall() == expected
+
+
+def test_a_stopped_first_batch_does_not_report_a_target_it_made(conn, tmp_path):
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"_id": 1}\nnot json\n')
+    report = import_file(conn, str(source), "fresh")
+    assert report.stopped and report.inserted == 0 and report.created is None
+    assert "fresh" not in conn.collections()
+
+
+def test_progress_is_reported_for_large_files_only():
+    import shell
+
+    with shell._progress(1000) as small:
+        assert small is None
+    with shell._progress(5 << 20) as advance:
+        advance(1 << 20)
+        advance(5 << 20)  # positions, not steps: the bar moves by the difference
