@@ -48,7 +48,7 @@ def _copy_collection(source: Any, target: Any, name: str, description: dict) -> 
 
 
 def backup(source: Any, target: Any, progress: Callable[[int, int, int], Any] | None = None) -> None:
-    if target is source or getattr(target, "path", None) == source.path:
+    if target is source or getattr(target, "path", None) == source.path != ":memory:":
         raise ProgrammingError("backup() needs a different database as its target")
     names = sorted(source.tables() + source.collections())
     views = sorted(source.views())

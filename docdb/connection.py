@@ -10,7 +10,8 @@ on an exception, and ``autocommit=True`` commits each write as it returns.
 
 Connections to the same directory in one process share one open database (a
 second *process* is refused by the directory lock); ``":memory:"`` is a
-private database in a temporary directory removed on close.
+private database held in memory engines only: nothing of it is ever written to
+disk, and it is gone when its connection is closed or dropped.
 May import: the standard library, ``storage`` and ``docdb.models``; ``docdb.cursor`` (the query
 language) only inside ``cursor()``, so importing docdb never loads the parser.
 """
@@ -18,10 +19,7 @@ language) only inside ``cursor()``, so importing docdb never loads the parser.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,12 +54,7 @@ def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str 
     check_sync(sync)
     memory = os.fspath(path) == MEMORY
     if memory:
-        directory = tempfile.mkdtemp(prefix="docdb-memory-")
-        db = _open_database(directory, "off", options)
-        conn = Connection(db, engine, autocommit, timeout, temporary=True)
-        # gone when the connection is, or when the process exits, even without close()
-        weakref.finalize(conn, shutil.rmtree, directory, True)
-        return conn
+        return Connection(Database(MEMORY, "off", memory=True, **options), engine, autocommit, timeout)
     real = os.path.realpath(os.fspath(path))
     parent = os.path.dirname(real)
     if not os.path.isdir(parent):  # as sqlite3: a database is made in a directory that exists
@@ -86,7 +79,7 @@ def _open_database(path: str, sync: str, options: dict) -> Database:
         raise OperationalError(f"cannot open {path!r} as a docdb database: {error}") from error
 
 
-def _release(db: Database, temporary: bool) -> None:
+def _release(db: Database) -> None:
     with _open_lock:
         holders = _open.get(db.path)
         if holders is not None and holders[0] is db:
@@ -95,13 +88,10 @@ def _release(db: Database, temporary: bool) -> None:
                 return
             del _open[db.path]
     db.close()
-    if temporary:
-        shutil.rmtree(db.path, ignore_errors=True)
 
 
 class Connection(Sqlite3Conveniences):
-    def __init__(self, db: Database, engine: str, autocommit: bool, timeout: float,
-                 temporary: bool = False):
+    def __init__(self, db: Database, engine: str, autocommit: bool, timeout: float):
         self._db = db
         self.default_engine = engine
         self.autocommit = bool(autocommit)
@@ -109,7 +99,6 @@ class Connection(Sqlite3Conveniences):
         self._opened_by_savepoint = False  # the open transaction began with SAVEPOINT
         self._savepoints_made = 0
         self.timeout = timeout
-        self._temporary = temporary
         self._txn: Transaction | None = None
         self._explicit = False
         self._depth = 0
@@ -117,6 +106,7 @@ class Connection(Sqlite3Conveniences):
         self._closed = False
         # CREATE TEMP VIEW: name (lower case) -> (name, SQL, columns), for this connection only
         self.temp_views: dict[str, tuple[str, str, list[str]]] = {}
+        self.temp_database: TemporaryTables | None = None  # CREATE TEMP TABLE's, made on first use
         self.query_cache: dict = {}  # the query layer's plans (query.cache)
         self.row_factory: Any = None  # sqlite3's: new cursors start with it (docdb.Row, or any callable)
         self.functions: Any = None  # this connection's own SQL functions (query.udf.Functions)
@@ -221,7 +211,26 @@ class Connection(Sqlite3Conveniences):
 
     @property
     def in_transaction(self) -> bool:
-        return self._txn is not None and (self._explicit or self._txn.has_writes)
+        temp = self.temp_database
+        return (self._txn is not None and (self._explicit or self._txn.has_writes)
+                or temp is not None and temp.in_transaction)
+
+    # ----- temporary tables -------------------------------------------------------------
+
+    def temporary_database(self) -> TemporaryTables:
+        """Where this connection's temporary tables live (made on first use): an in-memory
+        database no other connection sees, committed and rolled back with this one and
+        gone when it closes."""
+        self._check_open()
+        if self.temp_database is None:
+            self.temp_database = TemporaryTables(self)
+        return self.temp_database
+
+    def catalogs(self) -> tuple[Any, Any]:
+        """The catalogs a query plan depends on: the database's and the temporary tables'
+        (None without any); a change to either makes new objects."""
+        temp = self.temp_database
+        return self.reading().catalog, temp.reading().catalog if temp is not None else None
 
     # ----- PEP 249 --------------------------------------------------------------------
 
@@ -231,6 +240,8 @@ class Connection(Sqlite3Conveniences):
             txn, self._txn, self._explicit = self._txn, None, False
             self._opened_by_savepoint = False
             if txn is None:
+                if self.temp_database is not None:
+                    self.temp_database.commit()
                 return
             try:
                 if txn.has_writes:
@@ -240,6 +251,8 @@ class Connection(Sqlite3Conveniences):
                 raise
             finally:
                 self._db.writer.release()
+            if self.temp_database is not None:
+                self.temp_database.commit()
 
     def rollback(self) -> None:
         with self._lock:
@@ -249,6 +262,8 @@ class Connection(Sqlite3Conveniences):
             if txn is not None:
                 txn.discard()
                 self._db.writer.release()
+            if self.temp_database is not None:
+                self.temp_database.rollback()
 
     def close(self) -> None:
         """Roll back anything uncommitted and let go of the database; idempotent."""
@@ -257,7 +272,9 @@ class Connection(Sqlite3Conveniences):
                 return
             self.rollback()
             self._closed = True
-            _release(self._db, self._temporary)
+            _release(self._db)
+            if self.temp_database is not None:
+                self.temp_database.close()
 
     def __enter__(self) -> Connection:
         return self
@@ -393,3 +410,26 @@ class Connection(Sqlite3Conveniences):
                 compact_stores(self._db.stores)
             finally:
                 self._db.writer.release()
+
+
+class TemporaryTables(Connection):
+    """A connection's temporary tables (CREATE TEMP TABLE): a private in-memory database
+    whose transactions follow its owner's -- it autocommits when the owner does (outside
+    an explicit transaction), and the owner's commit and rollback end it too. The query
+    layer sends statements about a temporary table here (``query.ddl.owner``)."""
+
+    def __init__(self, owner: Connection):
+        super().__init__(Database(MEMORY, "off", memory=True), owner.default_engine, False, owner.timeout)
+        self._owner = owner
+        self.query_cache = owner.query_cache  # plans read both; ``catalogs`` keys them on both
+
+    @property
+    def autocommit(self) -> bool:  # type: ignore[override]
+        return self._owner.autocommit and not self._owner._explicit
+
+    @autocommit.setter
+    def autocommit(self, _value: bool) -> None:
+        pass  # always the owner's
+
+    def catalogs(self) -> tuple[Any, Any]:
+        return self._owner.catalogs()

@@ -63,6 +63,14 @@ class Sqlite3Conveniences:
         self._check_open()
         add_aggregate(self, name, narg, aggregate_class)
 
+    def create_collation(self, name: str, callable: Any) -> None:  # noqa: A002 - sqlite3's name
+        """``COLLATE name`` in this connection's SQL compares text by ``callable(a, b)``: negative,
+        zero or positive, as sqlite3's; ``callable=None`` removes it."""
+        from docdb.cursor import add_collation
+
+        self._check_open()
+        add_collation(self, name, callable)
+
     def set_trace_callback(self, callback: Any) -> None:
         """Call ``callback(sql)`` with the text of each statement before it runs (None: stop)."""
         self._tracer = callback

@@ -19,7 +19,7 @@ from docdb.errors import Error, InterfaceError, InternalError, ProgrammingError
 from query.executor import Result, execute
 from query.params import Slots, parameter_slots
 from query.parser import parse, parse_one
-from query.udf import BUILTINS, user_aggregate, user_scalar
+from query.udf import BUILTINS, user_aggregate, user_collation, user_scalar
 
 if TYPE_CHECKING:
     from docdb.connection import Connection
@@ -79,6 +79,13 @@ def add_aggregate(conn: Any, name: str, narg: int, aggregate_class: Any) -> None
     """``conn.create_aggregate``: a class with ``step(*values)`` and ``finalize()``."""
     conn.functions = (conn.functions or BUILTINS).with_aggregate(
         str(name).lower(), user_aggregate(name, narg, aggregate_class))
+    conn.query_cache.clear()
+
+
+def add_collation(conn: Any, name: str, compare: Any) -> None:
+    """``conn.create_collation``: ``COLLATE name`` compares text by ``compare(a, b)``."""
+    fold = None if compare is None else user_collation(name, compare)
+    conn.functions = (conn.functions or BUILTINS).with_collation(str(name), fold)
     conn.query_cache.clear()
 
 

@@ -369,6 +369,7 @@ class CreateTable(Node):
     unique: tuple[tuple[str, ...], ...] = ()
     engine: str | None = None
     if_not_exists: bool = False
+    temporary: bool = False  # CREATE TEMP TABLE: this connection's alone, gone when it closes
 
 
 @dataclass(frozen=True)
@@ -379,6 +380,7 @@ class CreateTableAs(Node):
     query: Query
     engine: str | None = None
     if_not_exists: bool = False
+    temporary: bool = False
 
 
 @dataclass(frozen=True)

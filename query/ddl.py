@@ -79,13 +79,14 @@ def create_table(conn: Any, node: ast.CreateTable, ctx: Context, env: Env) -> No
         if len(unique) != 1:
             raise NotSupportedError("a UNIQUE constraint on several columns: create a UNIQUE INDEX instead")
         columns[unique[0]] = columns[unique[0]] + " UNIQUE" if unique[0] in columns else columns[unique[0]]
-    existing = _find(conn, node.name)
+    home = creator(conn, node.temporary)
+    existing = _find(home, node.name)
     if existing is not None:
         if node.if_not_exists:
             return
         raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
     autoincrement = any(column.autoincrement for column in node.columns)
-    conn.create_table(str(node.name), columns, [str(k) for k in keys] or None, engine=node.engine,
+    home.create_table(str(node.name), columns, [str(k) for k in keys] or None, engine=node.engine,
                       autoincrement=autoincrement)
 
 
@@ -103,7 +104,8 @@ def _result_type(values: list) -> str:
 def create_table_as(conn: Any, node: ast.CreateTableAs, names: list[str], rows: Any) -> None:
     """CREATE TABLE t AS SELECT: the query's columns, typed by their values (docdb's types
     are strict, so a type is read off what the query returned), then its rows."""
-    existing = _find(conn, node.name)
+    home = creator(conn, node.temporary)
+    existing = _find(home, node.name)
     if existing is not None:
         if node.if_not_exists:
             return
@@ -113,7 +115,7 @@ def create_table_as(conn: Any, node: ast.CreateTableAs, names: list[str], rows: 
                                "name them with AS")
     rows = list(rows)
     columns = {str(name): _result_type([row[i] for row in rows]) for i, name in enumerate(names)}
-    table = conn.create_table(str(node.name), columns, None, engine=node.engine)
+    table = home.create_table(str(node.name), columns, None, engine=node.engine)
     table.insert_many([dict(zip(columns, row)) for row in rows])
 
 
@@ -123,7 +125,8 @@ def add_column(conn: Any, node: ast.AddColumn, ctx: Context, env: Env) -> None:
         raise ProgrammingError(f"no such table: {node.table}")
     if node.column.primary_key:
         raise ProgrammingError("cannot add a PRIMARY KEY column")
-    conn.table(found[0]).add_column(str(node.column.name), _column_spec(node.column, ctx, env))
+    table = owner(conn, found[0]).table(found[0])
+    table.add_column(str(node.column.name), _column_spec(node.column, ctx, env))
 
 
 def rename_table(conn: Any, node: ast.RenameTable) -> None:
@@ -133,7 +136,7 @@ def rename_table(conn: Any, node: ast.RenameTable) -> None:
     taken = _find(conn, node.new_name)
     if taken is not None:
         raise ProgrammingError(f"there is already another table or index with this name: {node.new_name}")
-    conn.rename(found[0], str(node.new_name))
+    owner(conn, found[0]).rename(found[0], str(node.new_name))
 
 
 def create_collection(conn: Any, node: ast.CreateCollection) -> None:
@@ -154,6 +157,7 @@ def create_index(conn: Any, node: ast.CreateIndex) -> None:
             return
         raise ProgrammingError(f"index {node.name} already exists")
     name, kind = target
+    conn = owner(conn, name)
     if kind == "table":
         table = conn.table(name)
         columns = [_table_column(table, part) for part in node.parts]
@@ -195,13 +199,14 @@ def create_view(conn: Any, node: ast.CreateView, planner: Any) -> None:
 
 def drop(conn: Any, node: ast.Drop) -> None:
     if node.kind == "INDEX":
-        owner = index_owner(conn, node.name)
-        if owner is None:
+        holder = index_owner(conn, node.name)
+        if holder is None:
             if node.if_exists:
                 return
             raise ProgrammingError(f"no such index: {node.name}")
-        name, kind, index = owner
-        (conn.table(name) if kind == "table" else conn.collection(name)).drop_index(index)
+        name, kind, index = holder
+        home = owner(conn, name)
+        (home.table(name) if kind == "table" else home.collection(name)).drop_index(index)
         return
     if node.kind == "VIEW" and node.name.lower() in conn.temp_views:
         del conn.temp_views[node.name.lower()]
@@ -214,27 +219,46 @@ def drop(conn: Any, node: ast.Drop) -> None:
             return
         what = "table" if wanted == "table" else wanted
         raise ProgrammingError(f"no such {what}: {node.name}")
-    conn.drop(found[0])
+    owner(conn, found[0]).drop(found[0])
 
 
 def _find(conn: Any, name: str) -> tuple[str, str] | None:
-    """(stored name, kind) of the object called ``name``, any case; a temporary view first."""
+    """(stored name, kind) of the object called ``name``, any case; a temporary view or
+    table first (they hide the database's objects of the same name, as in SQLite)."""
     temporary = conn.temp_views.get(name.lower())
     if temporary is not None:
         return temporary[0], "view"
-    entry = conn.reading().catalog.get(name)  # any case
+    entry = owner(conn, name).reading().catalog.get(name)  # any case
     return (entry["name"], entry["kind"]) if entry is not None else None
 
 
 def index_owner(conn: Any, index: str) -> tuple[str, str, str] | None:
-    """(object, kind, index name) of the index called ``index``, any case."""
+    """(object, kind, index name) of the index called ``index``, any case (a temporary
+    table's first)."""
     lowered = index.lower()
-    for entry in conn.reading().catalog.entries():
-        for name in entry.get("indexes", {}):
-            if name.lower() == lowered:
-                return entry["name"], entry["kind"], name
+    temp = conn.temp_database
+    for home in (temp, conn) if temp is not None else (conn,):
+        for entry in home.reading().catalog.entries():
+            for name in entry.get("indexes", {}):
+                if name.lower() == lowered:
+                    return entry["name"], entry["kind"], name
     return None
 
 
 def find(conn: Any, name: str) -> tuple[str, str] | None:
     return _find(conn, name)
+
+
+def owner(conn: Any, name: str) -> Any:
+    """The connection that holds the table or collection ``name``: the one of ``conn``'s
+    temporary tables (CREATE TEMP TABLE) if it has one of that name, else ``conn``."""
+    temp = conn.temp_database
+    if temp is not None and temp.reading().catalog.get(name) is not None:
+        return temp
+    return conn
+
+
+def creator(conn: Any, temporary: bool) -> Any:
+    """The connection a CREATE [TEMP] TABLE makes its table in (and where a name it
+    takes must be free: a temporary table may hide one of the database's)."""
+    return conn.temporary_database() if temporary else conn

@@ -53,10 +53,12 @@ class SessionCatalog:
         return found[0]
 
     def table(self, name: str) -> Any:
-        return self.conn.table(self._stored(name))
+        stored = self._stored(name)
+        return ddl.owner(self.conn, stored).table(stored)
 
     def collection(self, name: str) -> Any:
-        return self.conn.collection(self._stored(name))
+        stored = self._stored(name)
+        return ddl.owner(self.conn, stored).collection(stored)
 
     def view(self, name: str) -> tuple[str, list[str]]:
         """(the view's SQL, its column names or [] to take the query's)."""
@@ -136,7 +138,7 @@ def _change(planner: Planner, conn: Any, node: Any, env: Env) -> Result:
     if found is None or found[1] not in ("table", "collection"):
         raise ProgrammingError(f"no such table: {node.target}")
     run = {ast.Insert: dml.insert, ast.Update: dml.update, ast.Delete: dml.delete}[type(node)]
-    count, last, returned = run(planner, conn, node, found, env)
+    count, last, returned = run(planner, ddl.owner(conn, found[0]), node, found, env)
     if node.returning:
         scope_names = _returning_names(planner, conn, node, found)
         return Result(scope_names, iter(returned), count, last)
@@ -144,7 +146,7 @@ def _change(planner: Planner, conn: Any, node: Any, env: Env) -> Result:
 
 
 def _returning_names(planner: Planner, conn: Any, node: Any, found: tuple[str, str]) -> list[str]:
-    columns = tuple(conn.table(found[0]).columns) if found[1] == "table" else None
+    columns = tuple(ddl.owner(conn, found[0]).table(found[0]).columns) if found[1] == "table" else None
     scope = Scope([Source(found[0], columns)])
     return planner._expand(list(node.returning), scope)[1]
 

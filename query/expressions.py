@@ -165,11 +165,23 @@ _FOLDS: dict[str, Callable[[str], str] | None] = {
     "BINARY": None, "NOCASE": lambda text: text.translate(fn._LOWER), "RTRIM": lambda text: text.rstrip(" ")}
 
 
-def _folding(node: ast.Binary) -> Callable[[str], str] | None:
+def _fold(collation: str, ctx: Context) -> Callable[[str], str] | None:
+    """What text compares as under ``collation``: the connection's own (create_collation)
+    first, then SQLite's three; None for BINARY."""
+    functions = ctx.functions
+    user = functions.collations.get(collation) if functions is not None else None
+    if user is not None:
+        return user
+    if collation not in _FOLDS:
+        raise ProgrammingError(f"no such collation sequence: {collation}")
+    return _FOLDS[collation]
+
+
+def _folding(node: ast.Binary, ctx: Context) -> Callable[[str], str] | None:
     """The collation a comparison uses: its left operand's COLLATE, else its right's."""
     for side in (node.left, node.right):
         if isinstance(side, ast.Collate):
-            return _FOLDS[side.collation]
+            return _fold(side.collation, ctx)
     return None
 
 
@@ -183,7 +195,7 @@ def _folded(compiled: Compiled, fold: Callable[[str], str]) -> Compiled:
 def compile_sort_key(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:
     """An ORDER BY key: the value, folded by its COLLATE if it has one."""
     compiled = compile_expr(node, scope, ctx)
-    fold = _FOLDS.get(node.collation) if isinstance(node, ast.Collate) else None
+    fold = _fold(node.collation, ctx) if isinstance(node, ast.Collate) else None
     return _folded(compiled, fold) if fold is not None else compiled
 
 
@@ -210,7 +222,7 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
         return _walk(base, (step,))
     if isinstance(node, ast.Binary):
         left, right = compile_expr(node.left, scope, ctx), compile_expr(node.right, scope, ctx)
-        fold = _folding(node) if node.op in _COMPARING else None
+        fold = _folding(node, ctx) if node.op in _COMPARING else None
         if fold is not None:  # a COLLATE on either side: both compare as the collation folds them
             left, right = _folded(left, fold), _folded(right, fold)
         return _binary(_BINARY[node.op], left, right)
@@ -246,8 +258,7 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
     if isinstance(node, ast.Call):
         return _call(node, scope, ctx)
     if isinstance(node, ast.Collate):
-        if node.collation not in _FOLDS:
-            raise ProgrammingError(f"no such collation sequence: {node.collation}")
+        _fold(node.collation, ctx)  # an unknown name is an error even where it does not compare
         return compile_expr(node.value, scope, ctx)
     if isinstance(node, ast.ObjectCtor):
         return _object(node, scope, ctx)
@@ -358,6 +369,10 @@ def _is(node: ast.Is, scope: Scope, ctx: Context) -> Compiled:
 def _between(node: ast.Between, scope: Scope, ctx: Context) -> Compiled:
     value = compile_expr(node.value, scope, ctx)
     low, high = compile_expr(node.low, scope, ctx), compile_expr(node.high, scope, ctx)
+    fold = next((_fold(side.collation, ctx) for side in (node.value, node.low, node.high)
+                 if isinstance(side, ast.Collate)), None)
+    if fold is not None:  # x >= low AND x <= high, each under the collation
+        value, low, high = _folded(value, fold), _folded(low, fold), _folded(high, fold)
     if node.negated:
         return lambda row, env: v.not_(v.between(value(row, env), low(row, env), high(row, env)))
     return lambda row, env: v.between(value(row, env), low(row, env), high(row, env))
@@ -367,7 +382,10 @@ def _in_list(node: ast.InList, scope: Scope, ctx: Context) -> Compiled:
     left = compile_expr(node.left, scope, ctx)
     items = [compile_expr(item, scope, ctx) for item in node.items]
     negated = node.negated
-    if all(isinstance(item, ast.Literal) for item in node.items):  # constant: look up a set
+    fold = _fold(node.left.collation, ctx) if isinstance(node.left, ast.Collate) else None
+    if fold is not None:  # as SQLite: the left operand's collation compares it with each item
+        left, items = _folded(left, fold), [_folded(item, fold) for item in items]
+    elif all(isinstance(item, ast.Literal) for item in node.items):  # constant: look up a set
         constants = [item.value for item in node.items]  # type: ignore[attr-defined]
         hashable = {c for c in constants if c is not None and c is not MISSING}
         has_null = len(hashable) != len(constants) or not all(

@@ -115,7 +115,6 @@ def _misspelt_start(text: str) -> QuerySyntaxError | None:
 _UNSUPPORTED = [(re.compile(pattern, re.I), what) for pattern, what in [
     (r"\b(ATTACH|DETACH)\b", "{0}"),
     (r"^\s*(REINDEX|ANALYZE)\b", "{0}"),
-    (r"\bCREATE\s+(?:TEMP|TEMPORARY)\s+TABLE\b", "CREATE TEMP TABLE (temporary tables)"),
     (r"\bCREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b", "CREATE TRIGGER (triggers)"),
     (r"\bCREATE\s+VIRTUAL\s+TABLE\b", "CREATE VIRTUAL TABLE"),
     (r"\bWITH\s+RECURSIVE\b", "WITH RECURSIVE (recursive common table expressions)"),
@@ -557,13 +556,14 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         unique = tuple(p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("UNIQUE",))
         engine = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("USING",)), None)
         return ast.CreateTable(name, columns, keys[0] if keys else (), unique, engine, ("IF",) in parts,
-                               pos=_pos(meta))
+                               ("TEMP",) in parts, pos=_pos(meta))
 
     def create_table_as(self, meta, children):
         parts = _nodes(children)
         name = next(p for p in parts if isinstance(p, str))
         engine = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("USING",)), None)
-        return ast.CreateTableAs(name, parts[-1], engine, ("IF",) in parts, pos=_pos(meta))
+        return ast.CreateTableAs(name, parts[-1], engine, ("IF",) in parts, ("TEMP",) in parts,
+                                 pos=_pos(meta))
 
     def pragma(self, meta, children):
         parts = _nodes(children)

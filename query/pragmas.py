@@ -17,6 +17,7 @@ from typing import Any
 
 from docdb.errors import ProgrammingError
 from query import ast
+from query.ddl import owner
 
 __all__ = ["pragma"]
 
@@ -70,10 +71,13 @@ def _index_info(conn: Any, name: Any) -> Answer:
 
 def _table_list(conn: Any, _value: Any) -> Answer:
     rows = []
-    for kind, names in (("table", conn.tables()), ("view", conn.views()), ("collection", conn.collections())):
-        for name in names:
-            width = len(conn.describe(name).get("columns", ())) if kind != "collection" else 1
-            rows.append(("main", name, kind, width, 0, int(kind == "table")))
+    temp = conn.temp_database
+    for schema, home in (("main", conn), ("temp", temp)) if temp is not None else (("main", conn),):
+        for kind, names in (("table", home.tables()), ("view", home.views()),
+                            ("collection", home.collections())):
+            for name in names:
+                width = len(home.describe(name).get("columns", ())) if kind != "collection" else 1
+                rows.append((schema, name, kind, width, 0, int(kind == "table")))
     return ["schema", "name", "type", "ncol", "wr", "strict"], rows
 
 
@@ -90,7 +94,7 @@ def _described(conn: Any, name: Any) -> dict | None:
     if not isinstance(name, str):
         return None
     try:
-        return conn.describe(name)
+        return owner(conn, name).describe(name)  # a temporary table first
     except ProgrammingError:
         return None
 

@@ -17,30 +17,42 @@ from typing import Any
 
 from docdb.errors import OperationalError, ProgrammingError
 from query import functions as builtin
-from query.values import MISSING
+from query.values import MISSING, CollatedText
 
-__all__ = ["BUILTINS", "Functions", "user_aggregate", "user_scalar"]
+__all__ = ["BUILTINS", "Functions", "user_aggregate", "user_collation", "user_scalar"]
 
 _RETURNABLE = (type(None), bool, int, float, str, bytes, dict, list)
 
 
+Fold = Callable[[str], str]  # text -> what it compares as, under a collation
+
+
 class Functions:
     def __init__(self, scalars: dict[str, builtin.ScalarFunction] | None = None,
-                 aggregates: dict[str, type] | None = None):
+                 aggregates: dict[str, type] | None = None, collations: dict[str, Fold] | None = None):
         self.scalars = dict(scalars or {})
         self.aggregates = dict(aggregates or {})
+        self.collations = dict(collations or {})  # upper-case name -> fold (``user_collation``)
 
     def with_scalar(self, function: builtin.ScalarFunction) -> Functions:
         aggregates = {k: v for k, v in self.aggregates.items() if k != function.name}
-        return Functions({**self.scalars, function.name: function}, aggregates)
+        return Functions({**self.scalars, function.name: function}, aggregates, self.collations)
 
     def without_scalar(self, name: str) -> Functions:
         folded = name.lower()
-        return Functions({k: v for k, v in self.scalars.items() if k != folded}, self.aggregates)
+        return Functions({k: v for k, v in self.scalars.items() if k != folded}, self.aggregates,
+                         self.collations)
 
     def with_aggregate(self, name: str, factory: type) -> Functions:
         scalars = {k: v for k, v in self.scalars.items() if k != name}
-        return Functions(scalars, {**self.aggregates, name: factory})
+        return Functions(scalars, {**self.aggregates, name: factory}, self.collations)
+
+    def with_collation(self, name: str, fold: Fold | None) -> Functions:
+        """These functions with collation ``name`` made (``fold``) or removed (None)."""
+        collations = {k: v for k, v in self.collations.items() if k != name.upper()}
+        if fold is not None:
+            collations[name.upper()] = fold
+        return Functions(self.scalars, self.aggregates, collations)
 
     def is_aggregate(self, name: str) -> bool:
         folded = name.lower()
@@ -81,8 +93,8 @@ def _guarded(name: str, call: Callable[..., Any], *args: Any) -> Any:
     try:
         return call(*args)
     except Exception as error:
-        raise OperationalError(f"user-defined function {name}() raised {type(error).__name__}: {error}") \
-            from error
+        what = name if name.startswith("collation ") else f"user-defined function {name}()"
+        raise OperationalError(f"{what} raised {type(error).__name__}: {error}") from error
 
 
 def _value(name: str, result: Any) -> Any:
@@ -121,3 +133,21 @@ def user_aggregate(name: str, narg: int, aggregate_class: type) -> type:
 
     UserAggregate.name, UserAggregate.min_args, UserAggregate.max_args = folded, low, high
     return UserAggregate
+
+
+def user_collation(name: Any, compare: Callable[[str, str], int]) -> Fold:
+    """The fold of ``conn.create_collation(name, compare)``: text becomes ``CollatedText``,
+    which compares by ``compare(a, b)`` (an int: negative, zero or positive)."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ProgrammingError(f"a collation name is a plain name, not {name!r}")
+    if not callable(compare):
+        raise ProgrammingError(f"collation {name}: {compare!r} is not callable")
+    label = f"collation {name}"
+
+    def checked(a: str, b: str) -> int:
+        result = _guarded(label, compare, a, b)
+        if isinstance(result, bool) or not isinstance(result, int):
+            raise OperationalError(f"{label} returned {result!r}, not an integer")
+        return result
+
+    return lambda text: CollatedText(text, checked)

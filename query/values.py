@@ -30,6 +30,7 @@ import json
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from query.numbers import (
     add,
@@ -76,9 +77,41 @@ class _Missing:
 
 MISSING = _Missing()
 
-_RANK = {type(None): 0, _Missing: 0, bool: 1, int: 1, float: 1, str: 2, bytes: 3, list: 4, dict: 5}
+class CollatedText(str):
+    """Text under a user's collation (``conn.create_collation``): it compares with other
+    text by the user's ``compare(a, b)`` (negative, zero or positive, as sqlite3's), so a
+    comparison or ORDER BY folds its operands into this and the usual ordering does the rest."""
+
+    def __new__(cls, text: str, compare: Any) -> CollatedText:
+        made = super().__new__(cls, text)
+        made.compare = compare
+        return made
+
+    def __eq__(self, other: object) -> bool:
+        return self.compare(str(self), str(other)) == 0
+
+    def __ne__(self, other: object) -> bool:
+        return self.compare(str(self), str(other)) != 0
+
+    def __lt__(self, other: object) -> bool:
+        return self.compare(str(self), str(other)) < 0
+
+    def __le__(self, other: object) -> bool:
+        return self.compare(str(self), str(other)) <= 0
+
+    def __gt__(self, other: object) -> bool:
+        return self.compare(str(self), str(other)) > 0
+
+    def __ge__(self, other: object) -> bool:
+        return self.compare(str(self), str(other)) >= 0
+
+    __hash__ = str.__hash__
+
+
+_RANK = {type(None): 0, _Missing: 0, bool: 1, int: 1, float: 1, str: 2, CollatedText: 2, bytes: 3, list: 4,
+         dict: 5}
 _TYPE_NAMES = {type(None): "null", _Missing: "missing", bool: "integer", int: "integer", float: "real",
-               str: "text", bytes: "blob", list: "array", dict: "object"}
+               str: "text", CollatedText: "text", bytes: "blob", list: "array", dict: "object"}
 
 
 def _rank(v: object) -> int:

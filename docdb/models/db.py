@@ -24,6 +24,10 @@ catalog: committed reads consult it before the engines until every engine
 holds the commit, so no read sees a commit half applied (each read sees the
 state before or after a commit; successive reads may see different commits).
 
+In memory (``memory=True``, for ``connect(":memory:")``) there is no directory, no
+lock and no log: every store is a ``storage`` memory engine and a commit is
+applied to them directly, by the same protocol.
+
 Failures: a commit the log did not take raises ``NotCommitted`` (the caller
 discards the transaction). Once the log holds it, a failure to apply it leaves
 the database refusing commits and checkpoints (the log must stay whole) and
@@ -43,7 +47,7 @@ from typing import Any
 import storage
 from docdb.errors import OperationalError
 from docdb.models.catalog import SYSTEM, Catalog
-from docdb.models.txlog import TxLog, replay_log
+from docdb.models.txlog import NoLog, TxLog, replay_log
 from docdb.models.txn import overlaid
 from storage.errors import StorageError
 from storage.files import claim_directory, fsync_dir
@@ -64,20 +68,28 @@ class NotCommitted(OperationalError):
 class Database:
     def __init__(self, path: str, sync: str = "normal", *, checkpoint_bytes: int = 16 << 20,
                  storage_options: dict[str, dict[str, Any]] | None = None, sync_interval: float = 1.0,
-                 cache_blocks: int = 16384):
+                 cache_blocks: int = 16384, memory: bool = False):
         self.path = path
+        self.memory = memory
         self.sync = sync
         self.checkpoint_bytes = checkpoint_bytes
         self._options = storage_options or {}
         # One block cache for every LSM store (up to 64 MiB of 4 KiB blocks): the budget goes
         # to whichever tables and indexes are being read, not a fixed slice to each.
         self._block_cache = BlockCache(cache_blocks)
-        self._lock, _new = claim_directory(path, "database", FORMAT_VERSION, lambda n: n in _OWNED)
         self.stores: dict[int, storage.Engine] = {}
         self.writer = threading.Lock()
         self._apply_lock = threading.Lock()
         self._applying: dict | None = None
         self.failed: BaseException | None = None  # a logged commit could not be applied
+        self.closed = False
+        if memory:
+            self._lock = None
+            self.create_store(SYSTEM, "hash")
+            self.catalog = Catalog.load(iter(()))
+            self.log: TxLog | NoLog = NoLog()
+            return
+        self._lock, _new = claim_directory(path, "database", FORMAT_VERSION, lambda n: n in _OWNED)
         try:
             os.makedirs(os.path.join(path, OBJECTS), exist_ok=True)
             self._recover()
@@ -86,7 +98,6 @@ class Database:
             self._close_stores()
             self._lock.release()
             raise
-        self.closed = False
 
     # ----- stores --------------------------------------------------------------------
 
@@ -104,6 +115,9 @@ class Database:
     def create_store(self, store: int, engine: str) -> storage.Engine:
         if engine not in storage.ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(storage.ENGINES)}")
+        if self.memory:
+            opened = self.stores[store] = storage.open(f"{self.path}#{store}", storage.MEMORY)
+            return opened
         options = dict(self._options.get(engine, {}))
         if engine == "lsm":
             options.setdefault("block_cache", self._block_cache)
@@ -115,7 +129,8 @@ class Database:
         engine = self.stores.pop(store, None)
         if engine is not None:
             engine.close()
-            shutil.rmtree(engine.path, ignore_errors=True)
+            if not self.memory:
+                shutil.rmtree(engine.path, ignore_errors=True)
 
     def _close_stores(self) -> None:
         for engine in self.stores.values():
@@ -268,5 +283,6 @@ class Database:
         finally:
             self.log.close()
             self._close_stores()
-            fsync_dir(os.path.join(self.path, OBJECTS))
-            self._lock.release()
+            if self._lock is not None:
+                fsync_dir(os.path.join(self.path, OBJECTS))
+                self._lock.release()

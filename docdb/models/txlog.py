@@ -89,6 +89,25 @@ class TxLog:
             self._log.close()
 
 
+class NoLog:
+    """The log of an in-memory database: nothing outlives the process, so a commit
+    needs no record; the engines alone hold it."""
+
+    size = 0
+
+    def append(self, writes: list[Write]) -> None:
+        pass
+
+    def sync_now(self) -> None:
+        pass
+
+    def truncate(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def replay_log(directory: str) -> Iterator[list[Write]]:
     """The committed transactions in the log of ``directory``, oldest first."""
     path = os.path.join(directory, NAME)

@@ -193,14 +193,20 @@ def test_failed_update_many_leaves_nothing(path):
     conn.close()
 
 
-def test_memory_database_is_private_and_removed(tmp_path):
+def test_memory_database_is_private_and_gone_on_close():
     conn = docdb.connect()
-    directory = conn.path
+    assert conn.path == ":memory:"
     conn.collection("c").insert_one({"a": 1})
-    assert docdb.connect().collections() == []
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)")
+    conn.execute("INSERT INTO t (x) VALUES ('a'), ('b')")
+    conn.commit()
+    other = docdb.connect(":memory:")
+    assert other.collections() == [] and other.tables() == []
+    assert conn.execute("SELECT * FROM t").fetchall() == [(1, "a"), (2, "b")]
+    assert conn.stats()["disk_bytes"] == 0
     conn.close()
-    import os
-    assert not os.path.exists(directory)
+    other.close()
+    assert docdb.connect(":memory:").tables() == []
 
 
 def test_closed_connection_refuses(path):
@@ -264,22 +270,25 @@ def test_names_match_in_any_case_and_keep_the_case_they_were_made_with(tmp_path)
     conn.close()
 
 
-def test_memory_database_leaves_nothing_behind_without_close(tmp_path):
-    """A process that opens ":memory:" and exits without close() leaves no directory."""
+def test_memory_database_writes_nothing_to_disk(tmp_path):
+    """A process working in ":memory:" (tables, collections, indexes, a rollback, an
+    exit without close()) writes no data to a file, in its temporary directory or where it runs."""
     import subprocess
     import sys
 
-    code = ("import docdb\nconn = docdb.connect(':memory:', autocommit=True)\n"
-            "conn.execute('CREATE TABLE t (a INTEGER)')\nconn.execute('INSERT INTO t VALUES (1)')\n"
-            "print(conn.path)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                            check=True)
-    path = result.stdout.strip()
-    assert path and not os.path.exists(path)
-    conn = docdb.connect(":memory:")
-    path = conn.path
-    del conn
-    import gc
-
-    gc.collect()
-    assert not os.path.exists(path)
+    scratch, cwd = tmp_path / "tmp", tmp_path / "cwd"
+    scratch.mkdir()
+    cwd.mkdir()
+    code = ("import docdb\nconn = docdb.connect(':memory:')\n"
+            "conn.execute('CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)')\n"
+            "conn.execute('CREATE INDEX tb ON t (b)')\n"
+            "conn.executemany('INSERT INTO t (b) VALUES (?)', [(str(i),) for i in range(3000)])\n"
+            "conn.commit()\nconn.collection('c').insert_many([{'n': i} for i in range(3000)])\n"
+            "conn.rollback()\nconn.compact()\n"
+            "print(conn.execute('SELECT count(*) FROM t WHERE b > ?', ('5',)).fetchone()[0])\n")
+    env = {**os.environ, "TMPDIR": str(scratch), "TEMP": str(scratch), "TMP": str(scratch)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            check=True, cwd=cwd, env=env)
+    assert result.stdout.strip() == "554"
+    parser_cache = [p for p in scratch.iterdir() if p.name.startswith(".lark_cache")]  # lark's, not data
+    assert sorted(scratch.iterdir()) == parser_cache and list(cwd.iterdir()) == []

@@ -133,7 +133,6 @@ def test_upsert_reads_bare_names_as_the_stored_row_as_sqlite_does(both):
     "sql, what, column",
     [
         ("ATTACH DATABASE 'x.db' AS x", "ATTACH", 1),
-        ("CREATE TEMP TABLE x (a INTEGER)", "CREATE TEMP TABLE", 1),
         ("CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END", "CREATE TRIGGER", 1),
         (
             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT * FROM c",
@@ -194,12 +193,20 @@ def test_date_and_time_column_types_are_text_holding_iso_dates():
     ],
 )
 def test_collations_compare_and_sort_as_sqlite3(sql):
+    _answers_as_sqlite3(sql, NAMES)
+
+
+NAMES = [(1, "bob"), (2, "Alice"), (3, "alice "), (4, "Bob"), (5, "carl")]
+
+
+def _answers_as_sqlite3(sql, rows):
+    """``sql`` over a table t (id, name) holding ``rows`` answers as in sqlite3, with the
+    collation bylength made on both."""
     results = []
     for conn in (docdb.connect(autocommit=True), sqlite3.connect(":memory:", isolation_level=None)):
+        conn.create_collation("bylength", _by_length)
         conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
-        conn.executemany(
-            "INSERT INTO t VALUES (?, ?)", [(1, "bob"), (2, "Alice"), (3, "alice "), (4, "Bob"), (5, "carl")]
-        )
+        conn.executemany("INSERT INTO t VALUES (?, ?)", rows)
         results.append(conn.execute(sql).fetchall())
     assert results[0] == results[1]
 
@@ -216,3 +223,65 @@ def test_a_collated_comparison_is_not_answered_by_an_index():
     conn.collection("d").insert_many([{"n": "X"}, {"n": "x"}])
     conn.collection("d").create_index("n")
     assert len(conn.execute("SELECT d.n FROM d WHERE d.n = 'x' COLLATE NOCASE").fetchall()) == 2
+
+
+def _by_length(a, b):
+    return (len(a) > len(b)) - (len(a) < len(b))
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT id FROM t ORDER BY name COLLATE bylength, id",
+        "SELECT id FROM t ORDER BY name COLLATE BYLENGTH DESC, id",
+        "SELECT id FROM t WHERE name = 'xxx' COLLATE bylength ORDER BY id",
+        "SELECT id FROM t WHERE name COLLATE bylength < 'abcd' ORDER BY id",
+        "SELECT id FROM t WHERE name COLLATE bylength BETWEEN 'a' AND 'abc' ORDER BY id",
+        "SELECT name COLLATE bylength FROM t ORDER BY id",
+    ],
+)
+def test_create_collation_compares_and_sorts_as_sqlite3(sql):
+    _answers_as_sqlite3(sql, [(1, "bob"), (2, "Alice"), (3, "al"), (4, None), (5, "carl"), (6, "x")])
+
+
+def test_create_collation_removed_replaced_and_its_errors():
+    conn = docdb.connect(autocommit=True)
+    conn.execute("CREATE TABLE t (a TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?)", [("b",), ("a",), ("c",)])
+    query = "SELECT a FROM t ORDER BY a COLLATE mine"
+    conn.create_collation("mine", lambda a, b: (a < b) - (a > b))
+    assert conn.execute(query).fetchall() == [("c",), ("b",), ("a",)]
+    conn.create_collation("MINE", lambda a, b: (a > b) - (a < b))  # names in any case, as sqlite3
+    assert conn.execute(query).fetchall() == [("a",), ("b",), ("c",)]
+    conn.create_collation("mine", None)
+    with pytest.raises(docdb.ProgrammingError, match="no such collation sequence: MINE"):
+        conn.execute(query)
+    conn.create_collation("broken", lambda a, b: 1 / 0)
+    with pytest.raises(docdb.OperationalError, match="collation broken raised ZeroDivisionError"):
+        conn.execute("SELECT a FROM t ORDER BY a COLLATE broken").fetchall()
+    conn.create_collation("vague", lambda a, b: "less")
+    with pytest.raises(docdb.OperationalError, match="not an integer"):
+        conn.execute("SELECT a FROM t WHERE a = 'b' COLLATE vague").fetchall()
+    with pytest.raises(docdb.ProgrammingError, match="not callable"):
+        conn.create_collation("x", 42)
+    other = docdb.connect()
+    with pytest.raises(docdb.ProgrammingError, match="no such collation"):
+        other.execute("SELECT 'a' COLLATE broken")  # a connection's own, as in sqlite3
+    other.close()
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT id FROM t WHERE name COLLATE NOCASE BETWEEN 'b' AND 'BOB' ORDER BY id",
+        "SELECT id FROM t WHERE name BETWEEN 'A' AND 'b' COLLATE NOCASE ORDER BY id",
+        "SELECT id FROM t WHERE name COLLATE NOCASE NOT BETWEEN 'b' AND 'BOB' ORDER BY id",
+        "SELECT id FROM t WHERE name COLLATE NOCASE IN ('BOB', 'CARL') ORDER BY id",
+        "SELECT id FROM t WHERE name COLLATE NOCASE NOT IN ('BOB', 'CARL') ORDER BY id",
+        "SELECT id FROM t WHERE name COLLATE bylength IN ('xxx', 'y') ORDER BY id",
+        "SELECT id FROM t WHERE name COLLATE RTRIM IN ('alice', id) ORDER BY id",
+    ],
+)
+def test_between_and_in_compare_under_a_collation_as_sqlite3(sql):
+    _answers_as_sqlite3(sql, NAMES)

@@ -15,8 +15,12 @@ SMALL_OPTIONS = {
 }
 
 
-@pytest.fixture(params=storage.ENGINES)
+@pytest.fixture(params=(*storage.ENGINES, storage.MEMORY))
 def engine_name(request):
+    """Every engine; a test marked ``files`` (it reopens, locks or inspects the engine's
+    directory) is skipped for the memory engine, which has none."""
+    if request.param == storage.MEMORY and request.node.get_closest_marker("files"):
+        pytest.skip("the memory engine keeps no files")
     return request.param
 
 

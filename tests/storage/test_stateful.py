@@ -1,5 +1,6 @@
 """Every engine against a dict: random puts, deletes, batches, scans, reopens, compactions."""
 
+import itertools
 import shutil
 import tempfile
 
@@ -78,6 +79,17 @@ def machine_for(engine_name: str):
                 expected.reverse()
             assert list(self.db.scan(start, stop, reverse)) == expected
 
+        @rule(key=keys, value=values, reverse=st.booleans())
+        def write_during_a_scan(self, key, value, reverse):
+            """A scan is a snapshot: a write made while it runs is not seen by it."""
+            expected = sorted(self.model.items(), reverse=reverse)
+            scan = self.db.scan(reverse=reverse)
+            first = list(itertools.islice(scan, 1))
+            self.db.put(key, value)
+            self.model[key] = value
+            assert first + list(scan) == expected
+
+        @precondition(lambda self: engine_name != storage.MEMORY)  # nothing outlives close
         @rule()
         def reopen(self):
             self.db.close()
@@ -113,7 +125,7 @@ def machine_for(engine_name: str):
     return EngineMatchesDict
 
 
-for _name in storage.ENGINES:
+for _name in (*storage.ENGINES, storage.MEMORY):
     _machine = machine_for(_name)
     _machine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
     globals()[f"Test{_machine.__name__}"] = _machine.TestCase
