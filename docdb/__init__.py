@@ -24,7 +24,8 @@ paramstyle = "qmark"
 
 __all__ = ["__version__", "apilevel", "threadsafety", "paramstyle", "connect", "Connection",  # noqa: F405
            "InsertOne", "UpdateOne", "UpdateMany", "ReplaceOne", "DeleteOne", "DeleteMany",
-           "BulkWriteResult", "ReturnDocument", "register_adapter", "Row"]
+           "BulkWriteResult", "ReturnDocument", "register_adapter", "register_converter",
+           "PARSE_DECLTYPES", "PARSE_COLNAMES", "Row"]
 __all__ += errors.__all__
 
 _LAZY = {"connect": "docdb.connection", "Connection": "docdb.connection"}
@@ -32,6 +33,7 @@ _LAZY = {"connect": "docdb.connection", "Connection": "docdb.connection"}
 _LAZY.update(dict.fromkeys(["InsertOne", "UpdateOne", "UpdateMany", "ReplaceOne", "DeleteOne", "DeleteMany",
                             "BulkWriteResult", "ReturnDocument"], "docdb.models.writes"))
 _LAZY["register_adapter"] = "docdb.adapters"
+_LAZY.update(dict.fromkeys(["register_converter", "PARSE_DECLTYPES", "PARSE_COLNAMES"], "docdb.converters"))
 _LAZY["Row"] = "docdb.row"
 
 

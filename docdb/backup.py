@@ -34,6 +34,9 @@ def _copy_table(source: Any, target: Any, name: str, description: dict) -> None:
                                 engine=description["engine"], autoincrement=description["autoincrement"])
     for batch in _batches(source.table(name).row_values()):
         table.insert_many([dict(zip(columns, row)) for row in batch])
+    mark = source.table(name).sequence
+    if mark is not None:
+        table.raise_sequence(mark)
     for index, spec in description["indexes"].items():
         if not spec["implied"]:  # CREATE TABLE made those (UNIQUE columns)
             table.create_index(spec["fields"], unique=spec["unique"], name=index)

@@ -41,20 +41,25 @@ _open: dict[str, list] = {}  # real path -> [Database, number of connections]
 
 
 def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str = "normal",
-            autocommit: bool = False, timeout: float = 5.0, **options: Any) -> Connection:
+            autocommit: bool = False, timeout: float = 5.0, detect_types: int = 0, **options: Any
+            ) -> Connection:
     """Open (creating if needed) the database in directory ``path``.
 
     ``engine`` is the default storage engine of new tables and collections.
     ``options``: ``checkpoint_bytes`` (log size that triggers a checkpoint),
     ``storage_options`` (``{"lsm": {...}, "hash": {...}}`` passed to engines),
     ``cache_blocks`` (the block cache all LSM stores share, in 4 KiB blocks; 16384).
+    ``detect_types``: ``docdb.PARSE_DECLTYPES | docdb.PARSE_COLNAMES`` run the converters
+    of ``docdb.register_converter`` on fetched values, as in sqlite3 (``docdb.converters``).
     """
     if engine not in storage.ENGINES:
         raise ProgrammingError(f"unknown engine {engine!r}; choose one of {', '.join(storage.ENGINES)}")
     check_sync(sync)
     memory = os.fspath(path) == MEMORY
     if memory:
-        return Connection(Database(MEMORY, "off", memory=True, **options), engine, autocommit, timeout)
+        conn = Connection(Database(MEMORY, "off", memory=True, **options), engine, autocommit, timeout)
+        conn.detect_types = detect_types
+        return conn
     real = os.path.realpath(os.fspath(path))
     parent = os.path.dirname(real)
     if not os.path.isdir(parent):  # as sqlite3: a database is made in a directory that exists
@@ -67,7 +72,9 @@ def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str 
         else:
             db = _open_database(real, sync, options)
             _open[real] = [db, 1]
-    return Connection(db, engine, autocommit, timeout)
+    conn = Connection(db, engine, autocommit, timeout)
+    conn.detect_types = detect_types
+    return conn
 
 
 def _open_database(path: str, sync: str, options: dict) -> Database:
@@ -111,6 +118,7 @@ class Connection(Sqlite3Conveniences):
         self.row_factory: Any = None  # sqlite3's: new cursors start with it (docdb.Row, or any callable)
         self.functions: Any = None  # this connection's own SQL functions (query.udf.Functions)
         self.total_changes = 0  # rows inserted, updated or deleted by this connection's SQL
+        self.detect_types = 0  # sqlite3's PARSE_DECLTYPES | PARSE_COLNAMES (docdb.converters)
         self._tracer: Any = None
 
     # ----- the session the models read and write through ----------------------------------

@@ -15,7 +15,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from docdb.adapters import PLAIN_TYPES, adapt
+from docdb.converters import column_converters, converted
 from docdb.errors import Error, InterfaceError, InternalError, ProgrammingError
+from query.decltypes import declared_types
 from query.executor import Result, execute
 from query.params import Slots, parameter_slots
 from query.parser import parse, parse_one
@@ -115,7 +117,7 @@ class Cursor:
         bound = _params(params, parameter_slots(statement))
         with self.connection._lock:
             result = run(self.connection, statement, bound)
-        self._take(result)
+        self._take(result, statement)
         return self
 
     def executemany(self, sql: str, seq_of_params: Any) -> Cursor:
@@ -145,7 +147,7 @@ class Cursor:
         self._take(Result())
         return self
 
-    def _take(self, result: Result) -> None:
+    def _take(self, result: Result, statement: Any = None) -> None:
         self._result = result
         self._rows = iter(result.rows)
         self.rowcount = result.rowcount
@@ -153,8 +155,15 @@ class Cursor:
             self.connection.total_changes += result.rowcount
         if result.lastrowid is not None:
             self.lastrowid = result.lastrowid
-        self.description = None if result.columns is None else tuple(
-            (name, None, None, None, None, None, None) for name in result.columns)
+        names = result.columns
+        if names is not None and self.connection.detect_types:  # sqlite3's converters
+            conn = self.connection
+            names, converters = column_converters(conn.detect_types, names,
+                                                  lambda: declared_types(conn, statement, len(names)))
+            if any(converters):
+                self._rows = converted(self._rows, converters)
+        self.description = None if names is None else tuple(
+            (name, None, None, None, None, None, None) for name in names)
 
     def _shaped(self, rows: Iterator[tuple]) -> Iterator[Any]:
         factory = self.row_factory

@@ -209,7 +209,7 @@ def _target(conn: Any, name: str, fmt: str, path: str, create: str | None, repor
             ) -> tuple[Any, Callable[[dict], dict]]:
     """The table or collection to insert into (made if missing) and the CSV row converter."""
     if name in conn.tables():
-        columns = {c: spec.split()[0].upper() for c, spec in conn.describe(name)["columns"].items()}
+        columns = conn.describe(name)["types"]
         table = conn.table(name)
 
         blobs = [c for c, type_ in columns.items() if type_ == "BLOB"]

@@ -11,10 +11,12 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from docdb.dump import sql_literal
 from docdb.errors import NotSupportedError, ProgrammingError
+from docdb.models.schema import storage_type
 from query import ast
 from query.expressions import Context, Env, compile_expr
 from query.scope import Scope
@@ -23,22 +25,14 @@ __all__ = ["add_column", "column_type", "create_index", "create_table", "drop", 
 
 
 def column_type(declared: str | None) -> str:
+    """The type word a column's spec keeps for SQL's declared type: its first word when that
+    stands for the same docdb type (TIMESTAMP, VARCHAR, BIGINT: what sqlite3's converters go
+    by), else the docdb type itself (INTEGER for UNSIGNED BIG INT); JSON when none is given."""
     if not declared:
         return "JSON"
-    name = declared.upper()
-    if "INT" in name or name in ("SERIAL", "BIGSERIAL"):
-        return "INTEGER"
-    if "BOOL" in name:
-        return "BOOLEAN"
-    if any(word in name for word in ("CHAR", "CLOB", "TEXT", "STRING", "DATE", "TIME", "UUID", "GUID")):
-        return "TEXT"  # dates and times are ISO-8601 text (docdb.adapters), as sqlite3 stores them
-    if "BLOB" in name:
-        return "BLOB"
-    if "JSON" in name:
-        return "JSON"
-    if any(word in name for word in ("REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL")):
-        return "REAL"
-    raise ProgrammingError(f"unknown type {declared!r}: use INTEGER, REAL, TEXT, BOOLEAN, BLOB or JSON")
+    held = storage_type(declared)
+    word = re.match(r"[A-Za-z]+", declared)
+    return word.group(0).upper() if word is not None and storage_type(word.group(0)) == held else held
 
 
 def _literal(value: Any) -> str:

@@ -31,7 +31,7 @@ Outcome = tuple[int, Any, list[tuple]]
 def _returning(planner: Planner, items: tuple, source: Source) -> tuple[list, list[str]]:
     if not items:
         return [], []
-    scope = Scope([Source(source.alias, source.columns, rowid=source.rowid)])
+    scope = Scope([Source(source.alias, source.columns, rowid=source.rowid, hidden=source.hidden)])
     exprs, names = planner._expand(list(items), scope)
     return [compile_expr(e, scope, planner.context()) for e in exprs], names
 
@@ -64,7 +64,9 @@ def _insert_rows(planner: Planner, conn: Any, table: Any, node: ast.Insert, rows
                  env: Env) -> Outcome:
     all_columns = table.columns
     names = [_column(all_columns, c) for c in node.columns] if node.columns else all_columns
-    source = Source(table.name, tuple(all_columns))
+    hidden_rowid = planner.wants_rowid and not table.schema().primary_key  # RETURNING rowid
+    source = Source(table.name, (*all_columns, "rowid"), rowid="rowid", hidden=1) if hidden_rowid \
+        else Source(table.name, tuple(all_columns))
     returning, _ = _returning(planner, node.returning, source)
     upsert = _upsert(planner, table, node)
     returned: list[tuple] = []
@@ -89,7 +91,7 @@ def _insert_rows(planner: Planner, conn: Any, table: Any, node: ast.Insert, rows
             if returning:
                 stored = table.get(key)
                 full = tuple((stored or values).get(c) for c in all_columns)
-                returned.append(tuple(r(full, env) for r in returning))
+                returned.append(tuple(r((*full, key) if hidden_rowid else full, env) for r in returning))
     return count, last, returned
 
 
@@ -185,10 +187,9 @@ def _matching(planner: Planner, target: tuple[str, str], alias: str | None, wher
         pairs = unit.plan.keyed_rows(env)  # type: ignore[attr-defined]
     else:
         pairs = ((row[0].get("_id"), row) for row in unit.plan.rows(env))
-    chosen = [(key, row) for key, row in pairs
-              if test is None or v.truth(test((*row, key) if hidden_rowid else row, env))]
-    if hidden_rowid:
-        source = Source(source.alias, source.shown, origin=source.origin)
+    if hidden_rowid:  # the row id is read as a last column: SET and RETURNING may name it too
+        pairs = ((key, (*row, key)) for key, row in pairs)
+    chosen = [(key, row) for key, row in pairs if test is None or v.truth(test(row, env))]
     return source, chosen
 
 
@@ -196,7 +197,7 @@ def update(planner: Planner, conn: Any, node: ast.Update, target: tuple[str, str
     name, kind = target
     with conn.writing():
         source, matched = _matching(planner, target, node.alias, node.where, conn, env)
-        scope = Scope([Source(source.alias, source.columns, rowid=source.rowid)])
+        scope = Scope([Source(source.alias, source.columns, rowid=source.rowid, hidden=source.hidden)])
         ctx = planner.context()
         returning, _ = _returning(planner, node.returning, source)
         returned = []
@@ -214,7 +215,7 @@ def update(planner: Planner, conn: Any, node: ast.Update, target: tuple[str, str
                 new = {column: _plain(value(row, env)) for column, value in changes}
                 table.update(pk, new)
                 if returning:
-                    full = tuple(new.get(c, x) for c, x in zip(table.columns, row))
+                    full = tuple(new.get(c, x) for c, x in zip(table.columns, row)) + row[len(table.columns):]
                     returned.append(tuple(r(full, env) for r in returning))
             return len(matched), None, returned
         collection = conn.collection(name)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from docdb.errors import ProgrammingError
+from docdb.models.schema import storage_type
 from query import ast
 from query.ddl import owner
 
@@ -42,7 +43,7 @@ def _table_info(conn: Any, name: Any) -> Answer:
     for cid, (column, spec) in enumerate(entry["columns"].items()):
         type_, not_null, default = _spec_parts(spec)
         pk = keys.index(column) + 1 if column in keys else 0
-        rowid_alias = keys == [column] and type_ == "INTEGER"  # NULL there means "the next id"
+        rowid_alias = keys == [column] and storage_type(type_) == "INTEGER"  # NULL: "the next id"
         rows.append((cid, column, type_, int(not_null or (bool(pk) and not rowid_alias)), default, pk))
     return columns, rows
 

@@ -21,7 +21,8 @@ from docdb.models.table import constraint_indexes
 def describe(entry: dict) -> dict[str, Any]:
     """A copy of a catalog entry in the shape the public API promises.
 
-    Tables: ``columns`` (name -> declared type and constraints, in order), ``primary_key``
+    Tables: ``columns`` (name -> declared type and constraints, in order), ``types`` (name ->
+    the docdb type it holds: INTEGER, REAL, TEXT, BOOLEAN, BLOB or JSON), ``primary_key``
     (``[]`` for a hidden row id); collections and tables: ``engine`` and ``indexes`` (name ->
     ``{"fields": [...], "unique": bool, "implied": bool}``, ``implied`` for the indexes
     CREATE TABLE made for UNIQUE columns, which a copy of the table gets without asking);
@@ -37,10 +38,11 @@ def describe(entry: dict) -> dict[str, Any]:
     implied: set[str] = set()
     if kind == "table":
         out["columns"] = copy.deepcopy(entry["columns"])
+        schema = TableSchema.define(entry["name"], entry["columns"], entry["primary_key"])
+        out["types"] = {column.name: column.type for column in schema.columns}
         out["primary_key"] = list(entry.get("primary_key") or [])
         out["autoincrement"] = bool(entry.get("autoincrement"))
-        implied = set(constraint_indexes(TableSchema.define(entry["name"], entry["columns"],
-                                                            entry["primary_key"])))
+        implied = set(constraint_indexes(schema))
     out["indexes"] = {name: {"fields": [field for field, _order in spec["fields"]],
                              "unique": bool(spec["unique"]), "implied": name in implied}
                       for name, spec in entry.get("indexes", {}).items()}

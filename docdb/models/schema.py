@@ -3,7 +3,9 @@
 A column is declared as ``"<TYPE> [NOT NULL] [UNIQUE] [DEFAULT <literal>]"`` (the
 literal may be ``CURRENT_TIMESTAMP``, ``CURRENT_DATE`` or ``CURRENT_TIME``: the time of
 each insert, as SQLite's text)
-with TYPE one of INTEGER, REAL, TEXT, BOOLEAN, BLOB, JSON. Typing is strict:
+with TYPE one of INTEGER, REAL, TEXT, BOOLEAN, BLOB, JSON -- or a word SQL users write
+that stands for one of them (``storage_type``: INT, VARCHAR, DOUBLE, DATE, TIMESTAMP...),
+which the column keeps as its ``declared`` type (sqlite3's converters go by it). Typing is strict:
 an INTEGER is widened into a REAL column (as SQL does), and nothing else is
 coerced -- not ``True`` into INTEGER, not ``"1"`` into INTEGER, not ``1`` into
 TEXT. A JSON column holds any JSON value. ``None`` is NULL.
@@ -22,7 +24,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -37,6 +39,30 @@ _SPEC = re.compile(
 _DEFAULT = re.compile(r"\bDEFAULT\s+(?P<literal>.+?)\s*$", re.I)
 
 
+def storage_type(declared: str) -> str:
+    """The docdb type a declared SQL type is held as, by SQLite's affinity words (so
+    ``BIGINT`` is INTEGER and ``VARCHAR(20)`` TEXT); dates and times are ISO-8601 text, as
+    sqlite3 stores them. A type none of these words places (``POINT``, ``GEOMETRY``) is
+    JSON, which holds any value -- as SQLite takes any type name; the name stays with the
+    column for sqlite3's converters."""
+    name = declared.upper()
+    if name in TYPES:
+        return name
+    if "INT" in name or name in ("SERIAL", "BIGSERIAL"):
+        return "INTEGER"
+    if "BOOL" in name:
+        return "BOOLEAN"
+    if any(word in name for word in ("CHAR", "CLOB", "TEXT", "STRING", "DATE", "TIME", "UUID", "GUID")):
+        return "TEXT"
+    if "BLOB" in name:
+        return "BLOB"
+    if "JSON" in name:
+        return "JSON"
+    if any(word in name for word in ("REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL")):
+        return "REAL"
+    return "JSON"
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -44,6 +70,7 @@ class Column:
     not_null: bool = False
     unique: bool = False
     default: Any = field(default=_NO_DEFAULT)
+    declared: str = ""  # the type word as declared, upper case (TIMESTAMP for a TEXT column)
 
     @property
     def has_default(self) -> bool:
@@ -81,21 +108,22 @@ def parse_column(table: str, name: str, spec: str) -> Column:
     if not isinstance(name, str) or not name:
         raise ProgrammingError(f"table {table}: column names must be non-empty strings, not {name!r}")
     match = _SPEC.match(spec) if isinstance(spec, str) else None
-    type_ = match.group("type").upper() if match else None
-    if type_ not in TYPES:
+    declared = match.group("type").upper() if match else ""
+    type_ = storage_type(declared) if declared else None
+    if type_ is None:
         raise ProgrammingError(f"table {table}, column {name}: cannot read the declaration {spec!r}; "
-                               f"expected one of {', '.join(TYPES)}, then NOT NULL, UNIQUE, DEFAULT <value>")
+                               f"expected a type ({', '.join(TYPES)}), then NOT NULL, UNIQUE, "
+                               "DEFAULT <value>")
     rest = match.group("rest")  # type: ignore[union-attr]
     default_match = _DEFAULT.search(rest)
     words = (rest[: default_match.start()] if default_match else rest).upper().split()
-    column = Column(name, type_, not_null="NOT" in words, unique="UNIQUE" in words)
+    column = Column(name, type_, not_null="NOT" in words, unique="UNIQUE" in words, declared=declared)
     keyword = default_match.group("literal").upper() if default_match else None
     if keyword in TIME_KEYWORDS:
-        return Column(name, type_, column.not_null, column.unique, TimeDefault(keyword))
+        return replace(column, default=TimeDefault(keyword))
     if default_match:
         value = _literal(table, name, default_match.group("literal"))
-        column = Column(name, type_, column.not_null, column.unique,
-                        check_value(table, column, value))
+        column = replace(column, default=check_value(table, column, value))
     return column
 
 
@@ -156,7 +184,7 @@ class TableSchema:
                                    f"of the table")
         if any(c.type in ("JSON", "REAL") for c in parsed if c.name in keys):
             raise ProgrammingError(f"table {name}: a primary key column cannot be JSON or REAL")
-        forced = tuple(Column(c.name, c.type, True, c.unique, c.default) if c.name in keys else c
+        forced = tuple(replace(c, not_null=True) if c.name in keys else c
                        for c in parsed)  # primary key columns are NOT NULL
         return cls(name, forced, tuple(keys))
 

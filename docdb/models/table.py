@@ -344,6 +344,26 @@ class Table:
     def schema(self) -> TableSchema:
         return self.schema_of(self._entry(self._session.reading()))
 
+    @property
+    def sequence(self) -> int | None:
+        """An AUTOINCREMENT table's high-water mark: the largest id it ever held, which no new
+        row gets again (SQLite's sqlite_sequence); None for another table or before any row."""
+        reader = self._session.reading()
+        entry = self._entry(reader)
+        mark = reader.get(SYSTEM, sequence_key(entry["id"])) if entry.get("autoincrement") else None
+        return int(mark) if mark is not None else None
+
+    def raise_sequence(self, mark: int) -> None:
+        """Make ``mark`` the high-water mark if it is above the present one (a copy of the
+        table carries its source's, so ids deleted there are not handed out here)."""
+        if isinstance(mark, bool) or not isinstance(mark, int):
+            raise ProgrammingError(f"table {self.name}: a sequence mark is an integer, not {mark!r}")
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            if not entry.get("autoincrement"):
+                raise ProgrammingError(f"table {self.name} has no AUTOINCREMENT sequence")
+            self._used_rowid(txn, entry, mark)
+
     def count(self) -> int:
         reader = self._session.reading()
         entry = self._entry(reader)

@@ -57,3 +57,36 @@ def test_a_failed_backup_leaves_the_target_as_it_was(tmp_path):
         source.backup(source)
     source.close()
     target.close()
+
+
+def test_a_copy_keeps_the_autoincrement_mark_as_sqlite3s_backup_does():
+    script = """
+        CREATE TABLE u (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);
+        INSERT INTO u (name) VALUES ('a'), ('b'), ('c');
+        DELETE FROM u WHERE id > 1;
+    """
+    answers = []
+    for module in (docdb, sqlite3):
+        source, target = module.connect(":memory:"), module.connect(":memory:")
+        source.executescript(script)
+        source.commit()
+        source.backup(target)
+        target.execute("INSERT INTO u (name) VALUES ('d')")
+        answers.append(target.execute("SELECT * FROM u ORDER BY id").fetchall())
+    assert answers[0] == answers[1] == [(1, "a"), (4, "d")]
+
+
+def test_the_sequence_mark_of_a_table():
+    conn = docdb.connect(autocommit=True)
+    conn.execute("CREATE TABLE u (id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER)")
+    conn.execute("CREATE TABLE plain (id INTEGER PRIMARY KEY)")
+    assert conn.table("u").sequence is None and conn.table("plain").sequence is None
+    conn.execute("INSERT INTO u (n) VALUES (1), (2)")
+    assert conn.table("u").sequence == 2
+    conn.table("u").raise_sequence(10)
+    conn.table("u").raise_sequence(5)  # never lowered
+    assert conn.table("u").sequence == 10
+    with pytest.raises(docdb.ProgrammingError, match="no AUTOINCREMENT"):
+        conn.table("plain").raise_sequence(3)
+    with pytest.raises(docdb.ProgrammingError, match="integer"):
+        conn.table("u").raise_sequence("11")

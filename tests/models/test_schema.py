@@ -57,7 +57,8 @@ def test_changes_are_checked_like_rows():
 
 @pytest.mark.parametrize("columns, primary_key, fragment", [
     ({}, None, "non-empty dict"),
-    ({"a": "VARCHAR"}, None, "cannot read the declaration 'VARCHAR'"),
+    ({"a": "12"}, None, "cannot read the declaration '12'"),
+    ({"a": "TEXT NOT"}, None, "cannot read the declaration 'TEXT NOT'"),
     ({"a": "INTEGER DEFAULT 'x'"}, None, "column a is INTEGER: cannot store 'x'"),
     ({"a": "INTEGER DEFAULT nope"}, None, "cannot read the default"),
     ({"a": "INTEGER"}, "b", "primary key"),
@@ -70,3 +71,13 @@ def test_bad_definitions(columns, primary_key, fragment):
 
 def test_no_primary_key_means_a_hidden_row_id():
     assert TableSchema.define("log", {"line": "TEXT"}).primary_key == ()
+
+
+@pytest.mark.parametrize("declared, held", [
+    ("INTEGER", "INTEGER"), ("INT", "INTEGER"), ("BIGINT", "INTEGER"), ("VARCHAR", "TEXT"),
+    ("TIMESTAMP", "TEXT"), ("DATE", "TEXT"), ("DOUBLE", "REAL"), ("BOOL", "BOOLEAN"),
+    ("BLOB", "BLOB"), ("GEOMETRY", "JSON"), ("json", "JSON"),
+])
+def test_declared_types_keep_their_name_and_hold_a_docdb_type(declared, held):
+    column = TableSchema.define("t", {"a": f"{declared} NOT NULL"}).columns[0]
+    assert (column.type, column.declared, column.not_null) == (held, declared.upper(), True)

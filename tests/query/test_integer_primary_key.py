@@ -139,3 +139,22 @@ def test_a_table_without_a_primary_key_shows_its_hidden_row_id(sql):
         == theirs.execute("SELECT rowid, * FROM log").fetchall()
     )
     assert mine.execute("SELECT * FROM log").fetchall() == [("a", 1), ("b", 20)]  # * leaves the row id out
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE t SET a = 5 WHERE rowid = 2 RETURNING rowid, a, *",
+        "UPDATE t SET b = rowid * 100 RETURNING oid, b",
+        "DELETE FROM t WHERE a = 1 RETURNING _rowid_, *",
+        "INSERT INTO t VALUES (9, 90) RETURNING rowid, *",
+        "INSERT INTO t VALUES (8, 80) RETURNING *",
+    ],
+)
+def test_the_hidden_row_id_in_set_and_returning_as_sqlite3(sql):
+    answers = []
+    for conn in (docdb.connect(), sqlite3.connect(":memory:")):
+        conn.execute("CREATE TABLE t (a INTEGER, b INTEGER)")
+        conn.execute("INSERT INTO t VALUES (1, 10), (2, 20)")
+        answers.append((conn.execute(sql).fetchall(), conn.execute("SELECT rowid, * FROM t").fetchall()))
+    assert answers[0] == answers[1]
