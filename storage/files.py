@@ -156,6 +156,21 @@ def claim_directory(path: str, engine: str, version: int, owned_files) -> tuple[
     return lock, new
 
 
+def check_readable(path: str, engine: str, version: int) -> None:
+    """For a read-only open: ``path`` must already be a directory of ``engine`` in a format
+    this code reads. Nothing is created, locked or written."""
+    identity = os.path.join(path, IDENTITY_NAME)
+    if not os.path.isdir(path) or not os.path.exists(identity):
+        raise FormatError(f"{path!r} is not a docdb {engine} engine directory (a read-only open "
+                          "creates nothing)")
+    found_engine, found_version = read_identity(identity)
+    if found_engine != engine:
+        raise FormatError(f"{path!r} holds a docdb {found_engine!r} engine, not {engine!r}")
+    if found_version > version:
+        raise FormatError(f"{path!r} uses {engine} format version {found_version}; "
+                          f"this docdb reads versions up to {version}")
+
+
 def write_identity(path: str, engine: str, version: int) -> None:
     atomic_write(os.path.join(path, IDENTITY_NAME), f"{_IDENTITY_MAGIC} {engine} {version}\n".encode())
 

@@ -15,6 +15,12 @@ dict into a sorted blocked array of under 100 bytes per key when it grows, and
 gives ordered scans (``storage.hash.keydir``); merge outputs are ordered by
 their names so a crash mid-merge needs no recovery step.
 
+Read-only (``readonly=True``): the keydir of the segments as the files hold them when
+it opens, with no lock, no merges and nothing written (a torn tail is only not read);
+writes raise ``StorageError``. It never changes after opening (segments a writer later
+merges away stay mapped), so another process's writer may work on the directory
+meanwhile, as long as it is not in the middle of a change while this opens.
+
 Locking: one ``RLock`` guards the keydir, the file table and appends. Gets skip
 it while the keydir is a dict (see ``get``); a merge copies without it.
 May import: the standard library and ``storage``'s own modules.
@@ -28,9 +34,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from storage.engine import Engine, Op, check_key, check_sync, check_value
-from storage.errors import CorruptionError
+from storage.errors import CorruptionError, StorageError
 from storage.files import (
     TEMP_SUFFIX,
+    check_readable,
     claim_directory,
     directory_bytes,
     fsync_dir,
@@ -74,8 +81,9 @@ class HashEngine(Engine):
     def __init__(self, path: str, sync: str = "normal", *, segment_bytes: int = 64 << 20,
                  merge_ratio: float = 0.5, merge_min_bytes: int = 16 << 20,
                  sync_interval: float = 1.0, keydir_dict_max: int = DICT_MAX,
-                 keydir_block: int = BLOCK):
+                 keydir_block: int = BLOCK, readonly: bool = False):
         self.path = os.fspath(path)
+        self.readonly = readonly
         self.sync = check_sync(sync)
         self._sync_full = sync == "full"
         if not SEGMENT_HEADER_SIZE < segment_bytes <= OFFSET_MASK:
@@ -85,7 +93,11 @@ class HashEngine(Engine):
         self.segment_bytes = segment_bytes
         self.merge_ratio = merge_ratio
         self.merge_min_bytes = merge_min_bytes
-        self._dirlock, _ = claim_directory(self.path, "hash", FORMAT_VERSION, _owned)
+        if readonly:
+            check_readable(self.path, "hash", FORMAT_VERSION)
+            self._dirlock = None
+        else:
+            self._dirlock, _ = claim_directory(self.path, "hash", FORMAT_VERSION, _owned)
         self._lock = threading.RLock()
         self._merge_lock = threading.Lock()
         self._closing = threading.Event()
@@ -101,6 +113,9 @@ class HashEngine(Engine):
         except BaseException:
             self._release_files()
             raise
+        if readonly:
+            self._syncer = None
+            return
         self._syncer = (PeriodicSync(self._lock, lambda: None if self._closed else self._active,
                                      sync_interval) if sync == "normal" else None)
         self._maybe_merge()
@@ -126,13 +141,17 @@ class HashEngine(Engine):
         max_seq = 0
         ordered = sorted(places)
         for place in ordered:
-            segment = self._register(Segment.open(self.path, *place))
+            segment = self._register(Segment.open(self.path, *place, readonly=self.readonly))
             self._segments.append(segment)
-            index = index_segment(segment, is_newest=place == ordered[-1] and place[1] == 0)
+            index = index_segment(segment, is_newest=place == ordered[-1] and place[1] == 0,
+                                  repair=not self.readonly)
             segment.map_for_reading()
             replay(self._keydir, segment, index)
             max_seq = max(max_seq, index.max_seq)
         self._seq = max_seq + 1
+        if self.readonly:
+            self._active = None
+            return
         # Only now that everything checked out: a refused open leaves the crash's files.
         remove_temp_files(self.path)
         for seg_id, sub in sorted(hints - places):  # a hint whose segment a merge deleted
@@ -142,11 +161,13 @@ class HashEngine(Engine):
         self._active = self._segments[-1]
 
     def _headerless(self, place: tuple[int, int]) -> bool:
-        """Remove the newest segment if a power loss left it shorter than its header."""
+        """Remove the newest segment if a power loss left it shorter than its header (a
+        read-only open only skips it)."""
         path = os.path.join(self.path, segment_name(*place))
         if os.path.getsize(path) >= SEGMENT_HEADER_SIZE:
             return False
-        os.unlink(path)
+        if not self.readonly:
+            os.unlink(path)
         return True
 
     def _new_active(self) -> Segment:
@@ -225,6 +246,8 @@ class HashEngine(Engine):
     def put(self, key: bytes, value: bytes) -> None:
         # The hot path: Engine.put's checks and _append(), inlined for one
         # record; every other write goes through _write.
+        if self.readonly:
+            self._refuse()
         if (key.__class__ is not bytes or value.__class__ is not bytes
                 or not 0 < len(key) <= MAX_KEY or len(value) > MAX_VALUE):
             check_key(key)
@@ -246,7 +269,12 @@ class HashEngine(Engine):
             self._seq = seq + 1
             self._keydir.put(key, packed)
 
+    def _refuse(self) -> None:
+        raise StorageError(f"the hash engine at {self.path!r} is open read-only")
+
     def _write(self, ops: list[Op]) -> None:
+        if self.readonly:
+            self._refuse()
         with self._lock:
             self._check_open()
             keydir = self._keydir
@@ -284,6 +312,8 @@ class HashEngine(Engine):
     def flush(self) -> None:
         with self._lock:
             self._check_open()
+            if self.readonly:
+                return
             self._active.sync()
             if self._syncer is not None:
                 self._syncer.raise_error(self.path)
@@ -312,7 +342,8 @@ class HashEngine(Engine):
 
     def compact(self) -> None:
         self._check_open()
-        self._merge(roll=True)
+        if not self.readonly:
+            self._merge(roll=True)
 
     def _merge(self, roll: bool) -> None:
         with self._merge_lock:
@@ -391,7 +422,7 @@ class HashEngine(Engine):
                 "bytes_written": self._bytes_written,
                 "segments": len(self._segments),
                 "hint_files": sum(os.path.exists(s.hint_path) for s in self._segments),
-                "active_segment": os.path.basename(self._active.path),
+                "active_segment": os.path.basename(self._active.path) if self._active else None,
                 "merges": self.merges,
                 "merge_running": self._merge_lock.locked(),
                 "last_merge_error": repr(self.last_merge_error) if self.last_merge_error else None,
@@ -410,8 +441,9 @@ class HashEngine(Engine):
             if self._closed:
                 return
             try:
-                self._active.seal()
-                if self.sync != "off":
+                if not self.readonly:
+                    self._active.seal()
+                if self.sync != "off" and not self.readonly:
                     self._active.sync()
             finally:
                 self._closed = True
@@ -420,4 +452,5 @@ class HashEngine(Engine):
     def _release_files(self) -> None:
         for segment in self._files.values():
             segment.close()
-        self._dirlock.release()
+        if self._dirlock is not None:
+            self._dirlock.release()

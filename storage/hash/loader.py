@@ -22,7 +22,7 @@ from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment
 from storage.record import TOMBSTONE, TornTail, iter_records
 
 
-def index_segment(segment: Segment, is_newest: bool) -> SegmentIndex:
+def index_segment(segment: Segment, is_newest: bool, repair: bool = True) -> SegmentIndex:
     """The segment's records as columns: from its hint if valid, else by reading them all."""
     hint = read_hint(segment.hint_path, segment.uid, segment.size)
     if hint is not None:
@@ -48,7 +48,7 @@ def index_segment(segment: Segment, is_newest: bool) -> SegmentIndex:
         # last write, in the newest segment. Anything else is damage.
         if not (damage.zero_fill or (is_newest and (damage.at_end or damage.unpublished))):
             raise CorruptionError(damage.reason, segment.path, damage.bad_offset)
-        segment.truncate(damage.offset)
+        segment.truncate(damage.offset, repair)
     return SegmentIndex(keys, offsets, sizes, bytes(flags), max_seq, segment.size)
 
 

@@ -109,9 +109,9 @@ class Segment:
         return cls(final, seg_id, sub, fd, uid, SEGMENT_HEADER_SIZE)
 
     @classmethod
-    def open(cls, directory: str, seg_id: int, sub: int) -> Segment:
+    def open(cls, directory: str, seg_id: int, sub: int, readonly: bool = False) -> Segment:
         path = os.path.join(directory, segment_name(seg_id, sub))
-        fd = os.open(path, os.O_RDWR)
+        fd = os.open(path, os.O_RDONLY if readonly else os.O_RDWR)
         try:
             raw = os.pread(fd, SEGMENT_HEADER_SIZE, 0)
             magic, version, uid = _HEADER.unpack_from(raw.ljust(SEGMENT_HEADER_SIZE, b"\0"))
@@ -198,8 +198,12 @@ class Segment:
                 return buf
         return os.pread(self.fd, size, offset)
 
-    def truncate(self, size: int) -> None:
-        """Cut a torn tail off (when opening: nobody reads it yet)."""
+    def truncate(self, size: int, repair: bool = True) -> None:
+        """Cut a torn tail off (when opening: nobody reads it yet); without ``repair`` (a
+        read-only open) only stop reading there, leaving the file as it is."""
+        if not repair:
+            self.size = self.allocated = size
+            return
         self.mm, self.mapped = None, 0
         os.ftruncate(self.fd, size)
         os.fsync(self.fd)

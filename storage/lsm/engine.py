@@ -16,6 +16,13 @@ readable by those who hold it (its descriptor closes with the last reference).
 Recovery: the manifest names the live tables and the first log still needed;
 those logs are replayed (a torn tail of the newest is cut), flushed to a table,
 and deleted. Files the manifest does not name are leftovers of a crash and go.
+
+Read-only (``readonly=True``): the tree as the files hold it when it opens --
+the manifest's tables, and the logs replayed into a memtable -- with no lock,
+no background work and nothing written; writes raise ``StorageError``. It never
+changes after opening (tables a writer later deletes stay readable through the
+descriptors it holds), so another process's writer may work on the directory
+meanwhile, as long as it is not in the middle of a change while this opens.
 May import: the standard library and ``storage``'s own modules.
 """
 
@@ -31,6 +38,7 @@ from storage.engine import Engine, Op, check_sync
 from storage.errors import ClosedError, CorruptionError, StorageError
 from storage.files import (
     TEMP_SUFFIX,
+    check_readable,
     claim_directory,
     directory_bytes,
     fsync_dir,
@@ -77,14 +85,19 @@ class LSMEngine(TreeReads, Engine):
     def __init__(self, path: str, sync: str = "normal", *, memtable_bytes: int = 4 << 20,
                  block_bytes: int = 4096, bloom_bits: int = 10, fanout: int = 4,
                  block_cache_blocks: int = 2048, sync_interval: float = 1.0,
-                 block_cache: BlockCache | None = None):
+                 block_cache: BlockCache | None = None, readonly: bool = False):
         self.path = os.fspath(path)
+        self.readonly = readonly
         self.sync = check_sync(sync)
         if memtable_bytes < 1 or block_bytes < 1 or bloom_bits < 1 or fanout < 2:
             raise ValueError("memtable_bytes, block_bytes and bloom_bits must be positive, fanout >= 2")
         self.memtable_bytes, self.block_bytes = memtable_bytes, block_bytes
         self.bloom_bits, self.fanout = bloom_bits, fanout
-        self._dirlock, new = claim_directory(self.path, "lsm", FORMAT_VERSION, _owned)
+        if readonly:
+            check_readable(self.path, "lsm", FORMAT_VERSION)
+            self._dirlock = None
+        else:
+            self._dirlock, new = claim_directory(self.path, "lsm", FORMAT_VERSION, _owned)
         self._lock = threading.RLock()  # writes and every change of _view
         self._room = threading.Condition(self._lock)  # a flush finished
         self._flushing = threading.Lock()  # one flush at a time
@@ -101,6 +114,14 @@ class LSMEngine(TreeReads, Engine):
         self._bytes_written = self._user_bytes = 0
         self._writes = 0
         self._count: tuple[int, int, int] | None = None  # (writes, keys, bytes) when counted
+        if readonly:
+            self._syncer, self._worker = None, None
+            try:
+                self._load_readonly()
+            except BaseException:
+                self._release()
+                raise
+            return
         try:
             if new or self._never_started():
                 Manifest().save(self.path)
@@ -161,6 +182,22 @@ class LSMEngine(TreeReads, Engine):
             self._bytes_written += self._manifest.save(self.path)
         self._delete_logs_below(self._manifest.log_number)
 
+    def _load_readonly(self) -> None:
+        """The tree as the files hold it now; nothing is written or removed."""
+        manifest = Manifest.load(self.path) if os.path.exists(self._file(MANIFEST_NAME)) else Manifest()
+        self._manifest = manifest
+        self._tables = [self._open_table(n, size) for n, size in manifest.tables]
+        logs = sorted(int(m.group(1)) for m in map(_FILE.match, os.listdir(self.path))
+                      if m and m.group(2) == "log" and int(m.group(1)) >= manifest.log_number)
+        memtable, seq = Memtable(), manifest.last_seq
+        for number in logs:
+            for record in replay(self._file(log_name(number)), number == logs[-1], repair=False):
+                memtable.put(record.key, value_of_record(record))
+                seq = max(seq, record.seq)
+        self._seq = seq + 1
+        self._mem, self._imm = memtable, None
+        self._update_view()
+
     def _open_table(self, number: int, size: int) -> SSTable:
         table = SSTable(self._file(table_name(number)), number, self._cache, self._cache_owner)
         if table.size != size:
@@ -194,6 +231,8 @@ class LSMEngine(TreeReads, Engine):
     # ----- writes ----------------------------------------------------------------------
 
     def _write(self, ops: list[Op]) -> None:
+        if self.readonly:
+            raise StorageError(f"the lsm engine at {self.path!r} is open read-only")
         with self._lock:
             self._check_open()
             self._raise_background_error()
@@ -358,6 +397,9 @@ class LSMEngine(TreeReads, Engine):
 
     def compact(self) -> None:
         """Flush the memtable and merge every table into one, dropping tombstones."""
+        if self.readonly:
+            self._check_open()
+            return
         with self._lock:
             self._check_open()
             self._raise_background_error()
@@ -371,6 +413,8 @@ class LSMEngine(TreeReads, Engine):
     def flush(self) -> None:
         with self._lock:
             self._check_open()
+            if self.readonly:
+                return
             self._wal.sync()  # type: ignore[union-attr]
             if self._imm_wal is not None:  # writes whose table has not landed yet
                 self._imm_wal.sync()
@@ -409,7 +453,8 @@ class LSMEngine(TreeReads, Engine):
             return
         self._closing = True  # a running compaction stops; an unflushed memtable stays in its log
         self._wake.set()
-        self._worker.join()
+        if self._worker is not None:
+            self._worker.join()
         with self._compacting, self._flushing:  # a compact() in another thread has stopped
             pass
         if self._syncer is not None:
@@ -430,4 +475,5 @@ class LSMEngine(TreeReads, Engine):
                 wal.close()
         for table in self._tables:
             table.close()
-        self._dirlock.release()
+        if self._dirlock is not None:
+            self._dirlock.release()

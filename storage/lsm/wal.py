@@ -60,8 +60,9 @@ class WriteAheadLog:
             self.fd = -1
 
 
-def replay(path: str, is_newest: bool) -> Iterator[Record]:
-    """The committed records of the log at ``path``; cuts a torn tail off the newest."""
+def replay(path: str, is_newest: bool, repair: bool = True) -> Iterator[Record]:
+    """The committed records of the log at ``path``; cuts a torn tail off the newest (only
+    stops before it when not ``repair``: a read-only open changes no file)."""
     with open(path, "rb") as f:
         data = f.read()
     damage = None
@@ -72,6 +73,8 @@ def replay(path: str, is_newest: bool) -> Iterator[Record]:
     if damage is not None:
         if not (damage.zero_fill or (is_newest and damage.at_end)):
             raise CorruptionError(damage.reason, path, damage.bad_offset)
+        if not repair:
+            return
         with open(path, "r+b") as f:
             f.truncate(damage.offset)
             os.fsync(f.fileno())

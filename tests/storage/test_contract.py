@@ -455,3 +455,44 @@ def test_scan_after_close_raises_closed_error(open_engine):
     db.close()
     with pytest.raises(storage.ClosedError):
         next(it)
+
+
+@pytest.mark.files
+def test_a_read_only_open_beside_the_writer_sees_its_files_as_they_were(open_engine, engine_name, tmp_path):
+    """readonly=True takes no lock and writes nothing: it reads what the files hold when
+    it opens (the writer's acknowledged writes), and stays that snapshot while the writer
+    goes on -- even through a compaction that deletes the files it reads."""
+    db = open_engine()
+    for i in range(300):
+        db.put(b"k%03d" % i, b"v%d" % i * 20)
+    with db.batch() as b:
+        b.delete(b"k000")
+        b.put(b"extra", b"x")
+    expected = dict(db.scan())
+    before = files(tmp_path / "db", skip=("LOCK",))
+    reader = storage.open(tmp_path / "db", engine=engine_name, readonly=True)
+    assert files(tmp_path / "db", skip=("LOCK",)) == before
+    assert dict(reader.scan()) == expected and len(reader) == len(expected)
+    assert reader.get(b"k001") == expected[b"k001"] and reader.get(b"k000") is None
+    assert reader.get_many([b"extra", b"nope"]) == [b"x", None]
+    for i in range(300):
+        db.put(b"k%03d" % i, b"changed")
+    db.compact()
+    assert dict(reader.scan()) == expected and reader.get(b"k002") == expected[b"k002"]
+    with pytest.raises(storage.StorageError, match="read-only"):
+        reader.put(b"k", b"v")
+    with pytest.raises(storage.StorageError, match="read-only"), reader.batch() as b:
+        b.put(b"k", b"v")
+    reader.flush()
+    reader.compact()  # nothing to do, and no error
+    reader.close()
+    again = storage.open(tmp_path / "db", engine=engine_name, readonly=True)
+    assert again.get(b"k002") == b"changed" and len(again) == 301  # k000 is back
+    again.close()
+
+
+@pytest.mark.files
+def test_a_read_only_open_creates_nothing(engine_name, tmp_path):
+    with pytest.raises(storage.FormatError, match="creates nothing"):
+        storage.open(tmp_path / "none", engine=engine_name, readonly=True)
+    assert not (tmp_path / "none").exists()
