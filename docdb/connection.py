@@ -1,17 +1,24 @@
 """``docdb.connect`` and the Connection: transactions with PEP 249 semantics over one database.
 
 A connection reads through its open transaction if it has one (so it sees its
-own uncommitted writes) and otherwise reads the committed state. Its first
-write opens a transaction, which takes the database's writer lock (waiting up
-to ``timeout`` seconds, then ``OperationalError: database is locked``);
-``commit()`` makes the writes durable (per ``sync``) and visible, ``rollback()``
-and ``close()`` discard them, ``with conn:`` commits on success and rolls back
-on an exception, and ``autocommit=True`` commits each write as it returns.
+own uncommitted writes) and otherwise reads a committed snapshot: the newest
+one for each statement, or -- inside an explicit transaction (``BEGIN``) -- the
+one taken at its first read, kept to its end (snapshot isolation). Its first
+write opens a write transaction, which takes the database's writer lock, shared
+with every process that has the database open (waiting up to ``timeout``
+seconds, then ``OperationalError: database is locked``). A transaction that read
+a snapshot and then wants to write after another connection or process has
+committed gets ``SerializationError`` (first committer wins, as SQLite's
+``SQLITE_BUSY_SNAPSHOT``): it must roll back and try again. ``commit()`` makes
+the writes durable (per ``sync``) and visible, ``rollback()`` and ``close()``
+discard them, ``with conn:`` commits on success and rolls back on an exception,
+and ``autocommit=True`` commits each write as it returns.
 
-Connections to the same directory in one process share one open database (a
-second *process* is refused by the directory lock); ``":memory:"`` is a
-private database held in memory engines only: nothing of it is ever written to
-disk, and it is gone when its connection is closed or dropped.
+Connections to the same directory in one process share one open database;
+other processes open it too (``docdb.models.db``). ``readonly=True`` never
+writes. ``":memory:"`` is a private database held in memory engines only:
+nothing of it is ever written to disk, and it is gone when its connection is
+closed or dropped.
 May import: the standard library, ``storage`` and ``docdb.models``; ``docdb.cursor`` (the query
 language) only inside ``cursor()``, so importing docdb never loads the parser.
 """
@@ -26,10 +33,10 @@ from typing import Any
 
 import storage
 from docdb.conveniences import Sqlite3Conveniences
-from docdb.errors import InterfaceError, OperationalError, ProgrammingError
+from docdb.errors import InterfaceError, OperationalError, ProgrammingError, SerializationError
 from docdb.models.collection import Collection
 from docdb.models.db import Database, NotCommitted
-from docdb.models.maintenance import compact_stores, describe, object_stats, tree_bytes
+from docdb.models.maintenance import describe, object_stats, tree_bytes
 from docdb.models.objects import check_name, create_object, create_view, drop_object, rename_object
 from docdb.models.table import Table, create_table
 from docdb.models.txn import Transaction
@@ -37,12 +44,12 @@ from storage.engine import check_sync
 
 MEMORY = ":memory:"
 _open_lock = threading.Lock()
-_open: dict[str, list] = {}  # real path -> [Database, number of connections]
+_open: dict[tuple[str, bool], list] = {}  # (real path, readonly) -> [Database, number of connections]
 
 
 def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str = "normal",
-            autocommit: bool = False, timeout: float = 5.0, detect_types: int = 0, **options: Any
-            ) -> Connection:
+            autocommit: bool = False, timeout: float = 5.0, detect_types: int = 0, readonly: bool = False,
+            **options: Any) -> Connection:
     """Open (creating if needed) the database in directory ``path``.
 
     ``engine`` is the default storage engine of new tables and collections.
@@ -51,6 +58,9 @@ def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str 
     ``cache_blocks`` (the block cache all LSM stores share, in 4 KiB blocks; 16384).
     ``detect_types``: ``docdb.PARSE_DECLTYPES | docdb.PARSE_COLNAMES`` run the converters
     of ``docdb.register_converter`` on fetched values, as in sqlite3 (``docdb.converters``).
+    ``readonly``: open an existing database without ever taking the writer lock (writes
+    raise ``OperationalError``); it works on a directory this process may not write.
+    ``timeout``: how long a write waits for another connection's or process's transaction.
     """
     if engine not in storage.ENGINES:
         raise ProgrammingError(f"unknown engine {engine!r}; choose one of {', '.join(storage.ENGINES)}")
@@ -66,34 +76,39 @@ def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str 
         raise OperationalError(f"unable to open database {os.fspath(path)!r}: "
                                f"the directory {parent!r} does not exist")
     with _open_lock:
-        if real in _open:
-            _open[real][1] += 1
-            db = _open[real][0]
+        key = (real, bool(readonly))
+        if key in _open:
+            _open[key][1] += 1
+            db = _open[key][0]
         else:
-            db = _open_database(real, sync, options)
-            _open[real] = [db, 1]
+            db = _open_database(real, sync, options, bool(readonly))
+            _open[key] = [db, 1]
     conn = Connection(db, engine, autocommit, timeout)
     conn.detect_types = detect_types
     return conn
 
 
-def _open_database(path: str, sync: str, options: dict) -> Database:
+def _open_database(path: str, sync: str, options: dict, readonly: bool) -> Database:
     try:
-        return Database(path, sync, **options)
+        return Database(path, sync, readonly=readonly, **options)
     except storage.LockedError as error:
         raise OperationalError(f"database is locked: {error}") from error
     except storage.FormatError as error:
         raise OperationalError(f"cannot open {path!r} as a docdb database: {error}") from error
+    except PermissionError as error:
+        raise OperationalError(f"unable to open database {path!r}: {error} (readonly=True opens "
+                               "a database this process may not write)") from error
 
 
 def _release(db: Database) -> None:
     with _open_lock:
-        holders = _open.get(db.path)
+        key = (db.path, db.readonly)
+        holders = _open.get(key)
         if holders is not None and holders[0] is db:
             holders[1] -= 1
             if holders[1] > 0:
                 return
-            del _open[db.path]
+            del _open[key]
     db.close()
 
 
@@ -108,6 +123,7 @@ class Connection(Sqlite3Conveniences):
         self.timeout = timeout
         self._txn: Transaction | None = None
         self._explicit = False
+        self._pinned: Any = None  # an explicit transaction's snapshot, taken at its first read
         self._depth = 0
         self._lock = threading.RLock()
         self._closed = False
@@ -130,7 +146,13 @@ class Connection(Sqlite3Conveniences):
     def reading(self) -> Any:
         self._check_open()
         txn = self._txn
-        return txn if txn is not None else self._db
+        if txn is not None:
+            return txn
+        if self._explicit:  # BEGIN: every read of the transaction sees its first read's snapshot
+            if self._pinned is None:
+                self._pinned = self._db.snapshot()
+            return self._pinned
+        return self._db.snapshot()
 
     @contextmanager
     def writing(self) -> Iterator[Transaction]:
@@ -150,23 +172,41 @@ class Connection(Sqlite3Conveniences):
                     self.commit()  # after a failure the statement is already undone: this ends it
 
     def _acquire_writer(self) -> None:
-        if not self._db.writer.acquire(timeout=self.timeout):
-            raise OperationalError(f"database is locked: another connection has been writing for "
-                                   f"over {self.timeout} s")
+        if not self._db.acquire_writer(self.timeout):
+            raise OperationalError(f"database is locked: process {self._db.writer_holder()} has been "
+                                   f"writing for over {self.timeout} s")
 
     def _begin(self) -> None:
         self._acquire_writer()
-        self._txn = Transaction(self._db)
+        try:
+            base = self._db.begin_write()
+            pinned = self._pinned
+            if pinned is not None and pinned.position != base.position:
+                raise SerializationError(
+                    "could not serialize: another connection or process committed after this "
+                    "transaction's first read; roll back and run it again")
+        except BaseException:
+            self._db.release_writer()
+            raise
+        self._txn = Transaction(self._db, base)
 
-    def begin(self) -> None:
-        """Open a transaction explicitly (it lasts until commit or rollback, even in autocommit)."""
+    def begin(self, deferred: bool = False) -> None:
+        """Open a transaction explicitly (it lasts until commit or rollback, even in autocommit).
+        It takes the writer lock now (SQL's BEGIN IMMEDIATE), or with ``deferred`` (SQL's BEGIN,
+        BEGIN DEFERRED) at its first write; its reads all see the snapshot of its first read."""
         with self._lock:
             self._check_open()
             if self._txn is not None and self._explicit:
                 raise ProgrammingError("a transaction is already open")
-            if self._txn is None:
-                self._begin()
+            if self._explicit:
+                raise ProgrammingError("a transaction is already open")
             self._explicit = True
+            if self._txn is None and not deferred:
+                try:
+                    self._begin()
+                except BaseException:
+                    self._explicit = False
+                    raise
 
     # ----- savepoints (SQL's SAVEPOINT, RELEASE, ROLLBACK TO, and a context manager) ----------
 
@@ -220,7 +260,7 @@ class Connection(Sqlite3Conveniences):
     @property
     def in_transaction(self) -> bool:
         temp = self.temp_database
-        return (self._txn is not None and (self._explicit or self._txn.has_writes)
+        return (self._explicit or self._txn is not None and self._txn.has_writes
                 or temp is not None and temp.in_transaction)
 
     # ----- temporary tables -------------------------------------------------------------
@@ -245,7 +285,7 @@ class Connection(Sqlite3Conveniences):
     def commit(self) -> None:
         with self._lock:
             self._check_open()
-            txn, self._txn, self._explicit = self._txn, None, False
+            txn, self._txn, self._explicit, self._pinned = self._txn, None, False, None
             self._opened_by_savepoint = False
             if txn is None:
                 if self.temp_database is not None:
@@ -258,18 +298,18 @@ class Connection(Sqlite3Conveniences):
                 txn.discard()
                 raise
             finally:
-                self._db.writer.release()
+                self._db.release_writer()
             if self.temp_database is not None:
                 self.temp_database.commit()
 
     def rollback(self) -> None:
         with self._lock:
             self._check_open()
-            txn, self._txn, self._explicit = self._txn, None, False
+            txn, self._txn, self._explicit, self._pinned = self._txn, None, False, None
             self._opened_by_savepoint = False
             if txn is not None:
                 txn.discard()
-                self._db.writer.release()
+                self._db.release_writer()
             if self.temp_database is not None:
                 self.temp_database.rollback()
 
@@ -401,9 +441,10 @@ class Connection(Sqlite3Conveniences):
         ``disk_bytes`` (the whole directory)."""
         self._check_open()
         with self._lock:
-            objects = object_stats(self._db.stores, self.reading().catalog.entries())
-        return {"path": self.path, "objects": objects, "log_bytes": self._db.log.size,
-                "disk_bytes": tree_bytes(self.path)}
+            objects = object_stats(self._db.stores, self.reading().catalog.entries(), self._db.logged_keys)
+        log = self._db.log
+        return {"path": self.path, "objects": objects, "log_bytes": log.size if log is not None else 0,
+                "disk_bytes": tree_bytes(self.path) if not self._db.memory else 0}
 
     def compact(self) -> None:
         """Give back the room of overwritten and deleted data: every store is compacted (LSM)
@@ -414,10 +455,9 @@ class Connection(Sqlite3Conveniences):
                 raise ProgrammingError("commit or roll back the open transaction before compacting")
             self._acquire_writer()
             try:
-                self._db.checkpoint()
-                compact_stores(self._db.stores)
+                self._db.compact()
             finally:
-                self._db.writer.release()
+                self._db.release_writer()
 
 
 class TemporaryTables(Connection):

@@ -29,6 +29,7 @@ __all__ = [
     "DatabaseError",
     "DataError",
     "OperationalError",
+    "SerializationError",
     "IntegrityError",
     "InternalError",
     "ProgrammingError",
@@ -57,6 +58,11 @@ class DataError(DatabaseError):
 
 class OperationalError(DatabaseError):
     """The database could not do its work: a lock, a file, a resource."""
+
+
+class SerializationError(OperationalError):
+    """A transaction read a snapshot, and another connection or process committed before it
+    could write (first committer wins): roll back and run it again."""
 
 
 class IntegrityError(DatabaseError):

@@ -438,7 +438,9 @@ class RenameTable(Node):
 
 @dataclass(frozen=True)
 class Begin(Node):
-    """BEGIN [TRANSACTION]"""
+    """BEGIN [DEFERRED | IMMEDIATE | EXCLUSIVE] [TRANSACTION]"""
+
+    immediate: bool = False  # IMMEDIATE or EXCLUSIVE: take the writer lock now
 
 
 @dataclass(frozen=True)

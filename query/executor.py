@@ -170,7 +170,7 @@ def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
     elif isinstance(node, ast.RenameTable):
         ddl.rename_table(conn, node)
     elif isinstance(node, ast.Begin):
-        conn.begin()
+        conn.begin(deferred=not node.immediate)
     elif isinstance(node, ast.Commit):
         if not conn.in_transaction:  # as SQLite (the Python method commit() is a quiet no-op)
             raise OperationalError("cannot commit - no transaction is active")

@@ -218,7 +218,8 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return ast.Explain(_nodes(children)[0], pos=_pos(meta))
 
     def begin(self, meta, children):
-        return ast.Begin(pos=_pos(meta))
+        kinds = {str(c).upper() for c in children if isinstance(c, Token)}
+        return ast.Begin(bool(kinds & {"IMMEDIATE", "EXCLUSIVE"}), pos=_pos(meta))
 
     def vacuum(self, meta, children):
         return ast.Vacuum(pos=_pos(meta))

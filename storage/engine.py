@@ -227,6 +227,11 @@ class Engine(ABC):
     def compact(self) -> None:
         """Reclaim the space of overwritten and deleted data; returns when done."""
 
+    def maintain(self) -> None:
+        """Do now, in this thread, the upkeep background work would do (flush, merge runs of
+        tables or dead segments), for a writer that opens the engine only briefly."""
+        self._check_open()
+
     @abstractmethod
     def stats(self) -> dict[str, Any]:
         """Counters; every engine has ``engine``, ``keys``, ``disk_bytes`` (its files'

@@ -13,7 +13,6 @@ import copy
 import os
 from typing import Any
 
-from docdb.models.catalog import SYSTEM
 from docdb.models.schema import TableSchema
 from docdb.models.table import constraint_indexes
 
@@ -56,9 +55,10 @@ def _stores(entry: dict) -> list[int]:
     return [entry["id"]] + [spec["id"] for spec in entry.get("indexes", {}).values()]
 
 
-def object_stats(stores: dict, entries: list[dict]) -> list[dict[str, Any]]:
+def object_stats(stores: dict, entries: list[dict], logged_keys: Any = None) -> list[dict[str, Any]]:
     """One row per table and collection: its size in entries and on disk, data and indexes
-    together (``dead_bytes`` is what a compaction could give back)."""
+    together (``dead_bytes`` is what a compaction could give back). ``logged_keys(store)``
+    counts the keys a store holds beyond its engine's (written since the last checkpoint)."""
     rows = []
     for entry in sorted(entries, key=lambda e: e["name"]):
         if entry["kind"] == "view":
@@ -67,15 +67,10 @@ def object_stats(stores: dict, entries: list[dict]) -> list[dict[str, Any]]:
         disk = data.get("disk_bytes", 0) + sum(s.get("disk_bytes", 0) for s in indexes)
         dead = data.get("dead_bytes", 0) + sum(s.get("dead_bytes", 0) for s in indexes)
         rows.append({"name": entry["name"], "kind": entry["kind"], "engine": entry["engine"],
-                     "entries": data.get("keys", 0), "indexes": len(indexes),
+                     "entries": data.get("keys", 0) + (logged_keys(entry["id"]) if logged_keys else 0),
+                     "indexes": len(indexes),
                      "disk_bytes": disk, "dead_bytes": dead})
     return rows
-
-
-def compact_stores(stores: dict) -> None:
-    """Compact (LSM) or merge (hash) every store, the catalog's too; each returns when done."""
-    for store in sorted(stores, key=lambda s: (s != SYSTEM, s)):
-        stores[store].compact()
 
 
 def tree_bytes(path: str) -> int:

@@ -1,11 +1,11 @@
 """A transaction: its uncommitted writes, read through, and undone per statement.
 
-Writes are not sent to the engines until commit: they wait in an overlay, one
-sorted dict per store (value ``None`` = deleted), which every read of the
-transaction consults first -- so a ``find`` after an ``insert_one`` sees the new
-document, while other connections keep reading the engines, which hold only
-committed data. ``Database.commit`` turns the overlay into one log record and
-applies it.
+Writes wait in an overlay, one sorted dict per store (value ``None`` = deleted),
+which every read of the transaction consults first -- so a ``find`` after an
+``insert_one`` sees the new document -- over ``base``, the committed state the
+transaction started from (a ``docdb.models.snapshot.Snapshot``), while other
+connections keep reading committed snapshots. ``Database.commit`` turns the
+overlay into one log record.
 
 Each public operation runs inside ``statement()``: if it raises, everything it
 wrote (data, index entries, catalog changes, stores it created) is undone, so a
@@ -27,7 +27,7 @@ from sortedcontainers import SortedDict
 
 from docdb.errors import OperationalError
 from docdb.models.catalog import Catalog
-from storage.lsm.merge import merge
+from docdb.models.snapshot import Snapshot, merged_over
 
 if TYPE_CHECKING:
     from docdb.models.db import Database
@@ -46,18 +46,14 @@ def overlaid(pending: SortedDict | None, committed: Iterator[tuple[bytes, bytes]
     if not pending:
         return committed
     mine = [(k, pending[k]) for k in pending.irange(start, stop, (True, False), reverse)]
-    if not mine:
-        return committed
-    merged = merge([mine, committed], reverse=reverse)
-    if contains is None:
-        return merged
-    return (entry for entry in merged if contains in entry[1])
+    return merged_over(mine, committed, reverse, contains)
 
 
 class Transaction:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, base: Snapshot | None = None):
         self.db = db
-        self.catalog: Catalog = db.catalog
+        self.base = base if base is not None else db.snapshot()
+        self.catalog: Catalog = self.base.catalog
         self.overlay: dict[int, SortedDict] = {}
         self.created: list[int] = []
         self.dropped: list[int] = []
@@ -79,10 +75,10 @@ class Transaction:
             value = pending.get(key, _ABSENT)
             if value is not _ABSENT:
                 return value
-        return self.db.get(store, key)
+        return self.base.get(store, key)
 
     def get_many(self, store: int, keys: list[bytes]) -> list[bytes | None]:
-        values = self.db.get_many(store, keys)
+        values = self.base.get_many(store, keys)
         pending = self.overlay.get(store)
         if pending:
             values = [pending.get(k, v) for k, v in zip(keys, values)]
@@ -90,7 +86,7 @@ class Transaction:
 
     def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
              reverse: bool = False, contains: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
-        return overlaid(self.overlay.get(store), self.db.scan(store, start, stop, reverse, contains),
+        return overlaid(self.overlay.get(store), self.base.scan(store, start, stop, reverse, contains),
                         start, stop, reverse, contains)
 
     # ----- writes --------------------------------------------------------------------
@@ -121,7 +117,7 @@ class Transaction:
 
     @property
     def has_writes(self) -> bool:
-        return bool(self.overlay) or bool(self.created) or self.catalog is not self.db.catalog
+        return bool(self.overlay) or bool(self.created) or self.catalog is not self.base.catalog
 
     # ----- statements ----------------------------------------------------------------
 
@@ -194,4 +190,4 @@ class Transaction:
         self.dropped.clear()
         self._undo.clear()
         self.savepoints.clear()
-        self.catalog = self.db.catalog
+        self.catalog = self.base.catalog

@@ -320,12 +320,19 @@ class HashEngine(Engine):
 
     # ----- merge -------------------------------------------------------------------
 
-    def _maybe_merge(self) -> None:
+    def _merge_due(self) -> bool:
         total = self._data_bytes()
         dead = total - self._keydir.live_bytes()
-        if (dead >= self.merge_min_bytes and dead > self.merge_ratio * total
-                and len(self._segments) > 1 and not self._merge_lock.locked()
-                and not self._closing.is_set()):
+        return dead >= self.merge_min_bytes and dead > self.merge_ratio * total and len(self._segments) > 1
+
+    def maintain(self) -> None:
+        """The merge a rollover would start in the background, now (if one is due)."""
+        self._check_open()
+        if not self.readonly and self._merge_due():
+            self._merge(roll=False)
+
+    def _maybe_merge(self) -> None:
+        if self._merge_due() and not self._merge_lock.locked() and not self._closing.is_set():
             self._merge_thread = threading.Thread(target=self._merge_quietly, name="docdb-merge",
                                                   daemon=True)
             self._merge_thread.start()

@@ -190,6 +190,7 @@ class LSMEngine(TreeReads, Engine):
         logs = sorted(int(m.group(1)) for m in map(_FILE.match, os.listdir(self.path))
                       if m and m.group(2) == "log" and int(m.group(1)) >= manifest.log_number)
         memtable, seq = Memtable(), manifest.last_seq
+        self._replayed_bytes = sum(os.path.getsize(self._file(log_name(n))) for n in logs)
         for number in logs:
             for record in replay(self._file(log_name(number)), number == logs[-1], repair=False):
                 memtable.put(record.key, value_of_record(record))
@@ -395,6 +396,16 @@ class LSMEngine(TreeReads, Engine):
             builder.abandon()
             raise
 
+    def maintain(self) -> None:
+        """The flush and tiered compactions the background worker would run, now."""
+        self._check_open()
+        if self.readonly:
+            return
+        self._raise_background_error()
+        self._flush_rotated()
+        while self._compact_once(full=False):
+            pass
+
     def compact(self) -> None:
         """Flush the memtable and merge every table into one, dropping tombstones."""
         if self.readonly:
@@ -426,7 +437,8 @@ class LSMEngine(TreeReads, Engine):
         keys, live = self._live()
         with self._lock:
             mem, imm, tables = self._view
-            total = sum(t.size for t in tables) + (self._wal.size if self._wal is not None else 0)
+            logs = self._wal.size if self._wal is not None else getattr(self, "_replayed_bytes", 0)
+            total = sum(t.size for t in tables) + logs
             return {
                 "engine": self.name,
                 "keys": keys,
@@ -437,7 +449,7 @@ class LSMEngine(TreeReads, Engine):
                 "table_bytes": sum(t.size for t in tables),
                 "table_sizes": [t.size for t in tables],
                 "memtable_bytes": mem.bytes + (imm.bytes if imm is not None else 0),
-                "wal_bytes": self._wal.size if self._wal is not None else 0,
+                "wal_bytes": logs,
                 "disk_bytes": directory_bytes(self.path),
                 "bytes_written": self._bytes_written,
                 "user_bytes": self._user_bytes,

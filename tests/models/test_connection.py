@@ -102,22 +102,26 @@ def test_indexed_reads_see_own_writes_and_only_committed_ones_elsewhere(path):
     reader.close()
 
 
-def test_batched_reads_take_a_commit_being_applied_from_its_overlay(path):
-    from sortedcontainers import SortedDict
-
-    conn = docdb.connect(path)
-    conn.collection("c").insert_many([{"_id": 1}, {"_id": 2}])
-    conn.commit()
+def test_a_snapshot_reads_each_key_as_of_its_commit(path):
+    """Point reads, batched reads and scans of one snapshot agree, before and after later
+    commits are added to the log it reads."""
+    conn = docdb.connect(path, autocommit=True)
+    other = docdb.connect(path, autocommit=True)
+    conn.collection("c").insert_many([{"_id": i, "v": 0} for i in range(5)])
     db = conn._db
     store = db.catalog.get("c")["id"]
-    (k1, _), (k2, old) = list(db.scan(store))
-    db._applying = {store: SortedDict({k1: b'{"_id":1,"new":true}'})}  # as while a commit lands
-    try:
-        assert db.get_many(store, [k1, k2]) == [db.get(store, k1), db.get(store, k2)]
-        assert db.get_many(store, [k1, k2]) == [b'{"_id":1,"new":true}', old]
-    finally:
-        db._applying = None
+    before = db.snapshot()
+    keys = [k for k, _ in before.scan(store)]
+    old = before.get_many(store, keys)
+    other.collection("c").update_many({}, {"$set": {"v": 1}})
+    other.collection("c").delete_one({"_id": 0})
+    after = db.snapshot()
+    assert before.get_many(store, keys) == [before.get(store, k) for k in keys] == old
+    assert dict(before.scan(store)) == dict(zip(keys, old))
+    assert after.get(store, keys[0]) is None and len(list(after.scan(store))) == 4
+    assert [v for k, v in after.scan(store, reverse=True)] == after.get_many(store, keys[1:])[::-1]
     conn.close()
+    other.close()
 
 
 def test_one_writer_at_a_time(path):
@@ -156,13 +160,21 @@ def test_autocommit_commits_each_write(path):
     other.close()
 
 
-def test_second_process_is_refused(path):
+def test_a_second_process_reads_and_waits_to_write(path):
     conn = docdb.connect(path)
+    conn.collection("c").insert_one({"_id": 1})
+    conn.commit()
+    conn.collection("c").insert_one({"_id": 2})  # holds the writer lock, uncommitted
     code = ("import docdb, sys\n"
-            "try:\n    docdb.connect(sys.argv[1])\n"
+            "c = docdb.connect(sys.argv[1], timeout=0.3)\n"
+            "print(c.collection('c').count_documents({}))\n"
+            "try:\n    c.collection('c').insert_one({'_id': 3})\n"
             "except docdb.OperationalError as e:\n    print(e); sys.exit(3)\n")
-    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True)
-    assert done.returncode == 3 and "database is locked" in done.stdout
+    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.splitlines()[0] == "1"  # the committed state, not the open transaction
+    assert f"database is locked: process {os.getpid()}" in done.stdout
+    conn.commit()
     conn.close()
 
 

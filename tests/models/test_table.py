@@ -179,15 +179,15 @@ def test_catalog_operations(conn):
 
 def test_engine_per_table(tmp_path):
     conn = docdb.connect(str(tmp_path / "db"), engine="hash")
-    conn.create_table("a", {"x": "INTEGER"})
-    conn.create_table("b", {"x": "INTEGER"}, engine="lsm")
+    conn.create_table("a", {"x": "INTEGER"}).insert({"x": 1})
+    conn.create_table("b", {"x": "INTEGER"}, engine="lsm").insert({"x": 1})
     conn.commit()
+    with pytest.raises(docdb.ProgrammingError):
+        conn.create_table("c", {"x": "INTEGER"}, engine="btree")
+    conn.close()  # the last to close checkpoints: each store's engine now has its directory
     import os
     names = sorted(n.split("-")[1] for n in os.listdir(tmp_path / "db" / "objects"))
     assert names == ["hash", "hash", "lsm"]  # the catalog's store, a, b
-    with pytest.raises(docdb.ProgrammingError):
-        conn.create_table("c", {"x": "INTEGER"}, engine="btree")
-    conn.close()
 
 
 # ----- differential: random operations against sqlite3 -----------------------------------------

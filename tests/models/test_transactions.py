@@ -363,6 +363,7 @@ def test_ddl_rolls_back_and_leaves_no_directories(path, engine):
     conn.collection("keep").insert_many([{"_id": i, "k": i} for i in range(10)])
     conn.collection("keep").create_index("k")
     conn.commit()
+    conn.compact()
     before = stores_on_disk(path)
     table = conn.create_table("t", {"id": "INTEGER", "u": "TEXT UNIQUE"}, primary_key="id")
     table.insert({"id": 1, "u": "x"})
@@ -370,8 +371,8 @@ def test_ddl_rolls_back_and_leaves_no_directories(path, engine):
     conn.collection("keep").create_index("k", unique=True, name="k_unique")
     conn.collection("fresh").create_index("z")
     conn.drop("keep")
-    # t, u_unique, u_again, k_unique, fresh, z_1; keep's go only at commit
-    assert len(stores_on_disk(path)) == len(before) + 6
+    # a transaction's stores live in the log: a checkpoint after its commit writes them
+    assert stores_on_disk(path) == before
     conn.rollback()
     assert stores_on_disk(path) == before
     assert conn.tables() == [] and conn.collections() == ["keep"]
@@ -392,30 +393,44 @@ def test_drop_removes_directories_only_at_commit(path, engine):
     conn.drop("short")  # created and dropped in one transaction
     conn.commit()
     with_objects = stores_on_disk(path)
+    conn.compact()  # a checkpoint: every store written so far gets its directory
+    with_objects = stores_on_disk(path)
+    entry = conn._db.catalog.get("c")
+    gone = {f"{entry['id']}-{engine}", *(f"{index['id']}-lsm" for index in entry["indexes"].values()),
+            f"{conn._db.catalog.get('t')['indexes']['u_unique']['id']}-lsm"}
+    assert gone <= set(with_objects)
     conn.drop("c")
     conn.table("t").drop_index("u_unique")
     assert stores_on_disk(path) == with_objects  # a rollback would still need them
     conn.commit()
-    assert len(stores_on_disk(path)) == len(with_objects) - 3
+    assert stores_on_disk(path) == with_objects  # readers of older snapshots may too
+    conn.compact()  # the next checkpoint removes them
+    assert sorted(stores_on_disk(path)) == sorted(set(with_objects) - gone)  # c, its index, u_unique
     conn.collection("c").insert_one({"_id": "again"})  # a new collection under the old name
     conn.commit()
     conn.close()
     conn = connect(path, engine)
     assert [d["_id"] for d in conn.collection("c").find({"k": 3})] == []
     assert list(conn.collection("c").find()) == [{"_id": "again"}]
-    assert len(stores_on_disk(path)) == len(with_objects) - 2
+    assert not gone & set(stores_on_disk(path))
     conn.close()
+
+
+def _current_log(path):
+    """The newest generation's log file (docdb.models.txlog): the one being written."""
+    names = [n for n in os.listdir(path) if n.split(".")[0] == "txlog"]
+    return os.path.join(path, max(names, key=lambda n: int(n.split(".")[1]) if "." in n else 0))
 
 
 def test_checkpoint_empties_the_log_and_keeps_the_data(path, engine):
     conn = connect(path, engine)
-    log = os.path.join(path, "txlog")
     for i in range(40):
         conn.collection("c").insert_one({"_id": i, "p": "x" * 200})
         conn.commit()
-        assert os.path.getsize(log) <= 2048 + 400  # checkpoint_bytes is 2048
+        assert os.path.getsize(_current_log(path)) <= 2048 + 400  # checkpoint_bytes is 2048
+        assert len([n for n in os.listdir(path) if n.startswith("txlog")]) == 1  # old ones go
     conn.close()
-    assert os.path.getsize(log) == 0
+    assert os.path.getsize(_current_log(path)) == 0
     conn = connect(path, engine)
     assert conn.collection("c").count_documents({}) == 40
     conn.close()

@@ -44,7 +44,9 @@ OTHER = {"lsm": "hash", "hash": "lsm"}
 OPTIONS = {"checkpoint_bytes": 12_000,
            "storage_options": {"lsm": {"memtable_bytes": 4096, "fanout": 2, "block_bytes": 256},
                                "hash": {"segment_bytes": 16384, "merge_min_bytes": 4096}}}
-EVENTS = ("logged", "apply", "checkpoint", "removing")
+# a commit in the log; at a checkpoint: a store's engine written, an engine's fsync, the next
+# generation's log made (before the old one is sealed), a dropped store's directory removed
+EVENTS = ("logged", "engine", "checkpoint", "new-log", "removing")
 EMPTY = {"a": {}, "b": {}, "t": {}, "tmp": {}, "a_indexes": ["_id_", "k_1", "tags_1"]}
 
 
@@ -151,15 +153,17 @@ def install_die_at(spec: str) -> None:
             return result
         setattr(cls, name, wrapped)
 
-    def arm():
-        armed[0] = True
-
     def disarm():
         armed[0] = False
 
-    wrap(txlog.TxLog, "append", after=lambda: (reached("logged"), arm()))
-    wrap(db.Database, "_write", after=lambda: armed[0] and reached("apply"))
-    wrap(db.Database, "commit", after=disarm)
+    wrap(txlog.LogWriter, "append", after=lambda: reached("logged"))
+    wrap(db.Database, "_write_engine", after=lambda: reached("engine"))
+    real_create_log = db.create_log
+
+    def create_log(*args):
+        real_create_log(*args)
+        reached("new-log")
+    db.create_log = create_log
     real_rmtree = shutil.rmtree
 
     def rmtree(path, *args, **kwargs):
@@ -168,7 +172,7 @@ def install_die_at(spec: str) -> None:
             reached("removing")
         real_rmtree(path, *args, **kwargs)
     shutil.rmtree = rmtree
-    wrap(db.Database, "checkpoint", before=lambda: armed.__setitem__(0, "checkpoint"), after=disarm)
+    wrap(db.Database, "_checkpoint", before=lambda: armed.__setitem__(0, "checkpoint"), after=disarm)
     for engine in (storage.lsm.LSMEngine, storage.hash.HashEngine):
         wrap(engine, "flush", after=lambda: armed[0] == "checkpoint" and reached("checkpoint"))
 

@@ -45,11 +45,12 @@ def test_vacuum(both):
         with pytest.raises((docdb.OperationalError, sqlite3.OperationalError), match="within a transaction"):
             conn.execute("VACUUM")
         conn.execute("ROLLBACK")
-    dead = next(o for o in mine.stats()["objects"] if o["name"] == "t")["dead_bytes"]
+    before = mine.stats()["disk_bytes"]  # the log holds the deleted rows too, until a checkpoint
     for conn in both:
         conn.execute("VACUUM")
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (10,)
-    assert next(o for o in mine.stats()["objects"] if o["name"] == "t")["dead_bytes"] < dead
+    after = mine.stats()
+    assert after["disk_bytes"] < before and after["log_bytes"] == 0
 
 
 @pytest.mark.parametrize(

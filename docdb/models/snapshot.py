@@ -1,0 +1,194 @@
+"""What a process reads: the stores' engines as the last checkpoint left them, with the
+log written since laid over them, as of one commit.
+
+``LogState`` is one log generation as this process has read it so far: per store,
+each key's values in commit order, each tagged with the number of the commit that
+wrote it (1, 2, ...). It only grows -- a commit read adds versions, nothing is
+changed -- so a ``Snapshot`` is just (view, commit number): it sees, for every key
+the log holds, the value of the newest commit up to its number, and for every other
+key the engines' value. A checkpoint writes the log's latest values into the engines
+and starts a new generation: a new ``View`` (new log state, engines reopened), while
+older snapshots keep reading their own view, whose read-only engines stay the files as
+they were when opened (``storage``'s read-only opens).
+
+Scans lay the log's keys in range over the engine's scan (``overlaid``); point reads
+ask the log's dict first. ``lock`` (the database's log lock) is held while a scan
+lists the log's keys, so a commit being added meanwhile cannot shift them.
+May import: the standard library, ``sortedcontainers``, ``storage`` and ``docdb.models``.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+from sortedcontainers import SortedDict
+
+from docdb.models.catalog import Catalog
+from storage.lsm.merge import merge
+
+__all__ = ["EngineUsers", "LogState", "Snapshot", "View", "merged_over"]
+
+_ABSENT = object()
+Versions = list  # [(commit number, value or None), ...], oldest first
+
+
+class LogState:
+    def __init__(self) -> None:
+        self.commits = 0
+        self.bytes = 0  # of the keys and values added: what a checkpoint will write, roughly
+        self.stores: dict[int, SortedDict] = {}  # store -> key -> Versions
+
+    def add(self, writes: list[tuple[int, bytes, bytes | None]]) -> None:
+        """One more commit's writes (in the order it made them; the last write of a key wins)."""
+        self.commits += 1
+        number = self.commits
+        for store, key, value in writes:
+            self.bytes += len(key) + (len(value) if value is not None else 0)
+            keys = self.stores.get(store)
+            if keys is None:
+                keys = self.stores[store] = SortedDict()
+            versions = keys.get(key)
+            if versions is None:
+                keys[key] = [(number, value)]
+            elif versions[-1][0] == number:
+                versions[-1] = (number, value)
+            else:
+                versions.append((number, value))
+
+    def latest(self, store: int) -> list[tuple[bytes, bytes | None]]:
+        """Every key of ``store`` with its newest value (None: deleted), in key order."""
+        return [(key, versions[-1][1]) for key, versions in self.stores.get(store, {}).items()]
+
+
+def _as_of(versions: Versions, at: int) -> Any:
+    if versions[-1][0] <= at:
+        return versions[-1][1]
+    for number, value in reversed(versions):
+        if number <= at:
+            return value
+    return _ABSENT
+
+
+class View:
+    """One generation: its log state and the read-only engines of the stores (a store a
+    checkpoint has not yet written has none: it is all in the log)."""
+
+    def __init__(self, generation: int, log: LogState, engines: dict[int, Any], lock: Any):
+        self.generation = generation
+        self.log = log
+        self.engines = engines
+        self.lock = lock
+
+
+class Snapshot:
+    """The committed state as of commit ``at`` of ``view``, with that moment's ``catalog``."""
+
+    __slots__ = ("view", "at", "catalog", "__weakref__")
+
+    def __init__(self, view: View, at: int, catalog: Catalog):
+        self.view = view
+        self.at = at
+        self.catalog = catalog
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return self.view.generation, self.at
+
+    def get(self, store: int, key: bytes) -> bytes | None:
+        keys = self.view.log.stores.get(store)
+        if keys is not None:
+            versions = keys.get(key)
+            if versions is not None:
+                value = _as_of(versions, self.at)
+                if value is not _ABSENT:
+                    return value
+        engine = self.view.engines.get(store)
+        return engine.get(key) if engine is not None else None
+
+    def get_many(self, store: int, keys: list[bytes]) -> list[bytes | None]:
+        engine = self.view.engines.get(store)
+        values = engine.get_many(keys) if engine is not None else [None] * len(keys)
+        logged = self.view.log.stores.get(store)
+        if logged:
+            at = self.at
+            for i, key in enumerate(keys):
+                versions = logged.get(key)
+                if versions is not None:
+                    value = _as_of(versions, at)
+                    if value is not _ABSENT:
+                        values[i] = value
+        return values
+
+    def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
+             reverse: bool = False, contains: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        engine = self.view.engines.get(store)
+        committed = engine.scan(start, stop, reverse, contains) if engine is not None else iter(())
+        logged = self.view.log.stores.get(store)
+        if not logged:
+            return committed
+        at = self.at
+        with self.view.lock:
+            mine = []
+            for key in logged.irange(start, stop, (True, False), reverse):
+                value = _as_of(logged[key], at)
+                if value is not _ABSENT:
+                    mine.append((key, value))
+        return merged_over(mine, committed, reverse, contains)
+
+
+def merged_over(mine: list[tuple[bytes, bytes | None]], committed: Iterator[tuple[bytes, bytes]],
+                reverse: bool, contains: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+    """``committed`` (a scan, of values holding ``contains`` if given) with ``mine`` -- newer
+    writes in the same order, None for a delete -- laid over it. Every write of ``mine``
+    takes part in the merge (one whose value lacks the bytes still hides the older value),
+    and the bytes are tested once more on what the merge keeps."""
+    if not mine:
+        return committed
+    merged = merge([mine, committed], reverse=reverse)
+    if contains is None:
+        return merged
+    return (entry for entry in merged if contains in entry[1])
+
+
+class EngineUsers:
+    """Which views read each read-only engine: a new view reuses the engines of the stores
+    a checkpoint did not write, so an engine is closed when the last view using it is gone
+    (when nothing reads that view's snapshots any more)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users: dict[int, list] = {}  # id(engine) -> [engine, views using it]
+
+    def hold(self, view: View) -> None:
+        engines = list(view.engines.values())
+        with self._lock:
+            for engine in engines:
+                entry = self._users.setdefault(id(engine), [engine, 0])
+                entry[1] += 1
+        weakref.finalize(view, self._let_go, engines)
+
+    def _let_go(self, engines: list[Any]) -> None:
+        unused = []
+        with self._lock:
+            for engine in engines:
+                entry = self._users.get(id(engine))
+                if entry is not None:
+                    entry[1] -= 1
+                    if entry[1] <= 0:
+                        del self._users[id(engine)]
+                        unused.append(engine)
+        for engine in unused:
+            try:
+                engine.close()
+            except Exception:  # noqa: BLE001 - closing a read-only engine has nothing to lose
+                pass
+
+    def close_all(self) -> None:
+        with self._lock:
+            engines = [entry[0] for entry in self._users.values()]
+            self._users.clear()
+        for engine in engines:
+            engine.close()
