@@ -257,10 +257,16 @@ class Database:
                 self._next_generation(reader.sealed)
 
     def _next_generation(self, generation: int) -> None:
-        """Move to ``generation``, whose checkpoint wrote the stores the old log touched."""
+        """Move to ``generation``, whose checkpoint wrote the stores the old log touched -- or,
+        if later checkpoints have passed too (their logs gone), to the newest, reopening every
+        store: which ones those checkpoints wrote is in logs this process never read."""
         old = self.view
-        with self._checkpointing(exclusive=False):
-            self._start_view(generation, old.engines, set(old.log.stores))
+        with self._checkpointing(exclusive=False):  # no checkpoint starts a generation meanwhile
+            newest = max(generations(self.path), default=generation)
+            if newest == generation and os.path.exists(log_path(self.path, generation)):
+                self._start_view(generation, old.engines, set(old.log.stores))
+            else:
+                self._start_view(newest, {})
 
     @property
     def stores(self) -> dict[int, storage.Engine]:
@@ -312,11 +318,13 @@ class Database:
         with self._log_lock:
             newest = max(generations(self.path)) if not self.memory else self.view.generation
             if newest > self.view.generation:
-                self.refresh()
+                self.refresh()  # follows the seals
                 if newest > self.view.generation:  # a checkpoint died before sealing the old log
-                    unsealed = LogWriter(self.path, self.view.generation, "off")
-                    unsealed.seal(newest)  # so every reader of it moves on too
-                    unsealed.close()
+                    if os.path.exists(log_path(self.path, self.view.generation)):
+                        unsealed = LogWriter(self.path, self.view.generation, "off")
+                        unsealed.seal(newest)  # so every reader of it moves on too
+                        unsealed.close()
+                    self._next_generation(newest)
             self.refresh()
             reader = self._reader
             if self.log is None or self.log.generation != self.view.generation:
