@@ -16,6 +16,7 @@ SUITES = {
     "documents": "bench.documents",
     "query": "bench.query",
     "transfer": "bench.transfer",
+    "processes": "bench.processes",
 }
 
 

@@ -216,9 +216,10 @@ class Connection(Sqlite3Conveniences):
         with self._lock:
             self._check_open()
             if self._txn is None:
-                self._begin()
-                self._explicit = True
-                self._opened_by_savepoint = True
+                self._begin()  # a savepoint writes (its undo marks): it holds the writer lock
+                if not self._explicit:  # not inside a BEGIN: the savepoint is the transaction
+                    self._explicit = True
+                    self._opened_by_savepoint = True
             self._txn.savepoint(name)
 
     def _savepoint_txn(self, name: str) -> Transaction:

@@ -34,6 +34,7 @@ import orjson
 from docdb.errors import ProgrammingError
 
 SYSTEM = 0
+INDEX_ENGINE = "lsm"  # every index's store: index entries are read in key order
 META_KEY = b"m"
 ENTRY_PREFIX = b"o"
 SEQUENCE_PREFIX = b"s"  # + a table's store id: its AUTOINCREMENT high-water mark (docdb.models.table)

@@ -53,9 +53,8 @@ from typing import Any
 
 import storage
 from docdb.errors import OperationalError
-from docdb.models.catalog import SYSTEM, Catalog
+from docdb.models.catalog import INDEX_ENGINE, SYSTEM, Catalog
 from docdb.models.locks import FileLock
-from docdb.models.objects import INDEX_ENGINE
 from docdb.models.snapshot import EngineUsers, LogState, Snapshot, View
 from docdb.models.txlog import NAME as LOG_NAME
 from docdb.models.txlog import LogReader, LogWriter, create_log, generations, log_path

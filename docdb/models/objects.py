@@ -25,14 +25,13 @@ from typing import Any, Protocol
 import storage
 from docdb.errors import IntegrityError, ProgrammingError
 from docdb.models import keycode
-from docdb.models.catalog import SYSTEM, Catalog, edited
+from docdb.models.catalog import INDEX_ENGINE, SYSTEM, Catalog, edited
 from docdb.models.index import Access, entry_keys
 from docdb.models.txn import Transaction
 
 # Index hits are fetched in batches (one ``get_many``) that grow from FIRST_BATCH, so
 # ``find_one`` reads a few rows and a big result pays the per-call costs rarely.
 FIRST_BATCH, MAX_BATCH = 8, 512
-INDEX_ENGINE = "lsm"  # index entries are read in key order
 _NAME = re.compile(r"^[^\x00]{1,255}$")
 
 

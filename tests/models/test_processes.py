@@ -47,7 +47,8 @@ class Child:
 
     def _read(self) -> None:
         for line in self.proc.stdout:  # type: ignore[union-attr]
-            self.lines.append(line.rstrip("\n"))
+            if line.endswith("\n"):  # a line a kill cut short was never said
+                self.lines.append(line[:-1])
 
     def wait_for(self, text: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
