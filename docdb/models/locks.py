@@ -76,10 +76,10 @@ class FileLock:
         self.held = None
 
     def write_holder(self) -> None:
-        """Write this process's pid into the file (holding it exclusive), for ``holder``."""
+        """Write this process's pid into the file (holding it exclusive), for ``holder``: a
+        fixed width, so it overwrites the last holder's without truncating the file."""
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+            os.pwrite(self._fd, f"{os.getpid():<12}\n".encode(), 0)
 
     def holder(self) -> str:
         """The pid the last exclusive holder wrote, or "unknown"."""
