@@ -285,6 +285,32 @@ def _size(n: float) -> str:
 
 @main.command()
 @click.argument("path", type=EXISTING)
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON array.")
+def check(path: str, as_json: bool) -> None:
+    """Verify the database at PATH: every checksum of every record, block and log batch, that
+    every row and document decodes, and that every index agrees with its data. Prints "ok"
+    (exit status 0) or each problem and where it is (exit status 1). It never writes."""
+    try:
+        conn = docdb.connect(path, readonly=True)
+    except docdb.Error as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        problems = conn.check()
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(orjson.dumps(problems, option=orjson.OPT_INDENT_2).decode())
+    elif not problems:
+        click.echo("ok")
+    for problem in problems if not as_json else ():
+        where = f" ({problem['where']})" if problem["where"] else ""
+        click.echo(f"{problem['object']}: {problem['problem']}{where}")
+    if problems:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("path", type=EXISTING)
 def compact(path: str) -> None:
     """Give back the room of overwritten and deleted data in the database at PATH."""
     with _session(path) as session:

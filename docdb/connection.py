@@ -34,7 +34,8 @@ from typing import Any
 import storage
 from docdb.conveniences import Sqlite3Conveniences
 from docdb.errors import InterfaceError, OperationalError, ProgrammingError, SerializationError
-from docdb.models.collection import Collection
+from docdb.models.check import check as check_database
+from docdb.models.collection import Collection, document_reader
 from docdb.models.db import Database, NotCommitted
 from docdb.models.maintenance import describe, object_stats, tree_bytes
 from docdb.models.objects import check_name, create_object, create_view, drop_object, rename_object
@@ -446,6 +447,20 @@ class Connection(Sqlite3Conveniences):
         log = self._db.log
         return {"path": self.path, "objects": objects, "log_bytes": log.size if log is not None else 0,
                 "disk_bytes": tree_bytes(self.path) if not self._db.memory else 0}
+
+    def check(self) -> list[dict[str, Any]]:
+        """Every problem in the database's committed state: damaged records, blocks or log,
+        rows or documents that do not decode, index entries missing or left over (see
+        ``docdb.models.check``); each a dict of ``object``, ``store``, ``where``, ``problem``.
+        An empty list: the database is sound. It only reads."""
+        self._check_open()
+
+        def records(entry: dict) -> tuple[Any, Any]:
+            if entry["kind"] == "table":
+                return Table(self, entry["name"]).record_reader(entry)
+            return document_reader()
+
+        return check_database(self._db, self._db.snapshot(), records)
 
     def compact(self) -> None:
         """Give back the room of overwritten and deleted data: every store is compacted (LSM)

@@ -101,7 +101,21 @@ def _described(conn: Any, name: Any) -> dict | None:
 
 
 _SYNC = {"off": 0, "normal": 1, "full": 2}
+def _integrity_check(conn: Any, _value: Any) -> Answer:
+    """SQLite's answer: one row "ok", or one row per problem (``conn.check()``)."""
+    problems = conn.check()
+    if not problems:
+        return ["integrity_check"], [("ok",)]
+    rows = []
+    for p in problems:
+        where = f" ({p['where']})" if p["where"] else ""
+        rows.append((f"{p['object']}: {p['problem']}{where}",))
+    return ["integrity_check"], rows
+
+
 PRAGMAS: dict[str, Callable[[Any, Any], Answer]] = {
+    "integrity_check": _integrity_check,
+    "quick_check": _integrity_check,
     "table_info": _table_info,
     "index_list": _index_list,
     "index_info": _index_info,

@@ -45,7 +45,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from storage.errors import ClosedError
+from storage.errors import ClosedError, CorruptionError
 from storage.record import MAX_KEY, MAX_VALUE
 
 SYNC_MODES = ("full", "normal", "off")
@@ -226,6 +226,16 @@ class Engine(ABC):
     @abstractmethod
     def compact(self) -> None:
         """Reclaim the space of overwritten and deleted data; returns when done."""
+
+    def verify(self) -> None:
+        """Read everything the engine holds, checking every checksum on the way: returns when
+        all is sound, raises ``CorruptionError`` (with the file and offset) at the first damage.
+        This default reads every live entry; engines read their dead data too."""
+        self._check_open()
+        count = sum(1 for _ in self.scan())
+        if count != len(self):
+            raise CorruptionError(f"a scan finds {count} keys but the engine counts {len(self)}",
+                                  getattr(self, "path", ""))
 
     def maintain(self) -> None:
         """Do now, in this thread, the upkeep background work would do (flush, merge runs of

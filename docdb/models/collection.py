@@ -67,6 +67,11 @@ def _document_values(fields: list[str], document: dict) -> list[list[Any]]:
     return [index_values(document, path) or [None] for path in fields]
 
 
+def document_reader() -> tuple[Any, Any]:
+    """(decode(raw) -> document, values_of(fields, document)), as ``Table.record_reader``."""
+    return decode_document, _document_values
+
+
 def _never_exempt(values: list[list[Any]]) -> bool:
     return False
 

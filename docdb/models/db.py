@@ -267,6 +267,21 @@ class Database:
             else:
                 self._start_view(newest, {})
 
+    def log_damage(self) -> tuple[str, str] | None:
+        """(what, where) if the current log is damaged before its end (a batch cut short at
+        the end is a commit a crash or a writer in progress left, not damage)."""
+        if self.memory or not os.path.exists(log_path(self.path, self.view.generation)):
+            return None
+        reader = LogReader(self.path, self.view.generation)
+        try:
+            while reader.read():
+                pass
+            if reader.torn and not reader.torn_at_end:
+                return "a damaged record before the end of the log", f"{reader.path} at byte {reader.offset}"
+            return None
+        finally:
+            reader.close()
+
     @property
     def stores(self) -> dict[int, storage.Engine]:
         """The current view's engines (for sizes and statistics)."""

@@ -95,6 +95,12 @@ class Table:
             self._schema = (entry, _parsed_schema(self.name, entry))
         return self._schema[1]
 
+    def record_reader(self, entry: dict) -> tuple[Any, Any]:
+        """(decode(raw) -> row, values_of(fields, row)): how this table reads its stored rows
+        and what its indexes hold of one (``docdb.models.check``)."""
+        schema = self.schema_of(entry)
+        return (lambda raw: self._decode(schema, raw)), self._values_of(schema)
+
     @property
     def columns(self) -> list[str]:
         return [c.name for c in self.schema_of(self._entry(self._session.reading())).columns]

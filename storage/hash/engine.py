@@ -58,7 +58,16 @@ from storage.hash.loader import index_segment, replay
 from storage.hash.merge import MergeCancelled, Merger
 from storage.hash.scan import scan_values
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name, segment_name
-from storage.record import MAX_KEY, MAX_VALUE, PUBLISH_BYTES, encode_batch, encode_parts, value_of
+from storage.record import (
+    MAX_KEY,
+    MAX_VALUE,
+    PUBLISH_BYTES,
+    TornTail,
+    encode_batch,
+    encode_parts,
+    iter_records,
+    value_of,
+)
 from storage.syncer import PeriodicSync
 
 FORMAT_VERSION = 1
@@ -324,6 +333,22 @@ class HashEngine(Engine):
         total = self._data_bytes()
         dead = total - self._keydir.live_bytes()
         return dead >= self.merge_min_bytes and dead > self.merge_ratio * total and len(self._segments) > 1
+
+    def verify(self) -> None:
+        """Every record of every segment, dead ones too (their checksums), then a full scan."""
+        with self._lock:
+            self._check_open()
+            segments = list(self._segments)
+        newest = segments[-1] if segments else None
+        for segment in segments:
+            data = os.pread(segment.fd, segment.size - SEGMENT_HEADER_SIZE, SEGMENT_HEADER_SIZE)
+            try:
+                for _record in iter_records(data, 0, base=SEGMENT_HEADER_SIZE, values=True):
+                    pass
+            except TornTail as torn:
+                if not (torn.zero_fill or (segment is newest and (torn.at_end or torn.unpublished))):
+                    raise CorruptionError(torn.reason, segment.path, torn.bad_offset) from None
+        super().verify()
 
     def maintain(self) -> None:
         """The merge a rollover would start in the background, now (if one is due)."""
