@@ -311,6 +311,38 @@ def check(path: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("path", type=EXISTING)
+@click.argument("newpath", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def repair(path: str, newpath: str, as_json: bool) -> None:
+    """Copy everything that can still be read of the database at PATH into a new database at
+    NEWPATH, rebuilding its indexes; PATH is never changed. Reports what could not be saved
+    (exit status 1 if anything was lost)."""
+    from docdb.repair import repair as repair_database
+
+    try:
+        report = repair_database(path, newpath)
+    except docdb.Error as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    else:
+        for item in report["objects"]:
+            lost = item["lost"]
+            line = f"{item['kind']} {item['name']}: {item['saved']} saved"
+            if lost is not None:
+                line += f"; lost: {lost}"
+            for refused in item["indexes_not_built"]:
+                line += f"; index not built ({refused})"
+            click.echo(line)
+        for view in report["views_not_copied"]:
+            click.echo(f"view not copied: {view}")
+        click.echo(f"repaired into {newpath}" + ("" if report["complete"] else " (with losses)"))
+    if not report["complete"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("path", type=EXISTING)
 def compact(path: str) -> None:
     """Give back the room of overwritten and deleted data in the database at PATH."""
     with _session(path) as session:

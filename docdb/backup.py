@@ -15,9 +15,9 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from docdb.errors import ProgrammingError
+from docdb.errors import IntegrityError, ProgrammingError
 
-__all__ = ["backup"]
+__all__ = ["backup", "copy_collection", "copy_table"]
 
 BATCH = 1000
 
@@ -28,26 +28,54 @@ def _batches(rows: Any) -> Any:
         yield batch
 
 
-def _copy_table(source: Any, target: Any, name: str, description: dict) -> None:
+IndexRefused = Callable[[str, Exception], Any]  # (index name, its IntegrityError)
+
+
+def copy_table(target: Any, name: str, description: dict, rows: Any, mark: int | None = None,
+               refused: IndexRefused | None = None) -> None:
+    """Make table ``name`` in ``target`` as ``description`` says, holding ``rows`` (value
+    tuples in column order), then its indexes; ``refused`` is told of a unique index the
+    rows break (without it, the error is raised)."""
     columns = list(description["columns"])
     table = target.create_table(name, description["columns"], description["primary_key"] or None,
                                 engine=description["engine"], autoincrement=description["autoincrement"])
-    for batch in _batches(source.table(name).row_values()):
+    for batch in _batches(rows):
         table.insert_many([dict(zip(columns, row)) for row in batch])
-    mark = source.table(name).sequence
     if mark is not None:
         table.raise_sequence(mark)
+    _build_indexes(description, lambda spec, index: table.create_index(spec["fields"], unique=spec["unique"],
+                                                                       name=index), refused)
+
+
+def copy_collection(target: Any, name: str, description: dict, documents: Any,
+                    refused: IndexRefused | None = None) -> None:
+    """``copy_table`` for a collection of ``documents``."""
+    collection = target.create_collection(name, engine=description["engine"])
+    for batch in _batches(documents):
+        collection.insert_many(batch)
+    _build_indexes(description, lambda spec, index: collection.create_index(
+        [(field, 1) for field in spec["fields"]], unique=spec["unique"], name=index), refused)
+
+
+def _build_indexes(description: dict, build: Callable[[dict, str], Any],
+                   refused: IndexRefused | None) -> None:
     for index, spec in description["indexes"].items():
-        if not spec["implied"]:  # CREATE TABLE made those (UNIQUE columns)
-            table.create_index(spec["fields"], unique=spec["unique"], name=index)
+        if spec.get("implied"):  # CREATE TABLE made those (UNIQUE columns)
+            continue
+        try:
+            build(spec, index)
+        except IntegrityError as error:
+            if refused is None:
+                raise
+            refused(index, error)
+
+
+def _copy_table(source: Any, target: Any, name: str, description: dict) -> None:
+    copy_table(target, name, description, source.table(name).row_values(), source.table(name).sequence)
 
 
 def _copy_collection(source: Any, target: Any, name: str, description: dict) -> None:
-    collection = target.create_collection(name, engine=description["engine"])
-    for batch in _batches(source.collection(name).find()):
-        collection.insert_many(batch)
-    for index, spec in description["indexes"].items():
-        collection.create_index([(field, 1) for field in spec["fields"]], unique=spec["unique"], name=index)
+    copy_collection(target, name, description, source.collection(name).find())
 
 
 def backup(source: Any, target: Any, progress: Callable[[int, int, int], Any] | None = None) -> None:

@@ -39,6 +39,7 @@ from docdb.models.collection import Collection, document_reader
 from docdb.models.db import Database, NotCommitted
 from docdb.models.maintenance import describe, object_stats, tree_bytes
 from docdb.models.objects import check_name, create_object, create_view, drop_object, rename_object
+from docdb.models.repair import salvage
 from docdb.models.table import Table, create_table
 from docdb.models.txn import Transaction
 from storage.engine import check_sync
@@ -461,6 +462,17 @@ class Connection(Sqlite3Conveniences):
             return document_reader()
 
         return check_database(self._db, self._db.snapshot(), records)
+
+    def salvage(self, name: str) -> tuple[list, dict[str, Any] | None]:
+        """What can still be read of table or collection ``name`` (rows as value tuples in
+        column order, or documents), and what was lost, for ``docdb repair``
+        (``docdb.models.repair.salvage``)."""
+        self._check_open()
+        snapshot = self._db.snapshot()
+        entry = snapshot.catalog.require_any(name)
+        decode = Table(self, entry["name"]).record_reader(entry)[0] if entry["kind"] == "table" \
+            else document_reader()[0]
+        return salvage(lambda reverse: snapshot.scan(entry["id"], reverse=reverse), decode)
 
     def compact(self) -> None:
         """Give back the room of overwritten and deleted data: every store is compacted (LSM)

@@ -35,6 +35,7 @@ class CorruptionError(StorageError):
         if path is not None:
             where = f" ({path}" + (f" at offset {offset}" if offset is not None else "") + ")"
         super().__init__(message + where)
+        self.reason = message  # what is wrong, without where
         self.path = path
         self.offset = offset
 

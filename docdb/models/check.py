@@ -57,7 +57,7 @@ def _check_engines(snapshot: Any) -> list[dict[str, Any]]:
         try:
             engine.verify()
         except CorruptionError as error:
-            found.append(_problem(f"store {store}", store, str(error), _where(error)))
+            found.append(_problem(f"store {store}", store, error.reason, _where(error)))
         except (StorageError, OSError) as error:
             found.append(_problem(f"store {store}", store, f"cannot be read: {error}"))
     return found

@@ -101,3 +101,67 @@ def test_a_damaged_log_is_found(tmp_path):
         f.write(b"\xff\xff\xff\xff")
     result = check_cli(path)
     assert result.exit_code == 1 and "log: a damaged record before the end of the log" in result.stdout
+
+
+# ----- docdb repair ---------------------------------------------------------------------------------
+
+
+def _damage_a_block(path: str) -> None:
+    """Overwrite bytes in the middle of the table's largest SSTable (a data block)."""
+    table_store = next(p for p in (Path(path) / "objects").iterdir() if p.name.startswith("1-"))
+    sst = max(table_store.glob("*.sst"), key=lambda p: p.stat().st_size)
+    with open(sst, "r+b") as f:
+        f.seek(sst.stat().st_size // 3)
+        f.write(b"\xff" * 8)
+
+
+def _shop(path: str) -> None:
+    conn = docdb.connect(path, autocommit=True)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, a TEXT)")
+    conn.execute("CREATE INDEX t_a ON t (a)")
+    conn.executemany("INSERT INTO t (a) VALUES (?)", [("x" * 50 + str(i),) for i in range(3000)])
+    conn.collection("d").insert_many([{"_id": i, "v": "y" * 40} for i in range(2000)])
+    conn.collection("d").create_index("v")
+    conn.execute("CREATE VIEW ids AS SELECT id FROM t")
+    conn.user_version = 7
+    conn.compact()
+    conn.close()
+
+
+def test_repair_of_a_sound_database_copies_everything(tmp_path):
+    path, new = str(tmp_path / "db"), str(tmp_path / "new")
+    _shop(path)
+    result = CliRunner().invoke(shell.main, ["repair", path, new, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["complete"] and [(o["name"], o["saved"], o["lost"]) for o in report["objects"]] == [
+        ("d", 2000, None),
+        ("t", 3000, None),
+    ]
+    source, copy = docdb.connect(path, readonly=True), docdb.connect(new, readonly=True)
+    assert list(copy.iterdump()) == list(source.iterdump()) and copy.check() == []
+    assert copy.user_version == 7 and copy.views() == ["ids"]
+    source.close()
+    copy.close()
+
+
+def test_repair_saves_all_but_the_damaged_block_and_never_changes_the_source(tmp_path):
+    path, new = str(tmp_path / "db"), str(tmp_path / "new")
+    _shop(path)
+    _damage_a_block(path)
+    before = {p: p.read_bytes() for p in Path(path).rglob("*") if p.is_file()}
+    result = CliRunner().invoke(shell.main, ["repair", path, new], catch_exceptions=False)
+    assert (
+        result.exit_code == 1 and "table t:" in result.stdout and "block checksum mismatch" in result.stdout
+    )
+    assert "collection d: 2000 saved" in result.stdout
+    assert {p: p.read_bytes() for p in Path(path).rglob("*") if p.is_file()} == before
+    copy = docdb.connect(new, autocommit=True)
+    saved = copy.execute("SELECT count(*) FROM t").fetchone()[0]
+    assert 2500 < saved < 3000  # one block's rows lost, the rest saved from both ends
+    assert copy.check() == []  # its indexes were built afresh from what was saved
+    copy.execute("INSERT INTO t (a) VALUES ('new')")  # AUTOINCREMENT carries on above the old ids
+    assert copy.execute("SELECT max(id) FROM t").fetchone() == (3001,)
+    copy.close()
+    again = CliRunner().invoke(shell.main, ["repair", path, new], catch_exceptions=False)
+    assert again.exit_code == 1 and "already exists" in again.output
