@@ -64,7 +64,8 @@ def _insert_rows(planner: Planner, conn: Any, table: Any, node: ast.Insert, rows
                  env: Env) -> Outcome:
     all_columns = table.columns
     names = [_column(all_columns, c) for c in node.columns] if node.columns else all_columns
-    hidden_rowid = planner.wants_rowid and not table.schema().primary_key  # RETURNING rowid
+    # RETURNING may name a table's hidden row id (asked only then: it reads the whole statement)
+    hidden_rowid = bool(node.returning) and not table.schema().primary_key and planner.wants_rowid
     source = Source(table.name, (*all_columns, "rowid"), rowid="rowid", hidden=1) if hidden_rowid \
         else Source(table.name, tuple(all_columns))
     returning, _ = _returning(planner, node.returning, source)
