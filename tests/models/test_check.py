@@ -165,3 +165,20 @@ def test_repair_saves_all_but_the_damaged_block_and_never_changes_the_source(tmp
     copy.close()
     again = CliRunner().invoke(shell.main, ["repair", path, new], catch_exceptions=False)
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_names_never_reach_the_file_system(tmp_path):
+    """Objects live in directories named by number: a name with a path in it stays a name."""
+    path = tmp_path / "db"
+    conn = docdb.connect(str(path), autocommit=True)
+    odd = ["../../escape", "a/b", "/etc/passwd", "..", "con", "ünï cødé", "x" * 250, "tab\there"]
+    for i, name in enumerate(odd):
+        conn.collection(name).insert_one({"_id": i})
+        conn.execute(f'CREATE TABLE "{name.replace(chr(34), "")}_t" (a INTEGER)')
+    conn.compact()
+    assert sorted(conn.collections()) == sorted(odd)
+    conn.close()
+    outside = sorted(p.name for p in tmp_path.iterdir())
+    assert outside == ["db"]  # nothing was written beside the database
+    assert all(p.name.split("-")[0].isdigit() for p in (path / "objects").iterdir())
+    assert check_cli(str(path)).stdout == "ok\n"
