@@ -31,16 +31,23 @@ WORKER = Path(__file__).with_name("bank_worker.py")
 
 
 def run_child(code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, check=True)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=True,
+    )
 
 
 class Child:
     """A child process whose output lines are collected as they come."""
 
     def __init__(self, args: list[str]):
-        self.proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -116,8 +123,10 @@ def test_a_killed_holder_frees_the_lock_and_its_writes_are_gone(path):
 def test_schema_changes_are_seen_by_the_next_statement_of_another_process(path):
     conn = docdb.connect(path, autocommit=True)
     assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
-    code = ("import sys, docdb\nc = docdb.connect(sys.argv[1], autocommit=True)\n"
-            "for s in sys.argv[2:]:\n    c.execute(s)\n")
+    code = (
+        "import sys, docdb\nc = docdb.connect(sys.argv[1], autocommit=True)\n"
+        "for s in sys.argv[2:]:\n    c.execute(s)\n"
+    )
     run_child(code, path, "CREATE TABLE u (a INTEGER)", "INSERT INTO u VALUES (7)")
     assert conn.execute("SELECT a FROM u").fetchall() == [(7,)]
     run_child(code, path, "ALTER TABLE u ADD COLUMN b TEXT DEFAULT 'z'", "CREATE INDEX u_a ON u (a)")
@@ -126,8 +135,11 @@ def test_schema_changes_are_seen_by_the_next_statement_of_another_process(path):
     run_child(code, path, "DROP TABLE u")
     with pytest.raises(docdb.ProgrammingError, match="no such table: u"):
         conn.execute("SELECT * FROM u")
-    run_child("import sys, docdb\nc = docdb.connect(sys.argv[1], autocommit=True)\n"
-              "c.collection('docs').insert_one({'_id': 1, 'k': 'v'})\n", path)
+    run_child(
+        "import sys, docdb\nc = docdb.connect(sys.argv[1], autocommit=True)\n"
+        "c.collection('docs').insert_one({'_id': 1, 'k': 'v'})\n",
+        path,
+    )
     assert conn.collection("docs").find_one(1) == {"_id": 1, "k": "v"}
     conn.close()
 
@@ -136,8 +148,11 @@ def test_a_transaction_reads_one_snapshot_and_the_first_committer_wins(path):
     conn = docdb.connect(path)
     conn.execute("BEGIN")
     assert conn.execute("SELECT x FROM t").fetchone() == (0,)
-    run_child("import sys, docdb\nc = docdb.connect(sys.argv[1], autocommit=True)\n"
-              "c.execute('UPDATE t SET x = 5')\nc.execute('INSERT INTO t VALUES (2, 2)')\n", path)
+    run_child(
+        "import sys, docdb\nc = docdb.connect(sys.argv[1], autocommit=True)\n"
+        "c.execute('UPDATE t SET x = 5')\nc.execute('INSERT INTO t VALUES (2, 2)')\n",
+        path,
+    )
     assert conn.execute("SELECT x FROM t").fetchall() == [(0,)]  # still its first read's snapshot
     with pytest.raises(docdb.SerializationError, match="roll back and run it again"):
         conn.execute("UPDATE t SET x = x + 1 WHERE id = 1")  # would overwrite the other's 5
@@ -153,12 +168,14 @@ def test_an_old_snapshot_reads_on_through_other_processes_checkpoints(path):
     conn = docdb.connect(path)
     conn.execute("BEGIN")
     before = conn.execute("SELECT * FROM t").fetchall()
-    writer = ("import sys, docdb\nc = docdb.connect(sys.argv[1], checkpoint_bytes=2000)\n"
-              "for i in range(300):\n"
-              "    c.execute('INSERT INTO t VALUES (?, ?)', (i + 10, i))\n"
-              "    c.execute('UPDATE t SET x = x + 1 WHERE id = 1')\n"
-              "    c.commit()\n"
-              "c.compact()\n")
+    writer = (
+        "import sys, docdb\nc = docdb.connect(sys.argv[1], checkpoint_bytes=2000)\n"
+        "for i in range(300):\n"
+        "    c.execute('INSERT INTO t VALUES (?, ?)', (i + 10, i))\n"
+        "    c.execute('UPDATE t SET x = x + 1 WHERE id = 1')\n"
+        "    c.commit()\n"
+        "c.compact()\n"
+    )
     run_child(writer, path)
     assert conn.execute("SELECT * FROM t").fetchall() == before  # its engines are kept open as they were
     conn.rollback()
@@ -186,22 +203,31 @@ def test_read_only_connections_never_write(path):
 
 
 def test_the_shell_reads_and_writes_a_database_an_application_is_writing(path):
-    app = Child(["-c", "import sys, time, docdb\nc = docdb.connect(sys.argv[1], autocommit=True)\n"
-                       "for i in range(100, 100000):\n"
-                       "    c.execute('INSERT INTO t VALUES (?, 0)', (i,))\n"
-                       "    if i == 120:\n        print('RUNNING', flush=True)\n"
-                       "    time.sleep(0.002)\n", path])
+    app = Child(
+        [
+            "-c",
+            "import sys, time, docdb\nc = docdb.connect(sys.argv[1], autocommit=True)\n"
+            "for i in range(100, 100000):\n"
+            "    c.execute('INSERT INTO t VALUES (?, 0)', (i,))\n"
+            "    if i == 120:\n        print('RUNNING', flush=True)\n"
+            "    time.sleep(0.002)\n",
+            path,
+        ]
+    )
     try:
         app.wait_for("RUNNING")
         runner = CliRunner()
-        counted = runner.invoke(shell.main, ["query", path, "--json", "SELECT count(*) AS n FROM t"],
-                                catch_exceptions=False)
+        counted = runner.invoke(
+            shell.main, ["query", path, "--json", "SELECT count(*) AS n FROM t"], catch_exceptions=False
+        )
         assert counted.exit_code == 0 and json.loads(counted.stdout)[0]["n"] > 20
-        written = runner.invoke(shell.main, ["run", path, "-"], input="INSERT INTO t VALUES (-1, 42);\n",
-                                catch_exceptions=False)
+        written = runner.invoke(
+            shell.main, ["run", path, "-"], input="INSERT INTO t VALUES (-1, 42);\n", catch_exceptions=False
+        )
         assert written.exit_code == 0, written.output
-        check = runner.invoke(shell.main, ["query", path, "--json", "SELECT x FROM t WHERE id = -1"],
-                              catch_exceptions=False)
+        check = runner.invoke(
+            shell.main, ["query", path, "--json", "SELECT x FROM t WHERE id = -1"], catch_exceptions=False
+        )
         assert json.loads(check.stdout) == [{"x": 42}]
     finally:
         app.kill()
@@ -266,3 +292,55 @@ def test_bank_processes_killed_at_random(tmp_path, engine):
 def test_bank_processes_killed_at_random_for_a_minute(tmp_path, engine):
     seen = torture(str(tmp_path / "db"), engine, 60, {"lsm": 11, "hash": 12}[engine])
     assert seen["acked"] > 200 and seen["kills"] > 100, seen
+
+
+def test_bank_threads_of_one_process_keep_every_invariant(tmp_path):
+    """The same bank in threads of one process, each with its own connection, with a
+    checkpoint every few commits: no lost update, no torn read, no deadlock."""
+    directory = str(tmp_path / "db")
+    conn = bank.connect(directory, "lsm")
+    bank.create(conn)
+    conn.close()
+    stop, problems, done, counting = threading.Event(), [], [0], threading.Lock()
+
+    def writer(seed: int) -> None:
+        own, rng, n = bank.connect(directory, "lsm"), random.Random(seed), 0
+        try:
+            while not stop.is_set():
+                try:
+                    bank.transfer(own, rng, f"t{seed}-{n}")
+                    n += 1
+                except docdb.OperationalError:
+                    own.rollback()
+            with counting:
+                done[0] += n
+        finally:
+            own.close()
+
+    def reader() -> None:
+        own = bank.connect(directory, "lsm")
+        try:
+            while not stop.is_set():
+                own.execute("BEGIN")
+                problem = bank.check(own)
+                own.rollback()
+                if problem is not None:
+                    problems.append(problem)
+                    return
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
+    threads += [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(float(os.environ.get("DOCDB_TORTURE_SECONDS", "4")))
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck: a deadlock"
+    assert not problems, problems[:3]
+    conn = bank.connect(directory, "lsm")
+    assert bank.check(conn) is None
+    assert conn.collection("ledger").count_documents({}) == done[0] > 20
+    conn.close()
