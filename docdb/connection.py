@@ -67,27 +67,28 @@ def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str 
     if engine not in storage.ENGINES:
         raise ProgrammingError(f"unknown engine {engine!r}; choose one of {', '.join(storage.ENGINES)}")
     check_sync(sync)
-    memory = os.fspath(path) == MEMORY
-    if memory:
-        conn = Connection(Database(MEMORY, "off", memory=True, **options), engine, autocommit, timeout)
-        conn.detect_types = detect_types
-        return conn
+    db = Database(MEMORY, "off", memory=True, **options) if os.fspath(path) == MEMORY \
+        else _shared_database(path, sync, bool(readonly), options)
+    conn = Connection(db, engine, autocommit, timeout)
+    conn.detect_types = detect_types
+    return conn
+
+
+def _shared_database(path: str | os.PathLike, sync: str, readonly: bool, options: dict) -> Database:
+    """The open database at ``path``, which this process's connections share."""
     real = os.path.realpath(os.fspath(path))
     parent = os.path.dirname(real)
     if not os.path.isdir(parent):  # as sqlite3: a database is made in a directory that exists
         raise OperationalError(f"unable to open database {os.fspath(path)!r}: "
                                f"the directory {parent!r} does not exist")
     with _open_lock:
-        key = (real, bool(readonly))
+        key = (real, readonly)
         if key in _open:
             _open[key][1] += 1
-            db = _open[key][0]
-        else:
-            db = _open_database(real, sync, options, bool(readonly))
-            _open[key] = [db, 1]
-    conn = Connection(db, engine, autocommit, timeout)
-    conn.detect_types = detect_types
-    return conn
+            return _open[key][0]
+        db = _open_database(real, sync, options, readonly)
+        _open[key] = [db, 1]
+        return db
 
 
 def _open_database(path: str, sync: str, options: dict, readonly: bool) -> Database:
@@ -198,8 +199,6 @@ class Connection(Sqlite3Conveniences):
         BEGIN DEFERRED) at its first write; its reads all see the snapshot of its first read."""
         with self._lock:
             self._check_open()
-            if self._txn is not None and self._explicit:
-                raise ProgrammingError("a transaction is already open")
             if self._explicit:
                 raise ProgrammingError("a transaction is already open")
             self._explicit = True
@@ -296,7 +295,7 @@ class Connection(Sqlite3Conveniences):
                 return
             try:
                 if txn.has_writes:
-                    self._db.commit(txn.overlay, txn.catalog, txn.dropped)
+                    self._db.commit(txn.overlay, txn.catalog)
             except NotCommitted:
                 txn.discard()
                 raise

@@ -73,12 +73,9 @@ def create_table(conn: Any, node: ast.CreateTable, ctx: Context, env: Env) -> No
         if len(unique) != 1:
             raise NotSupportedError("a UNIQUE constraint on several columns: create a UNIQUE INDEX instead")
         columns[unique[0]] = columns[unique[0]] + " UNIQUE" if unique[0] in columns else columns[unique[0]]
-    home = creator(conn, node.temporary)
-    existing = _find(home, node.name)
-    if existing is not None:
-        if node.if_not_exists:
-            return
-        raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
+    home = _table_home(conn, node)
+    if home is None:
+        return
     autoincrement = any(column.autoincrement for column in node.columns)
     home.create_table(str(node.name), columns, [str(k) for k in keys] or None, engine=node.engine,
                       autoincrement=autoincrement)
@@ -98,12 +95,9 @@ def _result_type(values: list) -> str:
 def create_table_as(conn: Any, node: ast.CreateTableAs, names: list[str], rows: Any) -> None:
     """CREATE TABLE t AS SELECT: the query's columns, typed by their values (docdb's types
     are strict, so a type is read off what the query returned), then its rows."""
-    home = creator(conn, node.temporary)
-    existing = _find(home, node.name)
-    if existing is not None:
-        if node.if_not_exists:
-            return
-        raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
+    home = _table_home(conn, node)
+    if home is None:
+        return
     if len({n.lower() for n in names}) != len(names):
         raise ProgrammingError(f"table {node.name}: the query gives two columns the same name; "
                                "name them with AS")
@@ -250,6 +244,18 @@ def owner(conn: Any, name: str) -> Any:
     if temp is not None and temp.reading().catalog.get(name) is not None:
         return temp
     return conn
+
+
+def _table_home(conn: Any, node: ast.CreateTable | ast.CreateTableAs) -> Any:
+    """Where CREATE [TEMP] TABLE makes its table (``creator``); None if the name is taken and
+    IF NOT EXISTS says to do nothing; ProgrammingError if it is taken."""
+    home = creator(conn, node.temporary)
+    existing = _find(home, node.name)
+    if existing is None:
+        return home
+    if node.if_not_exists:
+        return None
+    raise ProgrammingError(f"{existing[1]} {existing[0]} already exists")
 
 
 def creator(conn: Any, temporary: bool) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 from docdb.errors import Error
 from query import ast, ddl
+from query.executor import SessionCatalog
 from query.parser import parse_one
 
 __all__ = ["declared_types"]
@@ -79,9 +80,7 @@ def _source(conn: Any, item: Any) -> tuple[str, list[Column]] | None:
         specs = ddl.owner(conn, name).describe(name)["columns"]
         return alias, [(column, spec.split()[0].upper()) for column, spec in specs.items()]
     if kind == "view":
-        temporary = conn.temp_views.get(name.lower())
-        sql, names = (temporary[1], temporary[2]) if temporary else \
-            (conn.describe(name)["sql"], conn.describe(name)["columns"])
+        sql, names = SessionCatalog(conn).view(name)
         columns = _columns(conn, parse_one(sql))
         if columns is None:
             return None

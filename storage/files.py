@@ -123,14 +123,7 @@ def prepare_directory(path: str, engine: str, version: int, owned_files) -> bool
                 f"(it holds {sorted(names)[:3]!r} and no {IDENTITY_NAME} file)"
             )
         return True
-    found_engine, found_version = read_identity(identity)
-    if found_engine != engine:
-        raise FormatError(f"{path!r} holds a docdb {found_engine!r} engine, not {engine!r}")
-    if found_version > version:
-        raise FormatError(
-            f"{path!r} uses {engine} format version {found_version}; "
-            f"this docdb reads versions up to {version}"
-        )
+    _check_identity(path, engine, version)
     strangers = [n for n in names if n != IDENTITY_NAME and not owned_files(n)]
     if strangers:
         raise FormatError(f"{path!r} holds files that are not the {engine} engine's: {strangers[:3]!r}")
@@ -159,11 +152,15 @@ def claim_directory(path: str, engine: str, version: int, owned_files) -> tuple[
 def check_readable(path: str, engine: str, version: int) -> None:
     """For a read-only open: ``path`` must already be a directory of ``engine`` in a format
     this code reads. Nothing is created, locked or written."""
-    identity = os.path.join(path, IDENTITY_NAME)
-    if not os.path.isdir(path) or not os.path.exists(identity):
+    if not os.path.isdir(path) or not os.path.exists(os.path.join(path, IDENTITY_NAME)):
         raise FormatError(f"{path!r} is not a docdb {engine} engine directory (a read-only open "
                           "creates nothing)")
-    found_engine, found_version = read_identity(identity)
+    _check_identity(path, engine, version)
+
+
+def _check_identity(path: str, engine: str, version: int) -> None:
+    """The identity file of ``path`` names ``engine``, in a version this code reads."""
+    found_engine, found_version = read_identity(os.path.join(path, IDENTITY_NAME))
     if found_engine != engine:
         raise FormatError(f"{path!r} holds a docdb {found_engine!r} engine, not {engine!r}")
     if found_version > version:

@@ -45,6 +45,15 @@ def entry_key(name: str) -> bytes:
     return ENTRY_PREFIX + name.encode("utf-8")
 
 
+def entry_stores(entry: dict) -> dict[int, str]:
+    """The stores of one table or collection, with their engines: its data's first, then one
+    per index (a view has none)."""
+    if "id" not in entry:
+        return {}
+    return {entry["id"]: entry["engine"],
+            **{index["id"]: INDEX_ENGINE for index in entry.get("indexes", {}).values()}}
+
+
 class Catalog:
     def __init__(self, entries: dict[str, dict], next_id: int = 1):
         self._entries = entries
@@ -94,6 +103,13 @@ class Catalog:
 
     def entries(self) -> list[dict]:
         return list(self._entries.values())
+
+    def stores(self) -> dict[int, str]:
+        """Every store the catalog names, with its engine: its own, then each object's."""
+        stores = {SYSTEM: "hash"}
+        for entry in self._entries.values():
+            stores.update(entry_stores(entry))
+        return stores
 
     def allocate(self) -> tuple[Catalog, int]:
         """A new store id, and the catalog that remembers it was used."""

@@ -49,11 +49,13 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import storage
 from docdb.errors import OperationalError
-from docdb.models.catalog import INDEX_ENGINE, SYSTEM, Catalog
+from docdb.models.catalog import SYSTEM, Catalog
 from docdb.models.locks import FileLock
 from docdb.models.snapshot import EngineUsers, LogState, Snapshot, View
 from docdb.models.txlog import NAME as LOG_NAME
@@ -149,22 +151,17 @@ class Database:
         self._writer_lock = FileLock(os.path.join(path, "WRITER"))
         self._checkpoint_lock = FileLock(os.path.join(path, "CHECKPOINT"))
 
-    def _checkpointing(self, exclusive: bool) -> Any:
+    @contextmanager
+    def _checkpointing(self, exclusive: bool) -> Iterator[None]:
         """Hold CHECKPOINT (shared: opening engines; exclusive: writing them) for a block."""
-        lock, turn = self._checkpoint_lock, self._checkpoint_turn
-
-        class Held:
-            def __enter__(self) -> None:
-                turn.acquire()
-                if lock is not None:
-                    lock.acquire(exclusive=exclusive)
-
-            def __exit__(self, *exc: Any) -> None:
-                if lock is not None:
-                    lock.release()
-                turn.release()
-
-        return Held()
+        with self._checkpoint_turn:
+            if self._checkpoint_lock is not None:
+                self._checkpoint_lock.acquire(exclusive=exclusive)
+            try:
+                yield
+            finally:
+                if self._checkpoint_lock is not None:
+                    self._checkpoint_lock.release()
 
     def _store_path(self, store: int, engine: str) -> str:
         return os.path.join(self.path, OBJECTS, f"{store}-{engine}")
@@ -208,7 +205,7 @@ class Database:
                 for writes in reader.read():
                     log.add(writes)
             catalog = Catalog.load(Snapshot(view, log.commits, Catalog.load(iter(()))).scan(SYSTEM))
-            for store, kind in _stores_of(catalog).items():
+            for store, kind in catalog.stores().items():
                 if store != SYSTEM:
                     engine_of(store, kind)
         except BaseException:
@@ -330,16 +327,15 @@ class Database:
         """With the writer lock held: the newest state, the log read to its end and ready for
         this process to append to."""
         with self._log_lock:
-            newest = max(generations(self.path)) if not self.memory else self.view.generation
-            if newest > self.view.generation:
-                self.refresh()  # follows the seals
-                if newest > self.view.generation:  # a checkpoint died before sealing the old log
-                    if os.path.exists(log_path(self.path, self.view.generation)):
-                        unsealed = LogWriter(self.path, self.view.generation, "off")
-                        unsealed.seal(newest)  # so every reader of it moves on too
-                        unsealed.close()
-                    self._next_generation(newest)
-            self.refresh()
+            self.refresh()  # follows the seals to the newest generation
+            following = self.view.generation + 1
+            if not self.memory and os.path.exists(log_path(self.path, following)):
+                # a checkpoint died between making the next log and sealing this one (only a
+                # writer of this generation can have made the next): seal it for its readers
+                unsealed = LogWriter(self.path, self.view.generation, "off")
+                unsealed.seal(following)
+                unsealed.close()
+                self.refresh()
             reader = self._reader
             if self.log is None or self.log.generation != self.view.generation:
                 if self.log is not None:
@@ -352,15 +348,7 @@ class Database:
                 self.log.cut(reader.offset)  # a crashed writer's unfinished commit
             return self._latest
 
-    def create_store(self, store: int, engine: str) -> None:
-        """A transaction made a store: it lives in the log until a checkpoint writes it."""
-        if engine not in storage.ENGINES:
-            raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(storage.ENGINES)}")
-
-    def remove_store(self, store: int) -> None:
-        """A store made by a transaction that was undone: nothing of it was written."""
-
-    def commit(self, overlay: dict, catalog: Catalog, dropped: list[int]) -> None:
+    def commit(self, overlay: dict, catalog: Catalog) -> None:
         """Make a transaction's writes durable (per ``sync``) and visible; the writer lock is
         held and ``begin_write`` was called. ``NotCommitted`` if the log did not take it."""
         writes = [(store, key, value) for store, pending in overlay.items()
@@ -407,7 +395,7 @@ class Database:
         view, catalog = self.view, self.catalog
         if not view.log.stores and not compact:
             return
-        live = _stores_of(catalog)
+        live = catalog.stores()
         next_generation = view.generation + 1
         with self._checkpointing(exclusive=True):
             for store in sorted(set(view.log.stores) | (set(live) if compact else set())):
@@ -516,15 +504,3 @@ def _apply(engine: storage.Engine, latest: list[tuple[bytes, bytes | None]]) -> 
                     batch.delete(key)
                 else:
                     batch.put(key, value)
-
-
-def _stores_of(catalog: Catalog) -> dict[int, str]:
-    """Every store the catalog names, with its engine: the catalog's own, each table's and
-    collection's, each index's."""
-    stores = {SYSTEM: "hash"}
-    for entry in catalog.entries():
-        if "id" in entry:  # a view has no store
-            stores[entry["id"]] = entry["engine"]
-            for index in entry.get("indexes", {}).values():
-                stores[index["id"]] = INDEX_ENGINE
-    return stores

@@ -13,6 +13,7 @@ import copy
 import os
 from typing import Any
 
+from docdb.models.catalog import entry_stores
 from docdb.models.schema import TableSchema
 from docdb.models.table import constraint_indexes
 
@@ -48,13 +49,6 @@ def describe(entry: dict) -> dict[str, Any]:
     return out
 
 
-def _stores(entry: dict) -> list[int]:
-    """The store ids holding an object: its data, then one per index."""
-    if entry["kind"] == "view":
-        return []
-    return [entry["id"]] + [spec["id"] for spec in entry.get("indexes", {}).values()]
-
-
 def object_stats(stores: dict, entries: list[dict], logged_keys: Any = None) -> list[dict[str, Any]]:
     """One row per table and collection: its size in entries and on disk, data and indexes
     together (``dead_bytes`` is what a compaction could give back). ``logged_keys(store)``
@@ -63,7 +57,7 @@ def object_stats(stores: dict, entries: list[dict], logged_keys: Any = None) -> 
     for entry in sorted(entries, key=lambda e: e["name"]):
         if entry["kind"] == "view":
             continue
-        data, *indexes = (stores[store].stats() if store in stores else {} for store in _stores(entry))
+        data, *indexes = (stores[store].stats() if store in stores else {} for store in entry_stores(entry))
         disk = data.get("disk_bytes", 0) + sum(s.get("disk_bytes", 0) for s in indexes)
         dead = data.get("dead_bytes", 0) + sum(s.get("dead_bytes", 0) for s in indexes)
         rows.append({"name": entry["name"], "kind": entry["kind"], "engine": entry["engine"],

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import storage
 from docdb.errors import IntegrityError, ProgrammingError
 from docdb.models import keycode
-from docdb.models.catalog import INDEX_ENGINE, SYSTEM, Catalog, edited
+from docdb.models.catalog import SYSTEM, Catalog, edited
 from docdb.models.index import Access, entry_keys
 from docdb.models.txn import Transaction
 
@@ -77,7 +77,6 @@ def create_object(txn: Transaction, name: str, kind: str, engine: str, **extra: 
     if existing is not None:
         raise ProgrammingError(f"{existing['kind']} {existing['name']!r} already exists")
     catalog, store = txn.catalog.allocate()
-    txn.create_store(store, engine)
     entry = {"name": name, "kind": kind, "id": store, "engine": engine, "indexes": {}, **extra}
     _publish(txn, catalog.with_entry(entry), name)
     return entry
@@ -113,10 +112,7 @@ def update_entry(txn: Transaction, changed: dict) -> None:
 
 
 def drop_object(txn: Transaction, entry: dict) -> None:
-    if "id" in entry:  # a view has no store
-        txn.drop_store(entry["id"])
-    for index in entry["indexes"].values():
-        txn.drop_store(index["id"])
+    """The object's stores go with its entry (a checkpoint removes their files)."""
     _publish(txn, txn.catalog.without(entry["name"]), entry["name"])
 
 
@@ -125,7 +121,6 @@ def add_index(txn: Transaction, entry: dict, name: str, fields: list, unique: bo
     if name in entry["indexes"]:
         raise ProgrammingError(f"{entry['kind']} {entry['name']!r} already has an index named {name!r}")
     catalog, store = txn.catalog.allocate()
-    txn.create_store(store, INDEX_ENGINE)
     changed = edited(entry)
     changed["indexes"][name] = {"id": store, "fields": fields, "unique": bool(unique)}
     _publish(txn, catalog.with_entry(changed), entry["name"])
@@ -136,7 +131,7 @@ def remove_index(txn: Transaction, entry: dict, name: str) -> None:
     if name not in entry["indexes"]:
         raise ProgrammingError(f"{entry['kind']} {entry['name']!r} has no index named {name!r}")
     changed = edited(entry)
-    txn.drop_store(changed["indexes"].pop(name)["id"])
+    del changed["indexes"][name]
     _publish(txn, txn.catalog.with_entry(changed), entry["name"])
 
 

@@ -106,15 +106,12 @@ class LogReader:
                 if not record.flags & CONTINUED:  # the last record of its transaction
                     transactions.append(pending)
                     pending = []
-                    end = record.offset + record.size
-            else:
-                end = self.offset + len(data)
             self.torn = False
         except TornTail as torn:
             end = torn.offset
             self.torn = True
             self.torn_at_end = torn.at_end
-        self.offset = end if self.sealed is None else self.offset
+        self.offset = end
         return transactions
 
     def close(self) -> None:
@@ -186,22 +183,3 @@ class LogWriter:
             self._syncer.stop()
         with self._lock:
             self._log.close()
-
-
-class NoLog:
-    """The log of an in-memory database: nothing outlives the process, so a commit
-    needs no record; the engines alone hold it."""
-
-    size = 0
-
-    def append(self, writes: list[Write]) -> None:
-        pass
-
-    def sync_now(self) -> None:
-        pass
-
-    def truncate(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass

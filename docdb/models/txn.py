@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from docdb.models.db import Database
 
 _ABSENT = object()
-_CATALOG, _CREATED, _DROPPED = "catalog", "created", "dropped"
+_CATALOG = "catalog"
 
 
 def overlaid(pending: SortedDict | None, committed: Iterator[tuple[bytes, bytes]], start: bytes | None,
@@ -55,8 +55,6 @@ class Transaction:
         self.base = base if base is not None else db.snapshot()
         self.catalog: Catalog = self.base.catalog
         self.overlay: dict[int, SortedDict] = {}
-        self.created: list[int] = []
-        self.dropped: list[int] = []
         self._undo: list[tuple] = []
         self._depth = 0
         # store -> the next hidden row id to hand out (the largest + 1, as SQLite's rowid): found
@@ -106,18 +104,9 @@ class Transaction:
         self._undo.append((_CATALOG, self.catalog))
         self.catalog = catalog
 
-    def create_store(self, store: int, engine: str) -> None:
-        self.db.create_store(store, engine)
-        self.created.append(store)
-        self._undo.append((_CREATED, store))
-
-    def drop_store(self, store: int) -> None:
-        self.dropped.append(store)
-        self._undo.append((_DROPPED, store))
-
     @property
     def has_writes(self) -> bool:
-        return bool(self.overlay) or bool(self.created) or self.catalog is not self.base.catalog
+        return bool(self.overlay) or self.catalog is not self.base.catalog
 
     # ----- statements ----------------------------------------------------------------
 
@@ -142,12 +131,6 @@ class Transaction:
             entry = self._undo.pop()
             if entry[0] == _CATALOG:
                 self.catalog = entry[1]
-            elif entry[0] == _CREATED:
-                self.created.remove(entry[1])
-                self.overlay.pop(entry[1], None)  # its writes were undone above; no empty batch
-                self.db.remove_store(entry[1])
-            elif entry[0] == _DROPPED:
-                self.dropped.remove(entry[1])
             else:
                 store, key, previous = entry
                 if previous is _ABSENT:
@@ -182,12 +165,9 @@ class Transaction:
         del self.savepoints[i + 1:]
 
     def discard(self) -> None:
-        """Roll back: forget the writes and remove the stores this transaction created."""
-        for store in self.created:
-            self.db.remove_store(store)
+        """Roll back: forget the writes (a store it made or dropped is only a catalog change:
+        stores get their files at a checkpoint, and lose them at the next after a drop)."""
         self.overlay.clear()
-        self.created.clear()
-        self.dropped.clear()
         self._undo.clear()
         self.savepoints.clear()
         self.catalog = self.base.catalog

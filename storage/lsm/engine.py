@@ -114,6 +114,7 @@ class LSMEngine(TreeReads, Engine):
         self._bytes_written = self._user_bytes = 0
         self._writes = 0
         self._count: tuple[int, int, int] | None = None  # (writes, keys, bytes) when counted
+        self._replayed_bytes = 0  # read-only: the logs replayed into the memtable
         if readonly:
             self._syncer, self._worker = None, None
             try:
@@ -446,7 +447,7 @@ class LSMEngine(TreeReads, Engine):
         keys, live = self._live()
         with self._lock:
             mem, imm, tables = self._view
-            logs = self._wal.size if self._wal is not None else getattr(self, "_replayed_bytes", 0)
+            logs = self._wal.size if self._wal is not None else self._replayed_bytes
             total = sum(t.size for t in tables) + logs
             return {
                 "engine": self.name,

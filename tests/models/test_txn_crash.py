@@ -5,8 +5,8 @@ each touching two collections (one with a unique and a multikey index, the
 other on the other engine), a table with a UNIQUE column and a secondary
 index, with inserts, updates and deletes (and every third one DDL: an index
 built, a collection made or dropped), acknowledging each after ``commit()``
-returned, under ``sync="normal"`` or ``"full"``. Tiny thresholds make
-checkpoints, LSM flushes and compactions and hash rollovers and merges happen
+returned, under ``sync="normal"``, ``"full"`` or ``"off"`` (each survives a process
+crash). Tiny thresholds make checkpoints, LSM flushes and compactions and hash rollovers and merges happen
 every few transactions. The parent SIGKILLs it -- at a random moment, or by
 asking it to kill itself at the N-th time it reaches a step of a commit, a
 checkpoint, a drop, or an LSM flush or compaction -- then reopens the database
@@ -110,14 +110,14 @@ def judge(directory: Path, engine: str, acked: int, states: list[dict], context:
     conn.close()  # the last to close checkpoints: the directories of dropped stores go
     with connect(directory, engine) as conn:
         on_disk = {int(name.split("-")[0]) for name in os.listdir(directory / "objects")}
-        assert on_disk <= set(db._stores_of(conn._db.catalog)), "left-over stores"
+        assert on_disk <= set(conn._db.catalog.stores()), "left-over stores"
     conn.close()
     return count
 
 
 def crash_rounds(directory: Path, engine: str, rounds: int, base_seed: int,
                  die_at: tuple[str, int] | None = None) -> dict:
-    """``rounds`` kills in one directory, alternating sync="normal" and "full"; ``die_at=(event,
+    """``rounds`` kills in one directory, taking sync="normal", "full" and "off" in turn; ``die_at=(event,
     n)`` makes the child kill itself at the k-th event, k <= n random. Returns counts."""
     rng = random.Random(base_seed)
     with docdb.connect(directory, engine=engine, **OPTIONS) as conn:
@@ -126,7 +126,7 @@ def crash_rounds(directory: Path, engine: str, rounds: int, base_seed: int,
     states, count, acked_total, died = [EMPTY], 0, 0, 0
     for n in range(rounds):
         seed = base_seed * 1000 + n
-        sync = ("normal", "full")[n % 2]
+        sync = ("normal", "full", "off")[n % 3]
         args = [str(WRITER), str(directory), engine, sync, str(count)]
         if die_at:
             args.append(f"{die_at[0]}:{rng.randint(1, die_at[1])}")
