@@ -17,6 +17,7 @@ SUITES = {
     "query": "bench.query",
     "transfer": "bench.transfer",
     "processes": "bench.processes",
+    "load": "bench.load",
 }
 
 

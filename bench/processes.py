@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ----- the two systems, behind one small face ------------------------------------------------------
 
-def _open(system: str, path: str) -> Any:
+def open_system(system: str, path: str) -> Any:
+    """A connection to ``path`` on ``system``, as every process of these suites opens it."""
     if system == "docdb":
         import docdb
 
@@ -71,7 +72,7 @@ def _commit(system: str, conn: Any, sql: str, params: tuple) -> None:
 
 
 def _create(system: str, path: str) -> None:
-    conn = _open(system, path)
+    conn = open_system(system, path)
     conn.execute("CREATE TABLE kv (id INTEGER PRIMARY KEY, v TEXT)")
     rows = [(i, f"value {i:08d}") for i in range(ROWS)]
     if system == "docdb":
@@ -87,7 +88,7 @@ def _create(system: str, path: str) -> None:
 # ----- the processes ----------------------------------------------------------------------------
 
 def _reader(system: str, path: str, seconds: float, barrier: Any, out: Any) -> None:
-    conn = _open(system, path)
+    conn = open_system(system, path)
     rng = random.Random(os.getpid())
     sql = "SELECT v FROM kv WHERE id = ?"
     conn.execute(sql, (0,)).fetchone()  # plans made, caches warm
@@ -103,7 +104,7 @@ def _reader(system: str, path: str, seconds: float, barrier: Any, out: Any) -> N
 
 def _writer(system: str, path: str, seconds: float, rate: int, barrier: Any, out: Any) -> None:
     """``rate`` commits a second (0: as many as it can); reports commits per second."""
-    conn = _open(system, path)
+    conn = open_system(system, path)
     rng = random.Random(os.getpid())
     sql = "UPDATE kv SET v = ? WHERE id = ?"
     barrier.wait()
@@ -120,7 +121,7 @@ def _writer(system: str, path: str, seconds: float, rate: int, barrier: Any, out
 
 
 def _marker_writer(system: str, path: str, seconds: float, rate: int, barrier: Any, out: Any) -> None:
-    conn = _open(system, path)
+    conn = open_system(system, path)
     barrier.wait()
     acked = []
     start = time.monotonic()
@@ -134,7 +135,7 @@ def _marker_writer(system: str, path: str, seconds: float, rate: int, barrier: A
 
 
 def _observer(system: str, path: str, seconds: float, rate: int, barrier: Any, out: Any) -> None:
-    conn = _open(system, path)
+    conn = open_system(system, path)
     sql = "SELECT v FROM kv WHERE id = 0"
     conn.execute(sql).fetchone()
     barrier.wait()
@@ -150,7 +151,7 @@ def _observer(system: str, path: str, seconds: float, rate: int, barrier: Any, o
     conn.close()
 
 
-def _run(jobs: list[tuple[Any, tuple]]) -> list[tuple[str, Any]]:
+def run_together(jobs: list[tuple[Any, tuple]]) -> list[tuple[str, Any]]:
     """Start each ``(function, args)`` in its own process; all begin together."""
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(len(jobs)), ctx.Queue()
@@ -166,13 +167,13 @@ def _run(jobs: list[tuple[Any, tuple]]) -> list[tuple[str, Any]]:
 # ----- measuring --------------------------------------------------------------------------------
 
 def _measure(system: str, path: str, seconds: float, write_rate: int, visibility_rate: int) -> dict:
-    one = _run([(_reader, (system, path, seconds))])
-    two = _run([(_reader, (system, path, seconds)), (_reader, (system, path, seconds)),
+    one = run_together([(_reader, (system, path, seconds))])
+    two = run_together([(_reader, (system, path, seconds)), (_reader, (system, path, seconds)),
                 (_writer, (system, path, seconds, write_rate))])
-    alone = _run([(_writer, (system, path, seconds, 0))])
-    beside = _run([(_writer, (system, path, seconds, 0)), (_reader, (system, path, seconds)),
+    alone = run_together([(_writer, (system, path, seconds, 0))])
+    beside = run_together([(_writer, (system, path, seconds, 0)), (_reader, (system, path, seconds)),
                    (_reader, (system, path, seconds))])
-    seen = _run([(_marker_writer, (system, path, seconds, visibility_rate)),
+    seen = run_together([(_marker_writer, (system, path, seconds, visibility_rate)),
                  (_observer, (system, path, seconds, visibility_rate))])
     acked = next(v for k, v in seen if k == "acked")
     observed = next(v for k, v in seen if k == "seen")

@@ -33,7 +33,7 @@ from typing import Any
 
 import storage
 from docdb.conveniences import Sqlite3Conveniences
-from docdb.errors import InterfaceError, OperationalError, ProgrammingError, SerializationError
+from docdb.errors import DatabaseError, InterfaceError, OperationalError, ProgrammingError, SerializationError
 from docdb.models.check import check as check_database
 from docdb.models.collection import Collection, document_reader
 from docdb.models.db import Database, NotCommitted
@@ -101,6 +101,11 @@ def _open_database(path: str, sync: str, options: dict, readonly: bool) -> Datab
     except PermissionError as error:
         raise OperationalError(f"unable to open database {path!r}: {error} (readonly=True opens "
                                "a database this process may not write)") from error
+    except storage.CorruptionError as error:  # sqlite3's "database disk image is malformed"
+        raise DatabaseError(f"cannot open {path!r}: the database is damaged: {error} ('docdb check' "
+                            "says where; 'docdb repair' saves what is intact)") from error
+    except OSError as error:
+        raise OperationalError(f"unable to open database {path!r}: {error}") from error
 
 
 def _release(db: Database) -> None:
@@ -188,6 +193,9 @@ class Connection(Sqlite3Conveniences):
                 raise SerializationError(
                     "could not serialize: another connection or process committed after this "
                     "transaction's first read; roll back and run it again")
+        except OSError as error:
+            self._db.release_writer()
+            raise OperationalError(f"disk I/O error: {error}") from error
         except BaseException:
             self._db.release_writer()
             raise
@@ -440,13 +448,15 @@ class Connection(Sqlite3Conveniences):
     def stats(self) -> dict[str, Any]:
         """The database's size: ``objects`` (per table and collection: ``entries``, ``indexes``,
         ``disk_bytes``, ``dead_bytes`` -- what ``compact`` can give back), ``log_bytes`` and
-        ``disk_bytes`` (the whole directory)."""
+        ``disk_bytes`` (the whole directory), ``checkpoint_error`` (why the last automatic
+        checkpoint failed -- the commits stay in the log -- or None)."""
         self._check_open()
         with self._lock:
             objects = object_stats(self._db.stores, self.reading().catalog.entries(), self._db.logged_keys)
         log = self._db.log
         return {"path": self.path, "objects": objects, "log_bytes": log.size if log is not None else 0,
-                "disk_bytes": tree_bytes(self.path) if not self._db.memory else 0}
+                "disk_bytes": tree_bytes(self.path) if not self._db.memory else 0,
+                "checkpoint_error": self._db.checkpoint_error}
 
     def check(self) -> list[dict[str, Any]]:
         """Every problem in the database's committed state: damaged records, blocks or log,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from docdb.adapters import PLAIN_TYPES, adapt
 from docdb.converters import column_converters, converted
-from docdb.errors import Error, InterfaceError, InternalError, ProgrammingError
+from docdb.errors import Error, InterfaceError, InternalError, OperationalError, ProgrammingError
 from query.decltypes import declared_types
 from query.executor import Result, execute
 from query.params import Slots, parameter_slots
@@ -63,6 +63,8 @@ def run(conn: Any, statement: Any, params: Any) -> Result:
         raise
     except RecursionError:
         raise ProgrammingError("statement nests too deeply to run") from None
+    except OSError as error:  # the disk failed under the statement, as sqlite3's "disk I/O error"
+        raise OperationalError(f"disk I/O error: {error}") from error
     except Exception as error:  # a bug: report it as one, with its cause attached
         raise InternalError(f"internal error running the statement: {type(error).__name__}: {error}") \
             from error

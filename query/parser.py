@@ -77,7 +77,9 @@ def parse(text: str) -> tuple[Any, ...]:
     except lark.exceptions.VisitError as error:
         if isinstance(error.orig_exc, QuerySyntaxError):
             raise error.orig_exc from None
-        raise
+        meta = getattr(error.obj, "meta", None)  # a literal docdb cannot take: say where it is
+        line, column = (meta.line, meta.column) if meta is not None and not meta.empty else (1, 1)
+        raise QuerySyntaxError(f"{error.orig_exc}", text, line, column) from None
 
 
 def parse_one(text: str) -> Any:
@@ -892,8 +894,10 @@ def _number(text: str) -> int | float:
         return value - (1 << 64) if value >= 1 << 63 else value  # SQLite: 64-bit two's complement
     if any(c in text for c in ".eE"):
         return float(text)
+    if len(text.lstrip("0")) > 19:  # too big for INTEGER: a REAL, as SQLite (and never a
+        return float(text)  # conversion of thousands of digits to int)
     value = int(text)
-    return value if value < 1 << 63 else float(value)  # too big for INTEGER: a REAL, as SQLite
+    return value if value < 1 << 63 else float(value)
 
 
 _INDEX_STAR, _FIELD_STAR = "[*]", ".*"

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import zlib
 
-from storage.errors import FormatError, LockedError
+from storage.errors import CorruptionError, FormatError, LockedError
 
 IDENTITY_NAME = "DOCDB"
 LOCK_NAME = "LOCK"
+DURABLE_NAME = "DURABLE"
 TEMP_SUFFIX = ".tmp"
 _IDENTITY_MAGIC = "docdb-storage"
 
@@ -37,6 +39,30 @@ def fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """``os.write`` until every byte is written: a write may be cut short (a signal, a
+    nearly full disk) without failing."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def make_directories(path: str) -> None:
+    """``os.makedirs``, durably: each directory made is fsynced into its parent, so a power
+    loss never drops a directory whose files were fsynced."""
+    path = os.path.abspath(path)
+    if os.path.isdir(path):
+        return
+    make_directories(os.path.dirname(path))
+    try:
+        os.mkdir(path)
+    except FileExistsError:  # another process made it meanwhile
+        if not os.path.isdir(path):
+            raise
+        return
+    fsync_dir(os.path.dirname(path))
+
+
 def atomic_write(path: str, data: bytes | list[bytes]) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves old or new, never torn."""
     tmp = path + TEMP_SUFFIX
@@ -44,14 +70,36 @@ def atomic_write(path: str, data: bytes | list[bytes]) -> None:
     try:
         chunks = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
         for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, chunk)
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
     fsync_dir(os.path.dirname(os.path.abspath(path)))
+
+
+def write_durable(directory: str, file_name: str, length: int) -> None:
+    """Record that ``file_name`` -- the file an engine appends to -- held ``length`` bytes when
+    ``flush`` last made them durable. A torn tail is the mark of a crash only past that
+    length: an open that finds the file shorter, or torn before it, has found damage, and
+    says so instead of serving the older values the lost records had replaced."""
+    body = f"{file_name} {length}".encode()
+    atomic_write(os.path.join(directory, DURABLE_NAME), body + f" {zlib.crc32(body):08x}\n".encode())
+
+
+def durable_length(directory: str, file_name: str) -> int:
+    """The length ``write_durable`` last recorded for ``file_name`` (0: none, or another file)."""
+    path = os.path.join(directory, DURABLE_NAME)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(512)
+    except FileNotFoundError:
+        return 0
+    parts = raw.split()
+    if len(parts) != 3 or not parts[1].isdigit() or \
+            f"{zlib.crc32(parts[0] + b' ' + parts[1]):08x}".encode() != parts[2]:
+        raise CorruptionError("the durable mark is damaged", path, 0)
+    return int(parts[1]) if parts[0].decode("utf-8", "replace") == file_name else 0
 
 
 def directory_bytes(directory: str) -> int:
@@ -76,6 +124,16 @@ def remove_temp_files(directory: str) -> None:
             os.unlink(os.path.join(directory, name))
 
 
+def write_pid(fd: int) -> None:
+    """This process's pid into a lock file it holds, so another's error can name it: a fixed
+    width, overwriting the last holder's without truncating. Best effort: on a full disk
+    the lock is held all the same."""
+    try:
+        os.pwrite(fd, f"{os.getpid():<12}\n".encode(), 0)
+    except OSError:
+        pass
+
+
 class DirLock:
     """An exclusive, process-owned lock on an engine directory."""
 
@@ -91,8 +149,7 @@ class DirLock:
                 f"engine directory {directory!r} is locked by process {holder}; "
                 "only one process may open it at a time"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        write_pid(fd)
         self._fd: int | None = fd
 
     def release(self) -> None:
@@ -112,7 +169,7 @@ def prepare_directory(path: str, engine: str, version: int, owned_files) -> bool
     if os.path.exists(path) and not os.path.isdir(path):
         raise FormatError(f"{path!r} is a file, not a docdb engine directory")
     if not os.path.exists(path):
-        os.makedirs(path)
+        make_directories(path)
     identity = os.path.join(path, IDENTITY_NAME)
     # LOCK, and an identity file whose creation a crash interrupted, are ours.
     names = [n for n in os.listdir(path) if n not in (LOCK_NAME, IDENTITY_NAME + TEMP_SUFFIX)]
@@ -124,7 +181,8 @@ def prepare_directory(path: str, engine: str, version: int, owned_files) -> bool
             )
         return True
     _check_identity(path, engine, version)
-    strangers = [n for n in names if n != IDENTITY_NAME and not owned_files(n)]
+    ours = (IDENTITY_NAME, DURABLE_NAME, DURABLE_NAME + TEMP_SUFFIX)
+    strangers = [n for n in names if n not in ours and not owned_files(n)]
     if strangers:
         raise FormatError(f"{path!r} holds files that are not the {engine} engine's: {strangers[:3]!r}")
     return False

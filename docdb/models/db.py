@@ -61,7 +61,7 @@ from docdb.models.snapshot import EngineUsers, LogState, Snapshot, View
 from docdb.models.txlog import NAME as LOG_NAME
 from docdb.models.txlog import LogReader, LogWriter, create_log, generations, log_path
 from storage.errors import StorageError
-from storage.files import IDENTITY_NAME, fsync_dir, prepare_directory, write_identity
+from storage.files import IDENTITY_NAME, fsync_dir, make_directories, prepare_directory, write_identity
 from storage.lsm.sstable import BlockCache
 
 FORMAT_VERSION = 1
@@ -100,6 +100,7 @@ class Database:
         # at CHECKPOINT through this lock, and the file lock orders the processes
         self._checkpoint_turn = threading.Lock()
         self.closed = False
+        self.checkpoint_error: str | None = None  # why the last automatic checkpoint failed
         self._reader: LogReader | None = None
         self.log: LogWriter | None = None
         self._memory_engines: dict[int, storage.Engine] = {}
@@ -136,14 +137,14 @@ class Database:
             return
         if os.path.exists(path) and not os.path.isdir(path):
             raise storage.FormatError(f"{path!r} is a file, not a docdb database directory")
-        os.makedirs(path, exist_ok=True)
+        make_directories(path)
         self._dir_lock = FileLock(os.path.join(path, "LOCK"))
         if not os.path.exists(os.path.join(path, IDENTITY_NAME)):
             self._dir_lock.acquire(exclusive=True)  # one process stamps a new directory
             try:
                 if prepare_directory(path, "database", FORMAT_VERSION, _owned):
                     write_identity(path, "database", FORMAT_VERSION)
-                os.makedirs(os.path.join(path, OBJECTS), exist_ok=True)
+                make_directories(os.path.join(path, OBJECTS))
             finally:
                 self._dir_lock.release()
         self._dir_lock.acquire(exclusive=False)
@@ -171,7 +172,7 @@ class Database:
         if self.memory:
             return self._memory_engines.get(store)
         path = self._store_path(store, engine)
-        if not os.path.isdir(path):
+        if not os.path.exists(os.path.join(path, IDENTITY_NAME)):  # not made, or its making cut short
             return None
         options = dict(self._options.get(engine, {}))
         if engine == "lsm":
@@ -366,11 +367,13 @@ class Database:
             self.catalog = catalog
             self._latest = Snapshot(self.view, self.view.log.commits, catalog)
         if self._log_bytes() > self.checkpoint_bytes:
+            # As SQLite's automatic checkpoint: the commit stands (the log holds it) whatever
+            # happens here, so a failure is kept for stats() and tried again next commit.
             try:
                 self._checkpoint(False)
+                self.checkpoint_error = None
             except (OSError, StorageError) as error:
-                raise OperationalError(f"committed, but the checkpoint after it failed (the log keeps "
-                                       f"the commit): {error}") from error
+                self.checkpoint_error = f"{type(error).__name__}: {error}"
 
     def _log_bytes(self) -> int:
         if self.memory:
@@ -397,6 +400,8 @@ class Database:
             return
         live = catalog.stores()
         next_generation = view.generation + 1
+        if self.log is not None:  # the log first: a power loss mid-checkpoint must find it whole
+            self.log.sync_now()
         with self._checkpointing(exclusive=True):
             for store in sorted(set(view.log.stores) | (set(live) if compact else set())):
                 if store in live:
@@ -474,7 +479,8 @@ class Database:
             if not self.memory and not self.readonly and self._dir_lock is not None:
                 self._dir_lock.release()
                 last = self._dir_lock.acquire(exclusive=True, timeout=0)
-                if last and self.acquire_writer(timeout=0):
+                healthy = self.log is None or self.log.failed is None  # else the disk decides
+                if last and healthy and self.acquire_writer(timeout=0):
                     try:
                         self.checkpoint()
                     finally:

@@ -16,7 +16,7 @@ A database directory has three (``docdb.models.db``):
   into it, so a process that gives up waiting can name it.
 * ``CHECKPOINT`` -- held exclusive while a checkpoint writes the stores' engines,
   shared while a process opens them to read, so nobody reads an engine mid-change.
-May import: the standard library and ``docdb.errors``.
+May import: the standard library, ``storage.files`` and ``docdb.errors``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+
+from storage.files import write_pid
 
 __all__ = ["FileLock"]
 
@@ -79,7 +81,7 @@ class FileLock:
         """Write this process's pid into the file (holding it exclusive), for ``holder``: a
         fixed width, so it overwrites the last holder's without truncating the file."""
         if self._fd is not None:
-            os.pwrite(self._fd, f"{os.getpid():<12}\n".encode(), 0)
+            write_pid(self._fd)
 
     def holder(self) -> str:
         """The pid the last exclusive holder wrote, or "unknown"."""

@@ -22,6 +22,12 @@ appends). ``LogWriter`` appends, under the database's writer lock. Record key: t
 store id as 4 big-endian bytes, then the engine key; a delete is a tombstone. The
 ``sync`` mode is the database's: ``full`` fsyncs before a commit returns,
 ``normal`` at least once a second, ``off`` only at a checkpoint.
+
+A failed fsync of the log is final for this writer, as PostgreSQL learned: the kernel
+may already have dropped the unwritten pages, so a later fsync that succeeds proves
+nothing. Every later append raises until the database is opened again and reads what
+the disk really holds. A log deleted or cut shorter behind the database's back is
+refused the same way, rather than written into a file no one will read.
 May import: the standard library, ``storage`` and ``docdb.models``.
 """
 
@@ -31,6 +37,7 @@ import os
 import struct
 import threading
 
+from storage.errors import StorageError
 from storage.files import fsync_dir
 from storage.lsm.wal import WriteAheadLog, value_of_record
 from storage.record import CONTINUED, TornTail, encode_batch, iter_records
@@ -133,6 +140,7 @@ class LogWriter:
         self._lock = threading.Lock()
         self._log = WriteAheadLog(self.path)
         self._seq = 0
+        self.failed: StorageError | None = None  # set for good by a failed fsync (see above)
         self._syncer = (PeriodicSync(self._lock, lambda: self._log, sync_interval, "docdb-txlog")
                         if sync == "normal" else None)
 
@@ -151,8 +159,6 @@ class LogWriter:
         """Append one transaction (after whatever other processes appended); durable on
         return when ``sync="full"``. If it raises, nothing of it stays in the log (a failed
         fsync takes the batch back out). Returns where the log now ends."""
-        if self._syncer is not None:  # before writing: a commit that raises is not in the log
-            self._syncer.raise_error(self.path)
         ops = [(encode_key(store, key), value) for store, key, value in writes]
         return self._append(ops, self.sync == "full")
 
@@ -162,21 +168,44 @@ class LogWriter:
 
     def _append(self, ops: list, durable: bool) -> int:
         with self._lock:
-            offset = self._log.size = os.fstat(self._log.fd).st_size  # others may have appended
+            self._check_healthy()  # before writing: a commit that raises is not in the log
+            info = os.fstat(self._log.fd)
+            if info.st_nlink == 0 or info.st_size < self._log.size:
+                what = "deleted" if info.st_nlink == 0 else "cut short"
+                self.failed = StorageError(f"the log {self.path!r} was {what} behind the database's back")
+                raise self.failed
+            offset = self._log.size = info.st_size  # others may have appended
             self._log.append(b"".join(encode_batch(self._seq, ops)))
             if durable:
                 try:
                     self._log.sync()
-                except OSError:
+                except OSError as error:
                     os.ftruncate(self._log.fd, offset)  # not durable: take it back out
                     self._log.size = offset
-                    raise
+                    self._fail(error)
             self._seq += len(ops)
             return self._log.size
 
     def sync_now(self) -> None:
         with self._lock:
-            self._log.sync()
+            self._check_healthy()
+            try:
+                self._log.sync()
+            except OSError as error:
+                self._fail(error)
+
+    def _check_healthy(self) -> None:
+        if self.failed is None and self._syncer is not None and self._syncer.error is not None:
+            self._fail(self._syncer.error, raise_now=False)
+        if self.failed is not None:
+            raise StorageError(f"this database takes no more writes until it is opened again: "
+                               f"{self.failed}") from self.failed
+
+    def _fail(self, error: BaseException, raise_now: bool = True) -> None:
+        self.failed = StorageError(f"an fsync of the log {self.path!r} failed ({error}), so what it "
+                                   "holds is uncertain")
+        if raise_now:
+            raise self.failed from error
 
     def close(self) -> None:
         if self._syncer is not None:

@@ -40,8 +40,10 @@ from storage.files import (
     check_readable,
     claim_directory,
     directory_bytes,
+    durable_length,
     fsync_dir,
     remove_temp_files,
+    write_durable,
 )
 from storage.hash.hint import remove_hint
 from storage.hash.keydir import (
@@ -54,7 +56,7 @@ from storage.hash.keydir import (
     pack,
     unpack,
 )
-from storage.hash.loader import index_segment, replay
+from storage.hash.loader import index_segment, is_crash_tail, replay
 from storage.hash.merge import MergeCancelled, Merger
 from storage.hash.scan import scan_values
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name, segment_name
@@ -116,6 +118,7 @@ class HashEngine(Engine):
         self._segments: list[Segment] = []  # live segments in replay order
         self._keydir = KeyDir(keydir_dict_max, keydir_block)
         self._bytes_written = 0  # to segments and hints since open: write amplification
+        self._durable_mark: tuple[str, int] | None = None  # the last write_durable's
         self.merges = 0
         try:
             self._load()
@@ -152,8 +155,9 @@ class HashEngine(Engine):
         for place in ordered:
             segment = self._register(Segment.open(self.path, *place, readonly=self.readonly))
             self._segments.append(segment)
-            index = index_segment(segment, is_newest=place == ordered[-1] and place[1] == 0,
-                                  repair=not self.readonly)
+            is_newest = place == ordered[-1] and place[1] == 0
+            index = index_segment(segment, is_newest, repair=not self.readonly,
+                                  durable=durable_length(self.path, segment_name(*place)) if is_newest else 0)
             segment.map_for_reading()
             replay(self._keydir, segment, index)
             max_seq = max(max_seq, index.max_seq)
@@ -175,6 +179,8 @@ class HashEngine(Engine):
         path = os.path.join(self.path, segment_name(*place))
         if os.path.getsize(path) >= SEGMENT_HEADER_SIZE:
             return False
+        if durable_length(self.path, segment_name(*place)):
+            raise CorruptionError("the segment is shorter than its header, yet it was flushed", path, 0)
         if not self.readonly:
             os.unlink(path)
         return True
@@ -324,8 +330,16 @@ class HashEngine(Engine):
             if self.readonly:
                 return
             self._active.sync()
+            self._mark_durable()
             if self._syncer is not None:
                 self._syncer.raise_error(self.path)
+
+    def _mark_durable(self) -> None:
+        """After an fsync: what the active segment holds is durable (``write_durable``)."""
+        mark = (self._active.path, self._active.size)
+        if mark != self._durable_mark:
+            write_durable(self.path, os.path.basename(self._active.path), self._active.size)
+            self._durable_mark = mark
 
     # ----- merge -------------------------------------------------------------------
 
@@ -346,7 +360,9 @@ class HashEngine(Engine):
                 for _record in iter_records(data, 0, base=SEGMENT_HEADER_SIZE, values=True):
                     pass
             except TornTail as torn:
-                if not (torn.zero_fill or (segment is newest and (torn.at_end or torn.unpublished))):
+                is_newest = segment is newest
+                durable = durable_length(self.path, os.path.basename(segment.path)) if is_newest else 0
+                if not is_crash_tail(torn, is_newest, durable):
                     raise CorruptionError(torn.reason, segment.path, torn.bad_offset) from None
         super().verify()
 

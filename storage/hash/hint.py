@@ -5,7 +5,8 @@ listing every record's key, offset, size and flags in key order, which lets the
 keydir load them without sorting. It is written once, atomically, and trusted
 only if its checksum holds and it names the segment's uid and exact length
 (merge outputs never grow): otherwise it is *stale* and the segment is read
-instead.
+instead -- except that a segment shorter than its intact hint says has lost
+records, which is ``CorruptionError``.
 
 Format (version 1), little-endian, laid out in columns so loading is a few
 ``array.frombytes`` calls rather than a loop per entry::
@@ -35,6 +36,7 @@ from array import array
 from typing import NamedTuple
 
 from storage.columns import from_le, split, to_le
+from storage.errors import CorruptionError
 from storage.files import atomic_write
 
 MAGIC = b"\x89DocDBht"
@@ -79,6 +81,10 @@ def read_hint(path: str, uid: int, segment_size: int) -> SegmentIndex | None:
     if len(raw) < _HEAD.size + 4 or zlib.crc32(memoryview(raw)[:-4]) != int.from_bytes(raw[-4:], "little"):
         return None
     magic, version, hint_uid, covered, count, max_seq = _HEAD.unpack_from(raw)
+    if magic == MAGIC and version == VERSION and hint_uid == uid and covered > segment_size:
+        # merge outputs never shrink, and are on disk before their hint: records are gone
+        raise CorruptionError(f"the segment is {segment_size} bytes; its hint file says {covered}",
+                              path[: -len(".hint")] + ".seg", segment_size)
     if magic != MAGIC or version != VERSION or hint_uid != uid or covered != segment_size:
         return None
     view = memoryview(raw)

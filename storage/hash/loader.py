@@ -5,8 +5,9 @@ is valid (and only the bytes after what the hint covers are scanned), otherwise
 scanned record by record with every checksum verified. A record that fails at
 the very end of the newest segment is the torn tail of an interrupted write and
 is cut off, as is a tail of zeros (preallocated space never written) in any
-segment; anything else is corruption and opening fails with ``CorruptionError``
-naming the file and offset.
+segment -- unless it lies before what ``flush`` last made durable; anything else
+is corruption and opening fails with ``CorruptionError`` naming the file and
+offset.
 May import: the standard library and ``storage``'s own modules.
 """
 
@@ -22,7 +23,15 @@ from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment
 from storage.record import TOMBSTONE, TornTail, iter_records
 
 
-def index_segment(segment: Segment, is_newest: bool, repair: bool = True) -> SegmentIndex:
+def is_crash_tail(torn: TornTail, is_newest: bool, durable: int) -> bool:
+    """Whether a segment's torn end is what a crash leaves rather than damage: zeros (space
+    preallocated and never written) in any segment, or a last write cut short or never
+    published in the newest -- and either only past ``durable``, the length the newest
+    segment had when ``flush`` last made it durable (``storage.files.write_durable``)."""
+    return (torn.zero_fill or (is_newest and (torn.at_end or torn.unpublished))) and torn.offset >= durable
+
+
+def index_segment(segment: Segment, is_newest: bool, repair: bool = True, durable: int = 0) -> SegmentIndex:
     """The segment's records as columns: from its hint if valid, else by reading them all."""
     hint = read_hint(segment.hint_path, segment.uid, segment.size)
     if hint is not None:
@@ -43,10 +52,7 @@ def index_segment(segment: Segment, is_newest: bool, repair: bool = True) -> Seg
     except TornTail as torn:
         damage = torn
     if damage is not None:
-        # Zeros are space preallocated and never written (see Segment); a tail
-        # cut short, or a write never published, can only be the interrupted
-        # last write, in the newest segment. Anything else is damage.
-        if not (damage.zero_fill or (is_newest and (damage.at_end or damage.unpublished))):
+        if not is_crash_tail(damage, is_newest, durable):
             raise CorruptionError(damage.reason, segment.path, damage.bad_offset)
         segment.truncate(damage.offset, repair)
     return SegmentIndex(keys, offsets, sizes, bytes(flags), max_seq, segment.size)

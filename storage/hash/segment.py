@@ -28,7 +28,7 @@ import struct
 import zlib
 
 from storage.errors import CorruptionError, FormatError, StorageError
-from storage.files import TEMP_SUFFIX
+from storage.files import TEMP_SUFFIX, write_all
 from storage.record import PUBLISH_BYTES
 
 MAGIC = b"\x89DocDBhs"
@@ -99,7 +99,8 @@ class Segment:
         head = _HEADER.pack(MAGIC, VERSION, uid)
         fd = os.open(building, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            os.write(fd, head + struct.pack("<I", zlib.crc32(head)))
+            write_all(fd, head + struct.pack("<I", zlib.crc32(head)))
+            os.fdatasync(fd)  # the header is on disk before the name: never a headerless segment
             if building != final:
                 os.rename(building, final)
         except OSError as error:

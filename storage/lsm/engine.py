@@ -41,8 +41,10 @@ from storage.files import (
     check_readable,
     claim_directory,
     directory_bytes,
+    durable_length,
     fsync_dir,
     remove_temp_files,
+    write_durable,
 )
 from storage.lsm.compaction import pick_run
 from storage.lsm.manifest import NAME as MANIFEST_NAME
@@ -108,6 +110,8 @@ class LSMEngine(TreeReads, Engine):
         self._cache_owner = next(_owners)
         self._wal: WriteAheadLog | None = None
         self._imm_wal: WriteAheadLog | None = None
+        self._log_name_unsynced = False  # a log made under sync="off" whose name flush must fsync
+        self._durable_mark: tuple[str, int] | None = None  # the last write_durable's
         self._tables: list[SSTable] = []
         self.background_error: BaseException | None = None
         self.flushes = self.compactions = 0
@@ -165,7 +169,8 @@ class LSMEngine(TreeReads, Engine):
         logs = sorted(n for n in found["log"] if n >= manifest.log_number)
         memtable, seq = Memtable(), manifest.last_seq
         for number in logs:
-            for record in replay(self._file(log_name(number)), number == logs[-1]):
+            for record in replay(self._file(log_name(number)), number == logs[-1],
+                                 durable=durable_length(self.path, log_name(number))):
                 memtable.put(record.key, value_of_record(record))
                 seq = max(seq, record.seq)
         # Checked; now clear what a crash left: tables no manifest names, temp files.
@@ -193,7 +198,8 @@ class LSMEngine(TreeReads, Engine):
         memtable, seq = Memtable(), manifest.last_seq
         self._replayed_bytes = sum(os.path.getsize(self._file(log_name(n))) for n in logs)
         for number in logs:
-            for record in replay(self._file(log_name(number)), number == logs[-1], repair=False):
+            for record in replay(self._file(log_name(number)), number == logs[-1], repair=False,
+                                 durable=durable_length(self.path, log_name(number))):
                 memtable.put(record.key, value_of_record(record))
                 seq = max(seq, record.seq)
         self._seq = seq + 1
@@ -217,7 +223,10 @@ class LSMEngine(TreeReads, Engine):
     def _open_new_log(self) -> WriteAheadLog:
         self._wal_number = self._allocate()
         wal = WriteAheadLog(self._file(log_name(self._wal_number)))
-        if self.sync != "off":  # the log's name must survive a power loss with its records
+        # The log's name must survive a power loss with its records: now, or (``off``) at
+        # the next ``flush``, which promises everything written so far is durable.
+        self._log_name_unsynced = self.sync == "off"
+        if not self._log_name_unsynced:
             fsync_dir(self.path)
         return wal
 
@@ -439,8 +448,19 @@ class LSMEngine(TreeReads, Engine):
             self._wal.sync()  # type: ignore[union-attr]
             if self._imm_wal is not None:  # writes whose table has not landed yet
                 self._imm_wal.sync()
+            if self._log_name_unsynced:
+                fsync_dir(self.path)
+                self._log_name_unsynced = False
+            self._mark_durable()
             if self._syncer is not None:
                 self._syncer.raise_error(self.path)
+
+    def _mark_durable(self) -> None:
+        """After an fsync: what the current log holds is durable (``write_durable``)."""
+        mark = (self._wal.path, self._wal.size)  # type: ignore[union-attr]
+        if mark != self._durable_mark and self._wal.size:  # type: ignore[union-attr]
+            write_durable(self.path, os.path.basename(mark[0]), mark[1])
+            self._durable_mark = mark
 
     def stats(self) -> dict[str, Any]:
         self._check_open()

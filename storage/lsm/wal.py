@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 
 from storage.errors import CorruptionError, StorageError
+from storage.files import write_all
 from storage.record import TOMBSTONE, Record, TornTail, iter_records
 
 
@@ -34,9 +35,7 @@ class WriteAheadLog:
         """Write whole records; a failed write is cut back so no partial record stays."""
         offset = self.size
         try:
-            written = os.write(self.fd, data)
-            while written < len(data):
-                written += os.write(self.fd, memoryview(data)[written:])
+            write_all(self.fd, data)
         except OSError as error:
             os.ftruncate(self.fd, offset)
             raise StorageError(f"could not append to {self.path!r}: {error}") from error
@@ -60,9 +59,10 @@ class WriteAheadLog:
             self.fd = -1
 
 
-def replay(path: str, is_newest: bool, repair: bool = True) -> Iterator[Record]:
+def replay(path: str, is_newest: bool, repair: bool = True, durable: int = 0) -> Iterator[Record]:
     """The committed records of the log at ``path``; cuts a torn tail off the newest (only
-    stops before it when not ``repair``: a read-only open changes no file)."""
+    stops before it when not ``repair``: a read-only open changes no file) -- if the tail
+    lies past ``durable``, what ``flush`` last made durable; before it, it is damage."""
     with open(path, "rb") as f:
         data = f.read()
     damage = None
@@ -71,7 +71,7 @@ def replay(path: str, is_newest: bool, repair: bool = True) -> Iterator[Record]:
     except TornTail as torn:
         damage = torn
     if damage is not None:
-        if not (damage.zero_fill or (is_newest and damage.at_end)):
+        if not ((damage.zero_fill or (is_newest and damage.at_end)) and damage.offset >= durable):
             raise CorruptionError(damage.reason, path, damage.bad_offset)
         if not repair:
             return

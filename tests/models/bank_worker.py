@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import docdb  # noqa: E402
+from tests.children import check_forever  # noqa: E402
 
 ACCOUNTS = 12
 START = 1000
@@ -89,17 +90,7 @@ def main(argv: list[str]) -> int:
                 continue
             print("ACK", tid, flush=True)
             n += 1
-    checks = 0
-    while True:
-        conn.execute("BEGIN")
-        problem = check(conn)
-        conn.rollback()
-        if problem is not None:
-            print("BAD", problem, flush=True)
-            return 1
-        checks += 1
-        if checks % 5 == 0:
-            print("OK", checks, flush=True)
+    return check_forever(conn, check)
 
 
 if __name__ == "__main__":

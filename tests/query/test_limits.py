@@ -84,3 +84,70 @@ def test_long_and_or_chains_are_not_deep(conn):
 def test_text_too_long(conn):
     with pytest.raises(docdb.ProgrammingError, match="the limit is"):
         conn.execute("SELECT '" + "x" * MAX_LENGTH + "'")
+
+
+# ----- hostile input: each works, or fails with a docdb error, in bounded time and memory ------
+
+
+def test_pathological_like_and_glob_patterns_take_linear_time(conn):
+    """Patterns that make a backtracking matcher exponential: ``%a%a%...%b`` over a long run
+    of ``a``. docdb matches each ``%``-separated piece once, left to right."""
+    subject = "a" * 20_000
+    assert conn.execute("SELECT ? LIKE ?", (subject, "%a" * 60 + "%b")).fetchone() == (0,)
+    assert conn.execute("SELECT ? LIKE ?", (subject, "%a" * 60 + "%")).fetchone() == (1,)
+    assert conn.execute("SELECT ? GLOB ?", (subject, "*a" * 60 + "*b")).fetchone() == (0,)
+    assert conn.execute("SELECT ? LIKE ?", (subject, "_%" * 5000)).fetchone() == (1,)
+
+
+def test_long_in_lists(conn):
+    conn.executemany("INSERT INTO t (id) VALUES (?)", [(i,) for i in range(50)])
+    values = list(range(0, 40_000, 2))
+    marks = ",".join("?" * len(values))
+    assert conn.execute(f"SELECT count(*) FROM t WHERE id IN ({marks})", values).fetchone() == (25,)
+    literals = ",".join(map(str, values))
+    assert conn.execute(f"SELECT count(*) FROM t WHERE id NOT IN ({literals})").fetchone() == (25,)
+
+
+def test_huge_values_round_trip(conn):
+    text, blob = "é" * (4 << 20), bytes(range(256)) * (1 << 14)  # 8 MiB of UTF-8, 4 MiB of bytes
+    conn.execute("CREATE TABLE b (id INTEGER PRIMARY KEY, x BLOB)")
+    conn.execute("INSERT INTO b VALUES (1, ?)", (blob,))
+    conn.collection("c").insert_one({"_id": 2, "text": text})
+    assert conn.execute("SELECT x FROM b WHERE id = 1").fetchone() == (blob,)
+    assert conn.collection("c").find_one({"_id": 2})["text"] == text
+    assert conn.execute("SELECT " + "9" * 5000).fetchone()[0] == float("inf")
+
+
+def test_very_many_columns(conn):
+    columns = ", ".join(f"c{i} INTEGER" for i in range(2000))
+    conn.execute(f"CREATE TABLE wide ({columns})")
+    conn.execute(f"INSERT INTO wide VALUES ({', '.join('?' * 2000)})", list(range(2000)))
+    row = conn.execute("SELECT * FROM wide").fetchone()
+    assert len(row) == 2000 and row[1999] == 1999
+
+
+def test_very_long_paths_are_refused_with_a_position(conn):
+    path = ".".join(["a"] * 5000)
+    with pytest.raises(docdb.ProgrammingError) as caught:
+        conn.execute(f"SELECT c.{path} FROM c")
+    assert caught.value.line == 1
+    assert conn.execute("SELECT c." + ".".join(["a"] * 50) + " FROM c").fetchone() == (None,)
+
+
+@pytest.mark.parametrize(
+    "name", ["../../escape", "a/b", "/etc/passwd", "nul\x00byte", "ünï código", "x" * 250, "CON", ". ."]
+)
+def test_odd_names_are_names_and_nothing_else(conn, tmp_path, name):
+    disk = docdb.connect(str(tmp_path / "db"), autocommit=True)
+    quoted = '"' + name.replace('"', '""') + '"'
+    try:
+        disk.execute(f"CREATE TABLE {quoted} (a INTEGER)")
+        disk.execute(f"INSERT INTO {quoted} VALUES (1)")
+        disk.collection(name).insert_one({"_id": 1})
+    except docdb.Error:  # refusing a name is fine; it must not reach the file system
+        pass
+    disk.close()
+    outside = {p.name for p in tmp_path.iterdir()}
+    assert outside == {"db"}
+    inside = {p.name for p in (tmp_path / "db" / "objects").iterdir()}
+    assert all(n.split("-")[0].isdigit() for n in inside), inside
