@@ -49,9 +49,14 @@ _BRACKETS = {  # type byte ranges of keycode: [first, last + 1)
 }
 
 
+def _integral(value: Any) -> bool:
+    """A float that is a whole number an int can stand for (in JSON's 64-bit range)."""
+    return type(value) is float and value.is_integer() and -(2**63) <= value < 2**63
+
+
 def normalize(value: Any) -> Any:
     """``value`` as an index key holds it (equal values, equal bytes)."""
-    if type(value) is float and value.is_integer():
+    if _integral(value):
         return int(value)
     if isinstance(value, (dict, list)):
         return b"\x00" + orjson.dumps(_canonical(value))
@@ -64,7 +69,7 @@ def _canonical(value: Any) -> Any:
         return {k: _canonical(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_canonical(v) for v in value]
-    return int(value) if type(value) is float and value.is_integer() else value
+    return int(value) if _integral(value) else value
 
 
 def entry_keys(values_per_field: list[list[Any]], what: str) -> list[bytes]:
