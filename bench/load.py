@@ -8,7 +8,7 @@ chosen at random: 80% a point read of one balance, 2% a snapshot read of every b
 of two UPDATEs and an INSERT into ``transfers``. Every operation's latency is recorded.
 
 Two phases per system: **steady**, and **compacting**, where one more process compacts
-the whole database over and over (docdb ``conn.compact()``: a checkpoint and a merge or
+the whole database over and over, 0.2 s apart (docdb ``conn.compact()``: a checkpoint and a merge or
 compaction of every store; sqlite3 ``PRAGMA wal_checkpoint(TRUNCATE)``, its nearest
 equivalent -- a ``VACUUM`` would stop every writer).
 
@@ -37,6 +37,7 @@ HELP = "sustained mixed reads and transfers from several processes and threads, 
 ACCOUNTS = 1000
 START = 1000
 SYSTEMS = ("docdb", "sqlite3")
+PAUSE = 0.2  # seconds between the compactor's rounds: compaction runs most of the time, not all
 MEASURES = [("operations/s", "ops_per_s", True), ("transfers/s", "transfers_per_s", True),
             ("read p50", "read_p50_ms", False), ("read p99", "read_p99_ms", False),
             ("transfer p50", "write_p50_ms", False), ("transfer p99", "write_p99_ms", False)]
@@ -86,9 +87,11 @@ def _snapshot_total(system: str, conn: Any) -> int:
 
 def _client(system: str, path: str, seconds: float, threads: int, number: int,
             barrier: Any, out: Any) -> None:
-    """``threads`` threads of mixed operations; reports latencies, counts and problems."""
+    """``threads`` threads of mixed operations; reports latencies, counts and problems.
+    ``number`` is unique over every client of every phase: it makes the transfer ids."""
     reads: list[float] = []
     writes: list[float] = []
+    failures: list[str] = []
     tally = {"acked": 0, "retries": 0, "torn": 0}
     lock = threading.Lock()
     start = threading.Barrier(threads + 1)
@@ -118,7 +121,8 @@ def _client(system: str, path: str, seconds: float, threads: int, number: int,
                     my_writes.append(time.perf_counter() - began)
             except Exception as error:  # a lock held too long, a stale snapshot: counted, retried
                 if "lock" not in str(error) and "serialize" not in str(error):
-                    raise
+                    failures.append(f"{type(error).__name__}: {error}")
+                    break
                 retries += 1
         conn.close()
         with lock:
@@ -135,7 +139,7 @@ def _client(system: str, path: str, seconds: float, threads: int, number: int,
     start.wait()
     for thread in pool:
         thread.join()
-    out.put(("client", {"reads": reads, "writes": writes, **tally}))
+    out.put(("client", {"reads": reads, "writes": writes, "failures": failures, **tally}))
 
 
 def _compactor(system: str, path: str, seconds: float, barrier: Any, out: Any) -> None:
@@ -148,6 +152,7 @@ def _compactor(system: str, path: str, seconds: float, barrier: Any, out: Any) -
         else:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         rounds += 1
+        time.sleep(PAUSE)
     conn.close()
     out.put(("compactions", rounds))
 
@@ -160,7 +165,8 @@ def _percentile(values: list[float], fraction: float) -> float | None:
 
 
 def _phase(system: str, path: str, args: argparse.Namespace, seconds: float, compacting: bool) -> dict:
-    jobs: list[tuple[Any, tuple]] = [(_client, (system, path, seconds, args.threads, n))
+    first = 100 if compacting else 0  # client numbers, so the phases' transfer ids differ
+    jobs: list[tuple[Any, tuple]] = [(_client, (system, path, seconds, args.threads, first + n))
                                      for n in range(args.processes)]
     if compacting:
         jobs.append((_compactor, (system, path, seconds)))
@@ -182,6 +188,7 @@ def _phase(system: str, path: str, args: argparse.Namespace, seconds: float, com
         "write_p50_ms": _percentile(writes, 0.50), "write_p99_ms": _percentile(writes, 0.99),
         "write_mean_ms": statistics.fmean(writes) * 1e3 if writes else None,
         "retries": sum(c["retries"] for c in clients),
+        "failures": [f for c in clients for f in c["failures"]],
         "torn_reads": sum(c["torn"] for c in clients),
         "acked": acked, "recorded": recorded, "total_ok": total == ACCOUNTS * START,
         "compactions": next((v for k, v in results if k == "compactions"), 0),
@@ -201,10 +208,11 @@ def run(args: argparse.Namespace) -> int:
             before = 0
             for phase, compacting in (("steady", False), ("compacting", True)):
                 f = figures[system][phase] = _phase(system, path, args, seconds, compacting)
-                if f["recorded"] - before != f["acked"] or not f["total_ok"] or f["torn_reads"]:
+                lost = f["recorded"] - before != f["acked"] or not f["total_ok"]
+                if lost or f["torn_reads"] or f["failures"]:
                     problems.append(f"{system} {phase}: {f['acked']} acknowledged transfers, "
                                     f"{f['recorded'] - before} recorded, total ok {f['total_ok']}, "
-                                    f"{f['torn_reads']} torn reads")
+                                    f"{f['torn_reads']} torn reads, failures {f['failures'][:2]}")
                 before = f["recorded"]
     rows = []
     for phase in ("steady", "compacting"):
