@@ -79,14 +79,15 @@ class Cancelled(ClosedError):
 class LSMEngine(TreeReads, Engine):
     """LSM tree. Options: ``memtable_bytes`` (4 MiB), ``block_bytes`` (4 KiB),
     ``bloom_bits`` (10 per key), ``fanout`` (4 tables of a tier trigger a
-    compaction), ``block_cache_blocks`` (2048 parsed blocks), ``sync_interval`` (1.0 s),
+    compaction), ``block_cache_blocks`` (16384 parsed blocks: up to 64 MiB of 4 KiB blocks,
+    docdb's default too), ``sync_interval`` (1.0 s),
     ``block_cache`` (a ``BlockCache`` to share with other engines instead of one of its own)."""
 
     name = "lsm"
 
     def __init__(self, path: str, sync: str = "normal", *, memtable_bytes: int = 4 << 20,
                  block_bytes: int = 4096, bloom_bits: int = 10, fanout: int = 4,
-                 block_cache_blocks: int = 2048, sync_interval: float = 1.0,
+                 block_cache_blocks: int = 16384, sync_interval: float = 1.0,
                  block_cache: BlockCache | None = None, readonly: bool = False):
         self.path = os.fspath(path)
         self.readonly = readonly
@@ -479,6 +480,8 @@ class LSMEngine(TreeReads, Engine):
                 "table_bytes": sum(t.size for t in tables),
                 "table_sizes": [t.size for t in tables],
                 "memtable_bytes": mem.bytes + (imm.bytes if imm is not None else 0),
+                "block_cache_blocks": len(self._cache),  # shared with other engines, if given one
+                "block_cache_capacity": self._cache.capacity,
                 "wal_bytes": logs,
                 "disk_bytes": directory_bytes(self.path),
                 "bytes_written": self._bytes_written,

@@ -114,7 +114,18 @@ class TreeReads:
                 for p in parts]
         return self._while_open(itertools.chain.from_iterable(live))
 
-    def _while_open(self, entries: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
+    def _scan_batches(self, start: bytes | None, stop: bytes | None, reverse: bool,
+                      batch: int) -> Iterator[tuple[list[bytes], list[bytes]]]:
+        """A tree of one table and empty memtables (what a compaction or a checkpoint
+        leaves) hands over whole blocks; any other shape merges entry by entry."""
+        with self._lock:
+            mem, imm, tables = self._view
+            alone = not len(mem) and imm is None and len(tables) == 1
+        if not alone:
+            return super()._scan_batches(start, stop, reverse, batch)  # type: ignore[misc]
+        return self._while_open(tables[0].batches(start, stop, reverse))
+
+    def _while_open(self, entries: Iterator) -> Iterator:
         for entry in entries:
             if self._closed:
                 self._check_open()

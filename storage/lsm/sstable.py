@@ -257,14 +257,17 @@ class BlockCache:
     """
 
     def __init__(self, capacity: int):
-        self._capacity = max(capacity, 1)
+        self.capacity = max(capacity, 1)
         self._blocks: dict = {}
         self.get = self._blocks.get
+
+    def __len__(self) -> int:
+        return len(self._blocks)
 
     def put(self, key, block) -> None:
         blocks = self._blocks
         blocks[key] = block
-        while len(blocks) > self._capacity:
+        while len(blocks) > self.capacity:
             try:
                 del blocks[next(iter(blocks))]
             except (KeyError, RuntimeError, StopIteration):  # another thread evicted it first
@@ -438,6 +441,28 @@ class SSTable:
             elif live:
                 pairs = [pair for pair in pairs if pair[1] is not None]
             yield from (reversed(list(pairs)) if reverse else pairs)
+
+    def batches(self, start: bytes | None, stop: bytes | None,
+                reverse: bool) -> Iterator[tuple[list[bytes], list[bytes]]]:
+        """The live entries of ``[start, stop)`` as ``(keys, values)`` lists, a block each:
+        ``items`` without a tuple per entry."""
+        firsts = self._firsts
+        lo = 0 if start is None else max(bisect_right(firsts, start) - 1, 0)
+        hi = len(firsts) if stop is None else bisect_left(firsts, stop)
+        for block in self._scan_blocks(lo, hi, reverse, None):
+            keys, values = block.entries()
+            if start is not None or stop is not None:
+                a = 0 if start is None else bisect_left(keys, start)
+                b = len(keys) if stop is None else bisect_left(keys, stop)
+                keys, values = keys[a:b], values[a:b]
+            if None in values:
+                keys = [k for k, v in zip(keys, values) if v is not None]
+                values = [v for v in values if v is not None]
+            if reverse:
+                keys.reverse()
+                values.reverse()
+            if keys:
+                yield keys, values
 
     def close(self) -> None:
         self._finalizer()

@@ -128,6 +128,40 @@ def test_scan_order_bounds_and_reverse(open_engine):
     assert list(db.scan(b"\xff\xff", None)) == []
 
 
+def test_scan_batches_are_scan_in_lists(open_engine):
+    db = open_engine()
+    keys = [bytes([i]) + b"k" * (i % 4) for i in range(1, 250)]
+    for k in keys:
+        db.put(k, k * 3)
+    for k in keys[::7]:
+        db.delete(k)
+
+    def flat(batches):
+        keys, values = [], []
+        for batch_keys, batch_values in batches:
+            assert batch_keys and len(batch_keys) == len(batch_values)
+            keys += batch_keys
+            values += batch_values
+        return list(zip(keys, values))
+
+    lo, hi = bytes([40]), bytes([200])
+    for stage in ("written", "compacted", "written after compaction"):
+        if stage == "compacted":
+            db.compact()
+        elif stage == "written after compaction":
+            db.put(bytes([90]), b"late")
+            db.delete(bytes([91]))
+        for start, stop in [(None, None), (lo, hi), (lo, None), (None, hi), (hi, lo)]:
+            for reverse in (False, True):
+                expected = list(db.scan(start, stop, reverse))
+                for size in (1, 3, 1024):
+                    assert flat(db.scan_batches(start, stop, reverse, batch=size)) == expected, (stage, size)
+    with pytest.raises(ValueError):
+        db.scan_batches(batch=0)
+    with pytest.raises(TypeError):
+        db.scan_batches(start="a")
+
+
 def test_scan_contains_keeps_the_values_holding_the_bytes(open_engine):
     db = open_engine()
     model = {}

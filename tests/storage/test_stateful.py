@@ -79,6 +79,20 @@ def machine_for(engine_name: str):
                 expected.reverse()
             assert list(self.db.scan(start, stop, reverse)) == expected
 
+        @rule(start=bounds, stop=bounds, reverse=st.booleans(), size=st.integers(1, 5))
+        def scan_batches(self, start, stop, reverse, size):
+            expected = sorted(
+                (k, v) for k, v in self.model.items()
+                if (start is None or k >= start) and (stop is None or k < stop)
+            )
+            if reverse:
+                expected.reverse()
+            found = []
+            for batch_keys, batch_values in self.db.scan_batches(start, stop, reverse, batch=size):
+                assert batch_keys and len(batch_keys) == len(batch_values)
+                found += zip(batch_keys, batch_values)
+            assert found == expected
+
         @rule(key=keys, value=values, reverse=st.booleans())
         def write_during_a_scan(self, key, value, reverse):
             """A scan is a snapshot: a write made while it runs is not seen by it."""
