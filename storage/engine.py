@@ -74,6 +74,14 @@ def check_value(value: object) -> None:
         raise ValueError(f"value of {len(value)} bytes is longer than the limit of {MAX_VALUE}")
 
 
+def check_entry(key: object, value: object) -> None:
+    """``check_key`` and ``check_value`` for a put's hot path: one test when all is well."""
+    if (key.__class__ is not bytes or value.__class__ is not bytes
+            or not 0 < len(key) <= MAX_KEY or len(value) > MAX_VALUE):  # type: ignore[arg-type]
+        check_key(key)
+        check_value(value)
+
+
 def check_sync(sync: object) -> str:
     if sync not in SYNC_MODES:
         raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}; got {sync!r}")

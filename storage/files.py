@@ -17,6 +17,7 @@ May import: the standard library and ``storage.errors``.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import zlib
@@ -45,6 +46,18 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def preallocate(fd: int, size: int) -> None:
+    """Make the file ``size`` bytes long with its blocks reserved (``posix_fallocate``; a
+    plain ``ftruncate`` where the file system has no fallocate), so that writes through a
+    memory map never find the disk full (which would be a ``SIGBUS``, not an error)."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as error:
+        if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        os.ftruncate(fd, size)
 
 
 def make_directories(path: str) -> None:

@@ -33,7 +33,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from storage.engine import Engine, Op, check_key, check_sync, check_value
+from storage.engine import Engine, Op, check_entry, check_key, check_sync
 from storage.errors import CorruptionError, StorageError
 from storage.files import (
     TEMP_SUFFIX,
@@ -62,7 +62,6 @@ from storage.hash.scan import scan_values
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name, segment_name
 from storage.record import (
     MAX_KEY,
-    MAX_VALUE,
     PUBLISH_BYTES,
     TornTail,
     encode_batch,
@@ -263,10 +262,7 @@ class HashEngine(Engine):
         # record; every other write goes through _write.
         if self.readonly:
             self._refuse()
-        if (key.__class__ is not bytes or value.__class__ is not bytes
-                or not 0 < len(key) <= MAX_KEY or len(value) > MAX_VALUE):
-            check_key(key)
-            check_value(value)
+        check_entry(key, value)
         with self._lock:
             if self._closed:
                 self._check_open()

@@ -20,7 +20,6 @@ May import: the standard library and ``storage``'s own modules.
 
 from __future__ import annotations
 
-import errno
 import mmap
 import os
 import re
@@ -28,7 +27,7 @@ import struct
 import zlib
 
 from storage.errors import CorruptionError, FormatError, StorageError
-from storage.files import TEMP_SUFFIX, write_all
+from storage.files import TEMP_SUFFIX, preallocate, write_all
 from storage.record import PUBLISH_BYTES
 
 MAGIC = b"\x89DocDBhs"
@@ -158,12 +157,7 @@ class Segment:
         if end > self.allocated:
             target = max(end, min(self.allocated + self.GROW_BYTES, limit))
             try:
-                try:
-                    os.posix_fallocate(self.fd, 0, target)
-                except OSError as error:
-                    if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-                        raise
-                    os.ftruncate(self.fd, target)  # no fallocate on this file system
+                preallocate(self.fd, target)
             except OSError as error:
                 os.ftruncate(self.fd, self.allocated)
                 raise StorageError(f"could not grow {self.path!r}: {error}") from error
