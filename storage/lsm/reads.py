@@ -16,9 +16,11 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+from storage.engine import check_key
 from storage.lsm.bloom import hashes as bloom_hashes
 from storage.lsm.merge import merge
 from storage.lsm.sstable import ENTRY_OVERHEAD, MISSING
+from storage.record import MAX_KEY
 
 
 class TreeReads:
@@ -32,19 +34,30 @@ class TreeReads:
     _count: tuple[int, int, int] | None
     _check_open: Any  # Engine's: raises ClosedError once the engine is closed
 
-    def _get(self, key: bytes) -> bytes | None:
+    def get(self, key: bytes) -> bytes | None:
+        # The hot path: Engine.get's checks inlined, and the memtables' dicts read directly.
+        if key.__class__ is not bytes or not 0 < len(key) <= MAX_KEY:
+            check_key(key)
+        if self._closed:
+            self._check_open()
         mem, imm, tables = self._view
-        value = mem.get(key)
-        if value is MISSING and imm is not None:
-            value = imm.get(key)
-        if value is MISSING and tables:
-            # hashed once for several tables; a lone table hashes only if it must read a block
-            key_hashes = bloom_hashes(key) if len(tables) > 1 else None
-            for table in tables:
-                value = table.get(key, key_hashes)
-                if value is not MISSING:
-                    break
+        value = mem.data.get(key, MISSING)
+        if value is MISSING:
+            if imm is not None:
+                value = imm.data.get(key, MISSING)
+            if value is MISSING and tables:
+                if len(tables) == 1:
+                    value = tables[0].get(key)
+                else:
+                    key_hashes = bloom_hashes(key)
+                    for table in tables:
+                        value = table.get(key, key_hashes)
+                        if value is not MISSING:
+                            break
         return None if value is MISSING else value
+
+    def _get(self, key: bytes) -> bytes | None:
+        return self.get(key)
 
     def _get_many(self, keys: list[bytes]) -> list[bytes | None]:
         """``_get`` for each key, from one view of the tree, one part at a time: a table

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 import weakref
 import zlib
 from array import array
@@ -217,6 +218,10 @@ class TableBuilder:
         self._index_sizes.append(len(block))
         self._write(block)
         self._keys, self._values, self._pending = [], [], 0
+        # Tables are built on the background thread: hand the interpreter to the
+        # foreground after each block, or a flush holds it for its whole switch interval
+        # at a time and reads wait behind it.
+        time.sleep(0)
 
     def _write(self, data: bytes) -> tuple[int, int]:
         offset = self._offset
