@@ -155,6 +155,7 @@ def _checked(raw: bytes, path: str, offset: int) -> bytes:
 
 
 WRITE_BUFFER = 1 << 20
+YIELD_BLOCKS = 4  # blocks a table builder writes between two yields of the interpreter
 
 
 class TableBuilder:
@@ -218,10 +219,11 @@ class TableBuilder:
         self._index_sizes.append(len(block))
         self._write(block)
         self._keys, self._values, self._pending = [], [], 0
-        # Tables are built on the background thread: hand the interpreter to the
-        # foreground after each block, or a flush holds it for its whole switch interval
-        # at a time and reads wait behind it.
-        time.sleep(0)
+        if len(self._index_keys) % YIELD_BLOCKS == 0:
+            # Tables are built on the background thread: hand the interpreter to the
+            # foreground now and then, or reads wait behind a whole flush (a yield after
+            # every block halved batched writes, which then wait for the flush).
+            time.sleep(0)
 
     def _write(self, data: bytes) -> tuple[int, int]:
         offset = self._offset
