@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import tempfile
 import threading
 import time
@@ -186,7 +185,6 @@ def _phase(system: str, path: str, args: argparse.Namespace, seconds: float, com
         "transfers_per_s": len(writes) / seconds,
         "read_p50_ms": _percentile(reads, 0.50), "read_p99_ms": _percentile(reads, 0.99),
         "write_p50_ms": _percentile(writes, 0.50), "write_p99_ms": _percentile(writes, 0.99),
-        "write_mean_ms": statistics.fmean(writes) * 1e3 if writes else None,
         "retries": sum(c["retries"] for c in clients),
         "failures": [f for c in clients for f in c["failures"]],
         "torn_reads": sum(c["torn"] for c in clients),

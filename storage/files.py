@@ -91,17 +91,28 @@ def atomic_write(path: str, data: bytes | list[bytes]) -> None:
     fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
-def write_durable(directory: str, file_name: str, length: int) -> None:
-    """Record that ``file_name`` -- the file an engine appends to -- held ``length`` bytes when
-    ``flush`` last made them durable. A torn tail is the mark of a crash only past that
-    length: an open that finds the file shorter, or torn before it, has found damage, and
-    says so instead of serving the older values the lost records had replaced."""
-    body = f"{file_name} {length}".encode()
-    atomic_write(os.path.join(directory, DURABLE_NAME), body + f" {zlib.crc32(body):08x}\n".encode())
+class DurableMark:
+    """The ``DURABLE`` file of an engine directory: which file the engine appends to, and
+    how long it was when ``flush`` last made it durable. A torn tail is the mark of a
+    crash only past that length: an open that finds the file shorter, or torn before
+    it, has found damage, and says so instead of serving the older values the lost
+    records had replaced (``durable_length`` reads it back)."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+        self._last: tuple[str, int] | None = None  # what this object last recorded
+
+    def record(self, path: str, length: int) -> None:
+        """After an fsync of ``path``: its first ``length`` bytes are durable."""
+        if length and (path, length) != self._last:
+            body = f"{os.path.basename(path)} {length}".encode()
+            atomic_write(os.path.join(self.directory, DURABLE_NAME),
+                         body + f" {zlib.crc32(body):08x}\n".encode())
+            self._last = (path, length)
 
 
 def durable_length(directory: str, file_name: str) -> int:
-    """The length ``write_durable`` last recorded for ``file_name`` (0: none, or another file)."""
+    """The length ``DurableMark`` last recorded for ``file_name`` (0: none, or another file)."""
     path = os.path.join(directory, DURABLE_NAME)
     try:
         with open(path, "rb") as f:

@@ -1,8 +1,7 @@
 """A background thread that fsyncs at least once a second, for ``sync="normal"``.
 
 Every ``interval`` seconds it asks the engine (under the engine's lock) for the
-file being appended to -- anything with ``fd``, ``size`` and ``synced``, and an
-``epoch`` if it can be emptied and reused -- and
+file being appended to -- anything with ``fd``, ``size`` and ``synced`` -- and
 fsyncs it if it grew since its last fsync, so writers pay nothing per write.
 The fsync itself runs on a duplicate descriptor outside the lock, so writers
 are not held up and a rollover meanwhile cannot close it under us. ``stop()``
@@ -44,12 +43,11 @@ class PeriodicSync:
             target = self._current()
             if target is None or target.synced == target.size:
                 return
-            size, fd, epoch = target.size, os.dup(target.fd), getattr(target, "epoch", 0)
+            size, fd = target.size, os.dup(target.fd)
         try:
             os.fdatasync(fd)
-            with self._lock:  # a file emptied meanwhile (a new epoch) starts its count afresh
-                if getattr(target, "epoch", 0) == epoch:
-                    target.synced = max(target.synced, size)
+            with self._lock:
+                target.synced = max(target.synced, size)
         finally:
             os.close(fd)
 

@@ -37,13 +37,13 @@ from storage.engine import Engine, Op, check_entry, check_key, check_sync
 from storage.errors import CorruptionError, StorageError
 from storage.files import (
     TEMP_SUFFIX,
+    DurableMark,
     check_readable,
     claim_directory,
     directory_bytes,
     durable_length,
     fsync_dir,
     remove_temp_files,
-    write_durable,
 )
 from storage.hash.hint import remove_hint
 from storage.hash.keydir import (
@@ -117,7 +117,7 @@ class HashEngine(Engine):
         self._segments: list[Segment] = []  # live segments in replay order
         self._keydir = KeyDir(keydir_dict_max, keydir_block)
         self._bytes_written = 0  # to segments and hints since open: write amplification
-        self._durable_mark: tuple[str, int] | None = None  # the last write_durable's
+        self._durable = DurableMark(self.path)  # what flush made durable of the active segment
         self.merges = 0
         try:
             self._load()
@@ -326,16 +326,9 @@ class HashEngine(Engine):
             if self.readonly:
                 return
             self._active.sync()
-            self._mark_durable()
+            self._durable.record(self._active.path, self._active.size)
             if self._syncer is not None:
                 self._syncer.raise_error(self.path)
-
-    def _mark_durable(self) -> None:
-        """After an fsync: what the active segment holds is durable (``write_durable``)."""
-        mark = (self._active.path, self._active.size)
-        if mark != self._durable_mark:
-            write_durable(self.path, os.path.basename(self._active.path), self._active.size)
-            self._durable_mark = mark
 
     # ----- merge -------------------------------------------------------------------
 

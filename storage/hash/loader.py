@@ -27,7 +27,7 @@ def is_crash_tail(torn: TornTail, is_newest: bool, durable: int) -> bool:
     """Whether a segment's torn end is what a crash leaves rather than damage: zeros (space
     preallocated and never written) in any segment, or a last write cut short or never
     published in the newest -- and either only past ``durable``, the length the newest
-    segment had when ``flush`` last made it durable (``storage.files.write_durable``)."""
+    segment had when ``flush`` last made it durable (``storage.files.DurableMark``)."""
     return (torn.zero_fill or (is_newest and (torn.at_end or torn.unpublished))) and torn.offset >= durable
 
 

@@ -38,13 +38,13 @@ from storage.engine import Engine, Op, check_entry, check_sync
 from storage.errors import ClosedError, CorruptionError, StorageError
 from storage.files import (
     TEMP_SUFFIX,
+    DurableMark,
     check_readable,
     claim_directory,
     directory_bytes,
     durable_length,
     fsync_dir,
     remove_temp_files,
-    write_durable,
 )
 from storage.lsm.compaction import pick_run
 from storage.lsm.manifest import NAME as MANIFEST_NAME
@@ -112,7 +112,7 @@ class LSMEngine(TreeReads, Engine):
         self._wal: MappedLog | None = None
         self._imm_wal: MappedLog | None = None
         self._log_name_unsynced = False  # a log made under sync="off" whose name flush must fsync
-        self._durable_mark: tuple[str, int] | None = None  # the last write_durable's
+        self._durable = DurableMark(self.path)  # what flush made durable of the current log
         self._tables: list[SSTable] = []
         self.background_error: BaseException | None = None
         self.flushes = self.compactions = 0
@@ -249,50 +249,43 @@ class LSMEngine(TreeReads, Engine):
         with self._lock:
             if self._closed or self.readonly or self.background_error is not None:
                 self._check_writable()
-            seq = self._seq
-            crc, body = encode_parts(seq, key, value)
-            wal = self._wal
-            wal.append_parts(crc, body)  # type: ignore[union-attr]
-            if self.sync == "full":
-                wal.sync()  # type: ignore[union-attr]
-            self._seq = seq + 1
-            self._writes += 1
-            self._bytes_written += len(body) + PUBLISH_BYTES
+            crc, body = encode_parts(self._seq, key, value)
+            self._logged(crc, body, 1)
             self._user_bytes += len(key) + len(value)
             mem = self._mem
             mem.put(key, value)
             if mem.bytes >= self.memtable_bytes:
                 self._rotate()
 
-    def _refuse(self) -> None:
-        raise StorageError(f"the lsm engine at {self.path!r} is open read-only")
-
-    def _check_writable(self) -> None:
-        self._check_open()
-        if self.readonly:
-            self._refuse()
-        self._raise_background_error()
-
     def _write(self, ops: list[Op]) -> None:
-        if self.readonly:
-            self._refuse()
         with self._lock:
-            self._check_open()
-            self._raise_background_error()
-            records = encode_batch(self._seq, ops)
-            data = b"".join(records)
-            self._wal.append(data)  # type: ignore[union-attr]
-            if self.sync == "full":
-                self._wal.sync()  # type: ignore[union-attr]
-            self._seq += len(ops)
-            self._writes += 1
-            self._bytes_written += len(data)
+            self._check_writable()
+            data = b"".join(encode_batch(self._seq, ops))
+            view = memoryview(data)
+            self._logged(view[:PUBLISH_BYTES], view[PUBLISH_BYTES:], len(ops))
             mem = self._mem
             for key, value in ops:
                 mem.put(key, value)
                 self._user_bytes += len(key) + (len(value) if value is not None else 0)
             if mem.bytes >= self.memtable_bytes:
                 self._rotate()
+
+    def _logged(self, head: bytes | memoryview, body: bytes | memoryview, records: int) -> None:
+        """Append one batch -- its first record's crc32 ``head``, then the rest -- to the
+        log, durably per ``sync``, and count it. Holds the lock."""
+        wal = self._wal
+        wal.append_parts(head, body)  # type: ignore[union-attr]
+        if self.sync == "full":
+            wal.sync()  # type: ignore[union-attr]
+        self._seq += records
+        self._writes += 1
+        self._bytes_written += len(body) + PUBLISH_BYTES
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.readonly:
+            raise StorageError(f"the lsm engine at {self.path!r} is open read-only")
+        self._raise_background_error()
 
     def _rotate(self) -> None:
         """Swap in an empty memtable and log; the worker flushes the full one. Holds the lock."""
@@ -483,16 +476,9 @@ class LSMEngine(TreeReads, Engine):
             if self._log_name_unsynced:
                 fsync_dir(self.path)
                 self._log_name_unsynced = False
-            self._mark_durable()
+            self._durable.record(self._wal.path, self._wal.size)  # type: ignore[union-attr]
             if self._syncer is not None:
                 self._syncer.raise_error(self.path)
-
-    def _mark_durable(self) -> None:
-        """After an fsync: what the current log holds is durable (``write_durable``)."""
-        mark = (self._wal.path, self._wal.size)  # type: ignore[union-attr]
-        if mark != self._durable_mark and self._wal.size:  # type: ignore[union-attr]
-            write_durable(self.path, os.path.basename(mark[0]), mark[1])
-            self._durable_mark = mark
 
     def stats(self) -> dict[str, Any]:
         self._check_open()

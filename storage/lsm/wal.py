@@ -1,11 +1,15 @@
-"""The write-ahead log: every write reaches it before the memtable.
+"""Logs of framed records (``storage.record``), and their replay.
 
-Records are framed by ``storage.record``; one batch is its records written by
-one ``os.write``, so a batch is atomic across a crash (the CONTINUED flag).
-A log is named ``<number>.log``; the manifest says which numbers are still
-needed. On replay, a torn tail of the newest log (a write the crash cut short)
-is truncated; damage anywhere else raises ``CorruptionError`` with file and
-offset.
+* ``MappedLog`` is the LSM engine's write-ahead log: every write reaches it before the
+  memtable, through a shared memory map (see the class). A log is named
+  ``<number>.log``; the manifest says which numbers are still needed.
+* ``WriteAheadLog`` appends with ``os.write`` -- one batch, one write -- for a log that
+  other processes read as it grows (docdb's transaction log, ``docdb.models.txlog``),
+  where a preallocated tail of zeros would look like a write in progress.
+
+In both a batch is atomic across a crash (the CONTINUED flag). On replay, a torn tail
+of the newest log (a write the crash cut short) is truncated; damage anywhere else
+raises ``CorruptionError`` with file and offset.
 May import: the standard library and ``storage``'s own modules.
 """
 
@@ -30,7 +34,6 @@ class WriteAheadLog:
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.size = os.fstat(self.fd).st_size
         self.synced = self.size
-        self.epoch = 0  # counts resets, so a background fsync of the old content is not trusted
 
     def append(self, data: bytes) -> None:
         """Write whole records; a failed write is cut back so no partial record stays."""
@@ -46,13 +49,6 @@ class WriteAheadLog:
         size = self.size
         os.fdatasync(self.fd)
         self.synced = size
-
-    def reset(self) -> None:
-        """Empty the log durably, to be written again from the start (the caller holds the lock)."""
-        os.ftruncate(self.fd, 0)
-        os.fsync(self.fd)
-        self.size = self.synced = 0
-        self.epoch += 1
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -70,8 +66,7 @@ class MappedLog:
     A batch is published by its first 4 bytes, stored last: a kill in the middle of the
     copy leaves them zero, and the batch is a torn tail. ``sync`` is ``fdatasync``,
     which on Linux writes the pages dirtied through the map too. Same interface as
-    ``WriteAheadLog`` (which the transaction log keeps: other processes read it as it
-    grows, and must not see preallocated zeros)."""
+    ``WriteAheadLog``, but for ``append_parts``."""
 
     GROW_BYTES = 1 << 20
 
@@ -80,12 +75,7 @@ class MappedLog:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         self.size = self.allocated = os.fstat(self.fd).st_size
         self.synced = self.size
-        self.epoch = 0
         self._map: mmap.mmap | None = None
-
-    def append(self, data: bytes) -> None:
-        view = memoryview(data)
-        self.append_parts(view[:PUBLISH_BYTES], view[PUBLISH_BYTES:])
 
     def append_parts(self, head: bytes | memoryview, body: bytes | memoryview) -> None:
         """``append`` of ``head + body``, where ``head`` is the first record's crc32."""

@@ -335,34 +335,6 @@ def test_engines_sharing_a_block_cache_keep_their_tables_apart(tmp_path):
         engine.close()
 
 
-def test_a_log_reset_during_a_background_fsync_is_not_counted_as_synced(tmp_path, monkeypatch):
-    import threading
-
-    from storage.lsm.wal import WriteAheadLog
-    from storage.syncer import PeriodicSync
-
-    log = WriteAheadLog(str(tmp_path / "x.log"))
-    log.append(b"x" * 100)
-    lock = threading.Lock()
-    syncer = PeriodicSync(lock, lambda: log, interval=3600)
-    real_fdatasync = os.fdatasync
-
-    def reset_meanwhile(fd):
-        real_fdatasync(fd)
-        with lock:  # a checkpoint empties the log, and a commit writes 50 new bytes
-            log.reset()
-            log.append(b"y" * 50)
-
-    monkeypatch.setattr(os, "fdatasync", reset_meanwhile)
-    syncer.sync_now()
-    monkeypatch.undo()
-    assert (log.size, log.synced) == (50, 0)  # the new bytes still need an fsync
-    syncer.sync_now()
-    assert log.synced == 50
-    syncer.stop()
-    log.close()
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(st.tuples(st.booleans(), st.integers(0, 400)), max_size=300),
        bounds=st.tuples(st.none() | st.integers(0, 400), st.none() | st.integers(0, 400)),

@@ -24,6 +24,7 @@ import random
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,7 @@ def one_round(path: str, engine: str, seconds: float, rng: random.Random) -> dic
         assert time.monotonic() < started + 60, "the writers never committed"
         time.sleep(0.02)
     kills = 0
-    writer_kills = dict.fromkeys(range(WRITERS), 0)  # each may leave one commit unacknowledged
+    writer_kills: Counter[int] = Counter()  # each killed writer may leave one commit unacknowledged
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         time.sleep(rng.uniform(0.05, 0.4))
@@ -75,13 +76,13 @@ def one_round(path: str, engine: str, seconds: float, rng: random.Random) -> dic
         victim.kill()
         finished.append(victim)
         kills += 1
-        writer_kills[writer] = writer_kills.get(writer, 0) + 1
+        writer_kills[writer] += 1
         start(role, writer)
     for _role, writer, child in children:  # the round ends as a crash of everything
         child.kill()
         finished.append(child)
         kills += 1
-        writer_kills[writer] = writer_kills.get(writer, 0) + 1
+        writer_kills[writer] += 1
     lines = [line for child in finished for line in child.lines]
     bad = [line for line in lines if line.startswith("BAD")]
     assert not bad, bad[:3]
