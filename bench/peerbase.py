@@ -11,6 +11,7 @@ beside every number. May import: the standard library only.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -68,6 +69,14 @@ class Peer(ABC):
     def scan(self, start: bytes | None = None,
              stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         """``(key, value)`` in key order, ``start`` inclusive, ``stop`` exclusive."""
+
+    def scan_counts(self, start: bytes | None = None, stop: bytes | None = None,
+                    batch: int = 1024) -> Iterator[int]:
+        """The scan read many records per call, yielding how many each call returned: a
+        system's own batch interface where it has one, else ``scan`` cut into lists."""
+        entries = self.scan(start, stop)
+        while n := len(list(itertools.islice(entries, batch))):
+            yield n
 
     @abstractmethod
     def merge(self) -> None:

@@ -82,6 +82,11 @@ class DocdbPeer(Peer):
              stop: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         return self.eng.scan(start, stop)
 
+    def scan_counts(self, start: bytes | None = None, stop: bytes | None = None,
+                    batch: int = 1024) -> Iterator[int]:
+        for keys, _values in self.eng.scan_batches(start, stop, batch=batch):
+            yield len(keys)
+
     def merge(self) -> None:
         self.eng.compact()
 
@@ -147,6 +152,13 @@ class SqlitePeer(Peer):
         where = " WHERE " + " AND ".join(c for c, _ in bounds) if bounds else ""
         return self.conn.execute(f"SELECT key, value FROM kv{where} ORDER BY key",
                                  [b for _, b in bounds])
+
+    def scan_counts(self, start: bytes | None = None, stop: bytes | None = None,
+                    batch: int = 1024) -> Iterator[int]:
+        """``fetchmany``: rows built in C, a list per call."""
+        cursor = self.scan(start, stop)
+        while rows := cursor.fetchmany(batch):  # type: ignore[attr-defined]
+            yield len(rows)
 
     def merge(self) -> None:
         """VACUUM, and in WAL mode a truncating checkpoint: VACUUM writes the new

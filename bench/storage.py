@@ -93,6 +93,14 @@ def scan_ranges(peer: Peer, ranges: list[tuple[bytes, bytes]]) -> int:
     return n
 
 
+def scan_all_batches(peer: Peer) -> int:
+    return sum(peer.scan_counts())
+
+
+def scan_ranges_batches(peer: Peer, ranges: list[tuple[bytes, bytes]]) -> int:
+    return sum(sum(peer.scan_counts(start, stop)) for start, stop in ranges)
+
+
 def reopen(opener: Opener, path: str, sync: str, key: bytes) -> Peer:
     """Open an existing store and answer one get: "ready" means ready to serve."""
     peer = opener(path, sync)
@@ -143,6 +151,10 @@ def read_trial(opener: Opener, ds: Dataset, sync: str, root: str | None,
         t["get miss"], _ = timed(get_all, peer.getter(), ds.misses)
         t["ordered scan"], _ = timed(scan_all, peer)
         t["range scan 1%"], _ = timed(scan_ranges, peer, ds.ranges)
+        t["ordered scan, batches"], n = timed(scan_all_batches, peer)
+        t["range scan 1%, batches"], m = timed(scan_ranges_batches, peer, ds.ranges)
+        if verify and (n, m) != (len(ds.items), len(ds.ranges) * ds.range_keys):
+            raise BenchError(f"{peer.label}: batch scans returned {n:,} and {m:,} keys")
         if verify:
             check(peer, dict(ds.items), ds.misses, ds.ranges)
         peer.close()

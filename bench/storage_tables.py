@@ -28,6 +28,8 @@ OPS = [
     ("get miss", RATE),
     ("ordered scan", RATE),
     ("range scan 1%", RATE),
+    ("ordered scan, batches", RATE),
+    ("range scan 1%, batches", RATE),
     ("overwrite x10", RATE),
     ("merge after overwrite", SECONDS),
     ("reopen + first get", SECONDS),

@@ -290,7 +290,7 @@ class Collection:
     def count_documents(self, filter: dict | None = None) -> int:
         if filter is None or filter == {}:  # every document: count keys, decode nothing
             reader, entry = self._reader_entry()
-            return sum(1 for _ in reader.scan(entry["id"])) if entry is not None else 0
+            return sum(len(keys) for keys, _ in reader.scan_batches(entry["id"])) if entry is not None else 0
         return sum(1 for _ in self.find(filter))
 
     def estimated_document_count(self) -> int:

@@ -45,6 +45,10 @@ class Reader(Protocol):
     def scan(self, store: int, start: bytes | None = None, stop: bytes | None = None,
              reverse: bool = False, contains: bytes | None = None) -> Iterator[tuple[bytes, bytes]]: ...
 
+    def scan_batches(self, store: int, start: bytes | None = None, stop: bytes | None = None,
+                     reverse: bool = False, batch: int = 1024
+                     ) -> Iterator[tuple[list[bytes], list[bytes]]]: ...
+
 
 class Session(Protocol):
     default_engine: str
@@ -181,6 +185,13 @@ def read_access(reader: Reader, entry: dict, access: Access, stats: dict[str, in
     One loop does it all: a scan's cost is per record, so every layer counts.
     """
     data = entry["id"]
+    if (access.index is None or access.index not in entry["indexes"]) and needles is None:
+        for start, stop in access.ranges:  # every record is decoded: take them a list at a time
+            for keys, raws in reader.scan_batches(data, start, stop):
+                stats["docs_examined"] += len(keys)
+                stats["decoded"] += len(keys)
+                yield from zip(keys, map(decode, raws) if decode is not None else raws)
+        return
     if access.index is None or access.index not in entry["indexes"]:
         single = needles[0] if needles is not None and len(needles) == 1 else None
         # one needle goes down to the engine, which can skip whole blocks without it
@@ -197,9 +208,11 @@ def read_access(reader: Reader, entry: dict, access: Access, stats: dict[str, in
     seen: set[bytes] = set()
     remember = seen.add
     for start, stop in access.ranges:
-        entries = reader.scan(store, start, stop)
+        # an index entry's value is its row's key
+        data_keys = itertools.chain.from_iterable(
+            keys for _, keys in reader.scan_batches(store, start, stop))
         size = FIRST_BATCH
-        while keys := [key for _, key in itertools.islice(entries, size)]:
+        while keys := list(itertools.islice(data_keys, size)):
             stats["keys_examined"] += len(keys)
             keys = [k for k in keys if not (k in seen or remember(k))]  # each row once
             raws = reader.get_many(data, keys)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Iterator
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -335,8 +334,9 @@ class Table:
             return (row for _, row in self._read(planned, where, None, False)[1])
         decode = functools.partial(self._decode, schema)
         data = entry["id"]
-        scans = (reader.scan(data, start, stop) for start, stop in access.ranges)
-        return map(decode, map(itemgetter(1), itertools.chain.from_iterable(scans)))
+        batches = itertools.chain.from_iterable(
+            reader.scan_batches(data, start, stop) for start, stop in access.ranges)
+        return itertools.chain.from_iterable(map(decode, raws) for _, raws in batches)
 
     def _access(self, where: dict | None) -> tuple[Any, dict, TableSchema, Access]:
         reader = self._session.reading()
@@ -373,7 +373,7 @@ class Table:
     def count(self) -> int:
         reader = self._session.reading()
         entry = self._entry(reader)
-        return sum(1 for _ in reader.scan(entry["id"]))
+        return sum(len(keys) for keys, _ in reader.scan_batches(entry["id"]))
 
     def add_column(self, name: str, spec: str) -> None:
         """A new last column; rows already stored read it as its default (or NULL). As in

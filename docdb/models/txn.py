@@ -27,7 +27,7 @@ from sortedcontainers import SortedDict
 
 from docdb.errors import OperationalError
 from docdb.models.catalog import Catalog
-from docdb.models.snapshot import Snapshot, merged_over
+from docdb.models.snapshot import Snapshot, batches_over, merged_over
 
 if TYPE_CHECKING:
     from docdb.models.db import Database
@@ -45,8 +45,15 @@ def overlaid(pending: SortedDict | None, committed: Iterator[tuple[bytes, bytes]
     bytes are tested once more on what the merge keeps."""
     if not pending:
         return committed
-    mine = [(k, pending[k]) for k in pending.irange(start, stop, (True, False), reverse)]
-    return merged_over(mine, committed, reverse, contains)
+    return merged_over(pending_entries(pending, start, stop, reverse), committed, reverse, contains)
+
+
+def pending_entries(pending: SortedDict | None, start: bytes | None, stop: bytes | None,
+                    reverse: bool) -> list[tuple[bytes, bytes | None]]:
+    """A transaction's writes to one store in ``[start, stop)``, in scan order."""
+    if not pending:
+        return []
+    return [(k, pending[k]) for k in pending.irange(start, stop, (True, False), reverse)]
 
 
 class Transaction:
@@ -86,6 +93,14 @@ class Transaction:
              reverse: bool = False, contains: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         return overlaid(self.overlay.get(store), self.base.scan(store, start, stop, reverse, contains),
                         start, stop, reverse, contains)
+
+    def scan_batches(self, store: int, start: bytes | None = None, stop: bytes | None = None,
+                     reverse: bool = False, batch: int = 1024
+                     ) -> Iterator[tuple[list[bytes], list[bytes]]]:
+        """``scan`` as ``(keys, values)`` lists, this transaction's writes laid over them."""
+        mine = pending_entries(self.overlay.get(store), start, stop, reverse)
+        return batches_over(mine, self.base.scan_batches(store, start, stop, reverse, batch),
+                            reverse, batch)
 
     # ----- writes --------------------------------------------------------------------
 

@@ -53,12 +53,13 @@ from storage.hash.keydir import (
     OFFSET_MASK,
     SIZE_MASK,
     KeyDir,
+    Snapshot,
     pack,
     unpack,
 )
 from storage.hash.loader import index_segment, is_crash_tail, replay
 from storage.hash.merge import MergeCancelled, Merger
-from storage.hash.scan import scan_values
+from storage.hash.scan import scan_batches, scan_values
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name, segment_name
 from storage.record import (
     MAX_KEY,
@@ -243,12 +244,24 @@ class HashEngine(Engine):
 
     def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool,
               contains: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        snap, files, pinned = self._pinned_snapshot(start, stop)
+        return scan_values(snap, reverse, files, pinned, self._unpin, self, contains)
+
+    def _scan_batches(self, start: bytes | None, stop: bytes | None, reverse: bool,
+                      batch: int) -> Iterator[tuple[list[bytes], list[bytes]]]:
+        snap, files, pinned = self._pinned_snapshot(start, stop)
+        return scan_batches(snap, reverse, files, pinned, self._unpin, self, batch)
+
+    def _pinned_snapshot(self, start: bytes | None, stop: bytes | None
+                         ) -> tuple[Snapshot, dict[int, Segment], list[Segment]]:
+        """The keydir entries of ``[start, stop)`` and the segments they lie in, pinned
+        (a merge then cannot pull the files from under the scan)."""
         with self._lock:
             snap = self._keydir.snapshot(start, stop)
             pinned = list(self._files.values())
             for segment in pinned:
                 segment.pins += 1
-        return scan_values(snap, reverse, dict(self._files), pinned, self._unpin, self, contains)
+            return snap, dict(self._files), pinned
 
     def _unpin(self, segments: list[Segment]) -> None:
         with self._lock:

@@ -65,14 +65,24 @@ class Memtable:
                 self._pending = []
             return self._ordered
 
-    def items(self, start: bytes | None = None, stop: bytes | None = None,
-              reverse: bool = False) -> list[Entry]:
-        """The entries of ``[start, stop)``, copied: a snapshot later writes cannot change."""
+    def keys_between(self, start: bytes | None, stop: bytes | None, reverse: bool) -> list[bytes]:
+        """The keys of ``[start, stop)`` in scan order, a new list."""
         keys = self.keys_in_order()
         lo = 0 if start is None else bisect_left(keys, start)
         hi = len(keys) if stop is None else bisect_left(keys, stop)
         chosen = keys[lo:hi]
         if reverse:
             chosen.reverse()
+        return chosen
+
+    def items(self, start: bytes | None = None, stop: bytes | None = None,
+              reverse: bool = False) -> list[Entry]:
+        """The entries of ``[start, stop)``, copied: a snapshot later writes cannot change."""
         data = self.data
-        return [(key, data[key]) for key in chosen]
+        return [(key, data[key]) for key in self.keys_between(start, stop, reverse)]
+
+    def lists(self, start: bytes | None, stop: bytes | None,
+              reverse: bool) -> tuple[list[bytes], list[bytes | None]]:
+        """``items`` as a list of keys and one of values (tombstones ``None``), copied."""
+        keys = self.keys_between(start, stop, reverse)
+        return keys, list(map(self.data.__getitem__, keys))

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from storage.engine import check_key
+from storage.lsm.batches import merge_batches
 from storage.lsm.bloom import hashes as bloom_hashes
 from storage.lsm.merge import merge
 from storage.lsm.sstable import ENTRY_OVERHEAD, MISSING
@@ -129,14 +130,16 @@ class TreeReads:
 
     def _scan_batches(self, start: bytes | None, stop: bytes | None, reverse: bool,
                       batch: int) -> Iterator[tuple[list[bytes], list[bytes]]]:
-        """A tree of one table and empty memtables (what a compaction or a checkpoint
-        leaves) hands over whole blocks; any other shape merges entry by entry."""
+        """Whole blocks and memtable slices, merged a window at a time
+        (``storage.lsm.batches``); the memtables are copied now, as ``_scan`` does."""
         with self._lock:
             mem, imm, tables = self._view
-            alone = not len(mem) and imm is None and len(tables) == 1
-        if not alone:
-            return super()._scan_batches(start, stop, reverse, batch)  # type: ignore[misc]
-        return self._while_open(tables[0].batches(start, stop, reverse))
+            recent = mem.lists(start, stop, reverse)
+        sources: list = [[recent]] if recent[0] else []
+        if imm is not None:
+            sources.append([imm.lists(start, stop, reverse)])
+        sources.extend(table.batches(start, stop, reverse, live=False) for table in tables)
+        return self._while_open(merge_batches(sources, reverse, batch))
 
     def _while_open(self, entries: Iterator) -> Iterator:
         for entry in entries:
