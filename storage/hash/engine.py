@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import threading
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,8 +58,12 @@ from storage.hash.keydir import (
     pack,
     unpack,
 )
-from storage.hash.loader import index_segment, is_crash_tail, replay
+from storage.hash.loader import Replay, index_segment, is_crash_tail
 from storage.hash.merge import MergeCancelled, Merger
+from storage.hash.saved import NAME as SAVED_KEYDIR
+from storage.hash.saved import load as load_saved
+from storage.hash.saved import remove as remove_saved
+from storage.hash.saved import save as save_keydir
 from storage.hash.scan import scan_batches, scan_values
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment, parse_name, segment_name
 from storage.record import (
@@ -77,7 +82,8 @@ _RELOCATE_CHUNK = 8192  # keys repointed per hold of the lock
 
 
 def _owned(name: str) -> bool:
-    return parse_name(name.removesuffix(TEMP_SUFFIX)) is not None
+    name = name.removesuffix(TEMP_SUFFIX)
+    return name == SAVED_KEYDIR or parse_name(name) is not None
 
 
 class HashEngine(Engine):
@@ -153,25 +159,57 @@ class HashEngine(Engine):
         max_seq = 0
         ordered = sorted(places)
         for place in ordered:
-            segment = self._register(Segment.open(self.path, *place, readonly=self.readonly))
-            self._segments.append(segment)
-            is_newest = place == ordered[-1] and place[1] == 0
-            index = index_segment(segment, is_newest, repair=not self.readonly,
-                                  durable=durable_length(self.path, segment_name(*place)) if is_newest else 0)
-            segment.map_for_reading()
-            replay(self._keydir, segment, index)
-            max_seq = max(max_seq, index.max_seq)
+            self._segments.append(self._register(Segment.open(self.path, *place, readonly=self.readonly)))
+        saved = load_saved(self.path, self._places())
+        if saved is not None:  # a clean close saved the keydir of exactly these segments
+            for segment in self._segments:
+                segment.map_for_reading()
+            self._keydir.load_all(saved.keys, saved.locs, saved.sizes)
+            max_seq = saved.max_seq
+        else:
+            replay = Replay()
+            for segment in self._segments:
+                is_newest = segment is self._segments[-1] and segment.sub == 0
+                index = index_segment(segment, is_newest, repair=not self.readonly,
+                                      durable=durable_length(self.path, os.path.basename(segment.path))
+                                      if is_newest else 0)
+                segment.map_for_reading()
+                replay.add(segment, index)
+                max_seq = max(max_seq, index.max_seq)
+            replay.finish(self._keydir)
         self._seq = max_seq + 1
         if self.readonly:
             self._active = None
             return
         # Only now that everything checked out: a refused open leaves the crash's files.
+        remove_saved(self.path)  # the first write makes it stale: a crash must not find it
         remove_temp_files(self.path)
         for seg_id, sub in sorted(hints - places):  # a hint whose segment a merge deleted
             remove_hint(os.path.join(self.path, f"{seg_id:010d}-{sub:04d}.hint"))
         if not self._segments or self._segments[-1].sub != 0:
             self._new_active()
         self._active = self._segments[-1]
+
+    def _places(self) -> list[tuple[int, int, int, int]]:
+        """Each segment's place, uid and length, in replay order: what a saved keydir names."""
+        return [(s.seg_id, s.sub, s.uid, s.size) for s in self._segments]
+
+    def _save_keydir(self) -> None:
+        """At a clean close: the keydir, for the next open to load (``storage.hash.saved``).
+        The segments are made durable first, so the file never names records a power loss
+        could take back (with ``sync="off"`` this is the one fsync a close pays)."""
+        try:
+            if self.sync == "off":
+                self._active.sync()
+            snap = self._keydir.snapshot()
+            locs = snap.locs
+            rank = {s.file_no: i for i, s in enumerate(self._segments)}
+            if any(no != i for no, i in rank.items()):  # rolls and merges numbered files since open
+                locs = array("Q", [rank[loc >> OFFSET_BITS] << OFFSET_BITS | loc & OFFSET_MASK
+                                   for loc in locs])
+            save_keydir(self.path, self._places(), self._seq - 1, snap.keys, locs, snap.sizes)
+        except OSError:
+            pass  # only the next open's speed depends on it: it rebuilds the keydir instead
 
     def _headerless(self, place: tuple[int, int]) -> bool:
         """Remove the newest segment if a power loss left it shorter than its header (a
@@ -495,6 +533,8 @@ class HashEngine(Engine):
                     self._active.seal()
                 if self.sync != "off" and not self.readonly:
                     self._active.sync()
+                if not self.readonly:
+                    self._save_keydir()
             finally:
                 self._closed = True
                 self._release_files()

@@ -217,6 +217,20 @@ class KeyDir:
         self._append_blocks(keys, locs, sizes)
         return True
 
+    def load_all(self, keys: list[bytes], locs: array, sizes: array) -> None:
+        """Fill this empty keydir with strictly ascending ``keys`` (a saved keydir): a dict,
+        its sorted keys known, or blocks, with no Python work per key either way."""
+        if len(self):
+            raise ValueError("load_all fills an empty keydir")
+        d = self._dict
+        if d is not None and len(keys) <= self._dict_max:
+            d.update(zip(keys, map(int.__or__, map((32).__rlshift__, locs), sizes)))
+            self._sorted = keys
+            return
+        self._dict = self.dict_get = None
+        self._sorted = None
+        self._append_blocks(keys, locs, sizes)
+
     def _append_blocks(self, keys: Sequence[bytes], locs: array, sizes: array) -> None:
         step = self._block
         for lo in range(0, len(keys), step):

@@ -14,13 +14,26 @@ May import: the standard library and ``storage``'s own modules.
 from __future__ import annotations
 
 import os
+import zlib
 from array import array
 
 from storage.errors import CorruptionError
 from storage.hash.hint import SegmentIndex, read_hint
-from storage.hash.keydir import OFFSET_BITS, KeyDir, pack
+from storage.hash.keydir import OFFSET_BITS, SIZE_MASK, KeyDir
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment
-from storage.record import TOMBSTONE, TornTail, iter_records
+from storage.record import (
+    _KNOWN_FLAGS,
+    CONTINUED,
+    HEADER,
+    HEADER_SIZE,
+    MAX_KEY,
+    MAX_VALUE,
+    TOMBSTONE,
+    TornTail,
+    iter_records,
+)
+
+_TOMBSTONE_FLAGS = frozenset({TOMBSTONE, TOMBSTONE | CONTINUED})  # every flags byte a delete has
 
 
 def is_crash_tail(torn: TornTail, is_newest: bool, durable: int) -> bool:
@@ -38,12 +51,12 @@ def index_segment(segment: Segment, is_newest: bool, repair: bool = True, durabl
         return hint
     keys: list[bytes] = []
     offsets, sizes, flags = array("Q"), array("I"), bytearray()
-    max_seq = 0
     # Read into bytes, not a map: an exception's traceback may keep views alive.
     data = os.pread(segment.fd, segment.size - SEGMENT_HEADER_SIZE, SEGMENT_HEADER_SIZE)
+    done, max_seq = _index_sound(data, keys, offsets, sizes, flags)
     damage = None
-    try:
-        for record in iter_records(data, 0, base=SEGMENT_HEADER_SIZE, values=False):
+    try:  # what the fast loop stopped at: the end, or a batch iter_records judges
+        for record in iter_records(data, done, base=SEGMENT_HEADER_SIZE, values=False):
             keys.append(record.key)
             offsets.append(record.offset)
             sizes.append(record.size)
@@ -58,17 +71,68 @@ def index_segment(segment: Segment, is_newest: bool, repair: bool = True, durabl
     return SegmentIndex(keys, offsets, sizes, bytes(flags), max_seq, segment.size)
 
 
-def replay(keydir: KeyDir, segment: Segment, index: SegmentIndex) -> None:
-    """Apply one segment's records to the keydir, newest segment last."""
-    file_no = segment.file_no
-    if not any(f & TOMBSTONE for f in index.flags):
-        base = file_no << OFFSET_BITS
-        locs = array("Q", [base | off for off in index.offsets])
-        if keydir.load_sorted(index.keys, locs, index.sizes):
+def _index_sound(data: bytes, keys: list[bytes], offsets: array, sizes: array,
+                 flags: bytearray) -> tuple[int, int]:
+    """Index the whole, intact batches at the start of ``data`` (a segment's records) into
+    the columns, in one tight loop: no record objects, no generator, one checksum per
+    record. Returns where it stopped -- the end of ``data``, or the start of the first
+    batch it could not vouch for, which ``iter_records`` then reads and judges (a torn
+    tail or damage, with the offsets a ``TornTail`` names) -- and the largest sequence
+    number indexed. A record's checksum covers its header too, so a header that lies
+    about its lengths fails it (or points past the end), and the loop stops there.
+    """
+    unpack, crc32 = HEADER.unpack_from, zlib.crc32
+    end, pos, max_seq = len(data), 0, 0
+    done, indexed = 0, 0  # the end of the last whole batch, and how many records it closed
+    while pos + HEADER_SIZE <= end:
+        crc, _hcrc, seq, flag, klen, vlen = unpack(data, pos)
+        size = HEADER_SIZE + klen + vlen
+        if (flag & ~_KNOWN_FLAGS or not 0 < klen <= MAX_KEY or vlen > MAX_VALUE or pos + size > end
+                or crc32(data[pos + 4:pos + size]) != crc):
+            break
+        keys.append(data[pos + HEADER_SIZE:pos + HEADER_SIZE + klen])
+        offsets.append(SEGMENT_HEADER_SIZE + pos)
+        sizes.append(size)
+        flags.append(flag)
+        if seq > max_seq:
+            max_seq = seq
+        pos += size
+        if not flag & CONTINUED:
+            done, indexed = pos, len(keys)
+    del keys[indexed:], offsets[indexed:], sizes[indexed:], flags[indexed:]
+    return done, max_seq
+
+
+class Replay:
+    """Segments' records applied oldest first to one dict, the keydir filled from it once.
+
+    A dict store per record is the cheapest way to let newer records win; putting each
+    record into a keydir that has turned into sorted blocks (past ``dict_max`` keys) was
+    a bisect and a list insertion per record, and most of a million-key open. ``finish``
+    sorts the survivors once and hands them over with ``KeyDir.load_all``.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[bytes, int] = {}
+
+    def add(self, segment: Segment, index: SegmentIndex) -> None:
+        """Apply one segment's records, after every older segment's."""
+        base = segment.file_no << OFFSET_BITS
+        packed = map(int.__or__, map((32).__rlshift__, map(base.__or__, index.offsets)), index.sizes)
+        entries = self.entries
+        if _TOMBSTONE_FLAGS.isdisjoint(index.flags):
+            entries.update(zip(index.keys, packed))
             return
-    put, remove = keydir.put, keydir.remove
-    for key, offset, size, flag in zip(index.keys, index.offsets, index.sizes, index.flags):
-        if flag & TOMBSTONE:
-            remove(key)
-        else:
-            put(key, pack(file_no, offset, size))
+        for key, place, flag in zip(index.keys, packed, index.flags):
+            if flag & TOMBSTONE:
+                entries.pop(key, None)
+            else:
+                entries[key] = place
+
+    def finish(self, keydir: KeyDir) -> None:
+        entries = self.entries
+        keys = sorted(entries)
+        packed = list(map(entries.__getitem__, keys))
+        self.entries = {}
+        keydir.load_all(keys, array("Q", map((32).__rrshift__, packed)),
+                        array("I", map(SIZE_MASK.__and__, packed)))

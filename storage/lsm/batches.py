@@ -77,13 +77,16 @@ def gathered(pieces: Iterable[Lists], size: int) -> Iterator[Lists]:
         yield out_keys, out_values
 
 
-def merge_batches(sources: list[Iterable[Lists]], reverse: bool, batch: int) -> Iterator[Lists]:
+def merge_batches(sources: list[Iterable[Lists]], reverse: bool, batch: int,
+                  keep_tombstones: bool = False) -> Iterator[Lists]:
     """Live entries of ``sources`` (newest first) in scan order, newest wins per key, as
-    ``(keys, values)`` lists of about ``batch`` entries (at least one, never empty)."""
-    return gathered(_windows(sources, reverse, batch), batch)
+    ``(keys, values)`` lists of about ``batch`` entries (at least one, never empty); with
+    ``keep_tombstones``, the deletes that win too (a compaction that must keep them)."""
+    return gathered(_windows(sources, reverse, batch, keep_tombstones), batch)
 
 
-def _windows(sources: list[Iterable[Lists]], reverse: bool, batch: int) -> Iterator[Lists]:
+def _windows(sources: list[Iterable[Lists]], reverse: bool, batch: int,
+             keep_tombstones: bool) -> Iterator[Lists]:
     """The merged live entries, a window at a time (see the module's docstring)."""
     live = [_Source(iter(s)) for s in sources]
     while True:
@@ -112,4 +115,4 @@ def _windows(sources: list[Iterable[Lists]], reverse: bool, batch: int) -> Itera
                     window.update(zip(piece_keys, piece_values))
                 keys = sorted(window, reverse=reverse)
                 values = list(map(window.__getitem__, keys))
-        yield live_only(keys, values)
+        yield (keys, values) if keep_tombstones else live_only(keys, values)

@@ -38,3 +38,12 @@ def pick_run(sizes: list[int], base: int, fanout: int) -> tuple[int, int] | None
                 return lo, i
             lo = i
     return None
+
+
+def smallest_run(sizes: list[int], width: int) -> tuple[int, int]:
+    """``(lo, lo + width)``: the ``width`` adjacent tables with the fewest bytes, for when
+    the tree holds too many tables and no tier is due (tiers of ``fanout - 1`` tables each)."""
+    width = min(width, len(sizes))
+    totals = [sum(sizes[i:i + width]) for i in range(len(sizes) - width + 1)]
+    lo = totals.index(min(totals))
+    return lo, lo + width

@@ -7,7 +7,7 @@ records the table in the manifest, and only then deletes the log. After each
 flush the worker compacts runs of similar-sized tables (``compaction``).
 
 Life of a read: memtable, then the memtable being flushed, then tables newest
-first, each skipped by key range and bloom filter before a block is read.
+first, each skipped by key range and key filter before a block is read.
 Reads take no lock: they use ``_view``, a tuple (memtable, flushing memtable,
 tables) that every structural change replaces whole. Scans copy the memtable
 part of their range and stream the rest; a table a compaction deletes stays
@@ -46,11 +46,11 @@ from storage.files import (
     fsync_dir,
     remove_temp_files,
 )
-from storage.lsm.compaction import pick_run
+from storage.lsm.batches import merge_batches
+from storage.lsm.compaction import pick_run, smallest_run
 from storage.lsm.manifest import NAME as MANIFEST_NAME
 from storage.lsm.manifest import Manifest
 from storage.lsm.memtable import Memtable
-from storage.lsm.merge import merge
 from storage.lsm.reads import TreeReads
 from storage.lsm.sstable import BlockCache, SSTable, TableBuilder
 from storage.lsm.wal import MappedLog, log_name, replay, value_of_record
@@ -61,6 +61,7 @@ _owners = itertools.count(1)  # one number per engine object: its blocks' keys i
 
 FORMAT_VERSION = 1
 _FILE = re.compile(r"^(\d{6,})\.(log|sst)$")
+MERGE_BATCH = 1024  # entries a compaction merges between two looks at close() and waiting writers
 
 
 def _owned(name: str) -> bool:
@@ -78,24 +79,26 @@ class Cancelled(ClosedError):
 
 class LSMEngine(TreeReads, Engine):
     """LSM tree. Options: ``memtable_bytes`` (4 MiB), ``block_bytes`` (4 KiB),
-    ``bloom_bits`` (10 per key), ``fanout`` (4 tables of a tier trigger a
-    compaction), ``block_cache_blocks`` (16384 parsed blocks: up to 64 MiB of 4 KiB blocks,
-    docdb's default too), ``sync_interval`` (1.0 s),
+    ``fanout`` (4 tables of a tier trigger a
+    compaction), ``max_tables`` (12: writers wait for compaction beyond it, so a read
+    never asks more tables than that), ``block_cache_blocks`` (16384 parsed blocks: up to
+    64 MiB of 4 KiB blocks, docdb's default too), ``sync_interval`` (1.0 s),
     ``block_cache`` (a ``BlockCache`` to share with other engines instead of one of its own)."""
 
     name = "lsm"
 
     def __init__(self, path: str, sync: str = "normal", *, memtable_bytes: int = 4 << 20,
-                 block_bytes: int = 4096, bloom_bits: int = 10, fanout: int = 4,
+                 block_bytes: int = 4096, fanout: int = 4, max_tables: int = 12,
                  block_cache_blocks: int = 16384, sync_interval: float = 1.0,
                  block_cache: BlockCache | None = None, readonly: bool = False):
         self.path = os.fspath(path)
         self.readonly = readonly
         self.sync = check_sync(sync)
-        if memtable_bytes < 1 or block_bytes < 1 or bloom_bits < 1 or fanout < 2:
-            raise ValueError("memtable_bytes, block_bytes and bloom_bits must be positive, fanout >= 2")
+        if memtable_bytes < 1 or block_bytes < 1 or fanout < 2 or max_tables < 2:
+            raise ValueError("memtable_bytes and block_bytes must be positive, "
+                             "fanout and max_tables at least 2")
         self.memtable_bytes, self.block_bytes = memtable_bytes, block_bytes
-        self.bloom_bits, self.fanout = bloom_bits, fanout
+        self.fanout, self.max_tables = fanout, max_tables
         if readonly:
             check_readable(self.path, "lsm", FORMAT_VERSION)
             self._dirlock = None
@@ -115,7 +118,7 @@ class LSMEngine(TreeReads, Engine):
         self._durable = DurableMark(self.path)  # what flush made durable of the current log
         self._tables: list[SSTable] = []
         self.background_error: BaseException | None = None
-        self.flushes = self.compactions = 0
+        self.flushes = self.compactions = self.stalls = 0
         self._bytes_written = self._user_bytes = 0
         self._writes = 0
         self._count: tuple[int, int, int] | None = None  # (writes, keys, bytes) when counted
@@ -288,11 +291,19 @@ class LSMEngine(TreeReads, Engine):
         self._raise_background_error()
 
     def _rotate(self) -> None:
-        """Swap in an empty memtable and log; the worker flushes the full one. Holds the lock."""
-        while self._imm is not None:  # the previous flush must land first: backpressure
+        """Swap in an empty memtable and log; the worker flushes the full one. Holds the lock.
+
+        Backpressure: the previous flush must land first, and a tree of ``max_tables``
+        tables must be compacted below that -- the bound on the tables a read asks. A
+        background thread gets the interpreter only between the foreground's bytecodes,
+        so without the wait a bulk load outruns compaction (40 tables at a million keys).
+        """
+        while self._imm is not None or len(self._tables) >= self.max_tables:
             self._raise_background_error()
             if self._closing:
                 raise ClosedError(f"the lsm engine at {self.path!r} is closing")
+            self._wake.set()
+            self.stalls += 1
             self._room.wait(0.1)
         old = self._wal
         self._wal = self._open_new_log()
@@ -342,8 +353,8 @@ class LSMEngine(TreeReads, Engine):
         with self._lock:
             number = self._allocate()
         builder = TableBuilder(self._file(table_name(number)) + TEMP_SUFFIX, len(memtable),
-                               self.block_bytes, self.bloom_bits)
-        builder.add_all(memtable.items())
+                               self.block_bytes)
+        builder.add_lists(*memtable.lists(None, None, False))
         table = self._install(builder, number)
         with self._lock:
             self._tables.insert(0, table)
@@ -386,8 +397,10 @@ class LSMEngine(TreeReads, Engine):
                 raise Cancelled()
             with self._lock:
                 tables = list(self._tables)
-            run = (0, len(tables)) if full else pick_run(
-                [t.size for t in tables], self.memtable_bytes, self.fanout)
+            sizes = [t.size for t in tables]
+            run = (0, len(tables)) if full else pick_run(sizes, self.memtable_bytes, self.fanout)
+            if run is None and len(tables) >= self.max_tables:  # no tier is due, yet writers wait
+                run = smallest_run(sizes, self.fanout)
             if run is None or (full and len(tables) <= 1 and not any(t.tombstones for t in tables)):
                 return False
             lo, hi = run
@@ -406,6 +419,7 @@ class LSMEngine(TreeReads, Engine):
                 self._tables[lo:lo + len(inputs)] = [output] if output is not None else []
                 self._bytes_written += output.size if output is not None else 0
                 self._save_manifest()
+                self._room.notify_all()  # a writer may be waiting for fewer tables
             for table in inputs:  # readers holding one keep reading it; see SSTable
                 os.unlink(table.path)
             self.compactions += 1
@@ -413,16 +427,15 @@ class LSMEngine(TreeReads, Engine):
 
     def _merge_tables(self, inputs: list[SSTable], number: int, drop_tombstones: bool) -> SSTable | None:
         builder = TableBuilder(self._file(table_name(number)) + TEMP_SUFFIX,
-                               sum(t.entries for t in inputs), self.block_bytes, self.bloom_bits)
+                               sum(t.entries for t in inputs), self.block_bytes)
         try:
-            sources = [t.items(None, None, False) for t in inputs]
-            for i, (key, value) in enumerate(merge(sources, keep_tombstones=not drop_tombstones)):
-                if i & 0x3FF == 0:
-                    if self._closing:
-                        raise Cancelled()
-                    if self._imm is not None:  # a writer may be waiting for room
-                        self._flush_rotated()
-                builder.add(key, value)
+            sources = [t.batches(None, None, False, live=False) for t in inputs]
+            for keys, values in merge_batches(sources, False, MERGE_BATCH, not drop_tombstones):
+                if self._closing:
+                    raise Cancelled()
+                if self._imm is not None:  # a writer may be waiting for room
+                    self._flush_rotated()
+                builder.add_lists(keys, values)
             if not builder.entries:
                 builder.abandon()
                 return None
@@ -506,6 +519,7 @@ class LSMEngine(TreeReads, Engine):
                 "write_amplification": self._bytes_written / self._user_bytes if self._user_bytes else None,
                 "flushes": self.flushes,
                 "compactions": self.compactions,
+                "stalls": self.stalls,
                 "background_error": repr(self.background_error) if self.background_error else None,
                 "sync": self.sync,
             }

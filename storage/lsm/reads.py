@@ -3,7 +3,7 @@
 Readers take no lock for long: they read ``_view`` -- a tuple of the memtable, the
 memtable being flushed (or None) and the SSTables, newest first -- which writers
 replace whole, so a read sees one consistent tree. A point read asks each part
-newest first (bloom filters spare the tables that cannot hold the key); a scan
+newest first (key filters spare the tables that cannot hold the key); a scan
 merges the parts with newest-wins (``storage.lsm.merge``), or, when no two parts
 share a key range, reads them one after the other (see ``_disjoint``).
 ``LSMEngine`` inherits these methods; this module only reads its state.
@@ -18,7 +18,6 @@ from typing import Any
 
 from storage.engine import check_key
 from storage.lsm.batches import merge_batches
-from storage.lsm.bloom import hashes as bloom_hashes
 from storage.lsm.merge import merge
 from storage.lsm.sstable import ENTRY_OVERHEAD, MISSING
 from storage.record import MAX_KEY
@@ -46,15 +45,11 @@ class TreeReads:
         if value is MISSING:
             if imm is not None:
                 value = imm.data.get(key, MISSING)
-            if value is MISSING and tables:
-                if len(tables) == 1:
-                    value = tables[0].get(key)
-                else:
-                    key_hashes = bloom_hashes(key)
-                    for table in tables:
-                        value = table.get(key, key_hashes)
-                        if value is not MISSING:
-                            break
+            if value is MISSING:
+                for table in tables:
+                    value = table.get(key)
+                    if value is not MISSING:
+                        break
         return None if value is MISSING else value
 
     def _get(self, key: bytes) -> bytes | None:

@@ -10,8 +10,9 @@ payload's ``zlib.crc32`` (u32), checked on every read::
                   largest klen u32 + key
     index block   the sparse index, one entry per data block, as columns:
                   count u32 | klens u32 | offsets u64 | sizes u32 | first keys
-    bloom block   storage.lsm.bloom (about 10 bits per key)
-    footer        meta, index, bloom: (offset u64, size u32) each | magic 8 bytes
+    filter block  version 2: storage.lsm.fingerprints (32 bits per key);
+                  version 1: storage.lsm.bloom (about 10 bits per key), still read
+    footer        meta, index, filter: (offset u64, size u32) each | magic 8 bytes
                   b"\\x89DocDBst" | version u32 | crc32 u32 of the footer before it
 
 Columns make a block one ``frombytes`` and one ``accumulate`` to parse (``Block``); parsed
@@ -29,17 +30,19 @@ import weakref
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Iterable, Iterator
-from itertools import accumulate
+from itertools import accumulate, islice
 
 from storage.columns import from_le, split, to_le
 from storage.errors import ClosedError, CorruptionError, FormatError
 from storage.lsm.batches import gathered, live_only
 from storage.lsm.bloom import BloomFilter
+from storage.lsm.fingerprints import Fingerprints
 from storage.search import occurrences
 
 MAGIC = b"\x89DocDBst"
-VERSION = 1
+VERSION = 2  # 1: bloom filters; 2: fingerprints (both read)
 TOMBSTONE_LEN = 0xFFFFFFFF
 ENTRY_OVERHEAD = 8  # an entry's two lengths in its data block
 READAHEAD = 64 << 10  # a scan reads adjacent blocks up to this many bytes at a time
@@ -85,10 +88,19 @@ class Block:
         self.count = count
         self._reads = 0
 
+    @classmethod
+    def of_entries(cls, keys: list[bytes], values: list[bytes | None]) -> Block:
+        """A block already cut into its entries (its layout was known): a dict at once."""
+        block = cls.__new__(cls)
+        block._state = dict(zip(keys, values))
+        block.count = len(keys)
+        block._reads = 0
+        return block
+
     def key(self, i: int) -> bytes:
         state = self._state
         if state.__class__ is dict:
-            return list(state)[i]  # type: ignore[arg-type]
+            return next(islice(state, i, None))  # type: ignore[call-overload]
         payload, ends, _ = state  # type: ignore[misc]
         return payload[ends[i]:ends[i + 1]]
 
@@ -116,6 +128,9 @@ class Block:
             return list(state), list(state.values())  # type: ignore[union-attr]
         payload, ends, vlens = state  # type: ignore[misc]
         count = self.count
+        cut = _by_layout(payload, 0, len(payload))
+        if cut is not None:
+            return cut
         pieces = [payload[a:b] for a, b in zip(ends, ends[1:])]
         values: list = pieces[count:]
         if TOMBSTONE_LEN in vlens:
@@ -153,6 +168,13 @@ def entries_at(buf: bytes, start: int, end: int, path: str, offset: int
                ) -> tuple[list[bytes], list[bytes | None]]:
     """The entries of the block whose checked payload is ``buf[start:end]``: a scan's way
     to read a block, without a ``Block`` or a copy of the payload when its layout is known."""
+    cut = _by_layout(buf, start, end)
+    return cut if cut is not None else parse_payload(buf[start:end], path, offset).entries()
+
+
+def _by_layout(buf: bytes, start: int, end: int) -> tuple[list[bytes], list[bytes | None]] | None:
+    """The entries of the checked payload ``buf[start:end]`` cut by its compiled layout, or
+    None when its layout is not compiled (yet) or the block does not add up."""
     if end - start >= 4:
         (count,) = _U32.unpack_from(buf, start)
         head = start + 4 + 8 * count
@@ -166,12 +188,17 @@ def entries_at(buf: bytes, start: int, end: int, path: str, offset: int
                     vlens = from_le("I", signature[4 * count:])
                     values = [None if n == TOMBSTONE_LEN else v for n, v in zip(vlens, values)]
                 return keys, values
-    return parse_payload(buf[start:end], path, offset).entries()
+    return None
 
 
 def parse_block(raw: bytes, path: str, offset: int) -> Block:
-    """The block whose bytes (with their crc32) are ``raw``, checked."""
-    return parse_payload(_checked(raw, path, offset), path, offset)
+    """The block whose bytes (with their crc32) are ``raw``, checked: a dict of its entries
+    when its layout is known (cut in one call), else cut lazily."""
+    payload = _checked(raw, path, offset)
+    cut = _by_layout(payload, 0, len(payload))
+    if cut is not None:
+        return Block.of_entries(*cut)
+    return parse_payload(payload, path, offset)
 
 
 def parse_payload(payload: bytes, path: str, offset: int) -> Block:
@@ -209,14 +236,19 @@ YIELD_BLOCKS = 4  # blocks a table builder writes between two yields of the inte
 class TableBuilder:
     """Writes one SSTable from entries given in ascending key order."""
 
-    def __init__(self, path: str, expected_keys: int, block_bytes: int = 4096, bloom_bits: int = 10):
+    def __init__(self, path: str, expected_keys: int, block_bytes: int = 4096, bloom_bits: int = 10,
+                 version: int = VERSION):
+        """``version`` 1 (a bloom filter of ``bloom_bits`` per key) is for tests of old tables."""
         self.path = path
         # A big buffer, because tables are written by the background thread: every write
         # syscall gives up the GIL, and getting it back from a busy foreground thread can
         # take a switch interval (5 ms) -- per 8 KiB block with the default buffer.
         self._file = open(path, "wb", buffering=WRITE_BUFFER)  # noqa: SIM115 - closed in finish/abandon
         self._block_bytes = block_bytes
-        self._bloom = BloomFilter.build((), max(expected_keys, 1), bloom_bits)
+        self._version = version
+        self._filter: BloomFilter | Fingerprints = (
+            Fingerprints.collecting() if version >= 2
+            else BloomFilter.build((), max(expected_keys, 1), bloom_bits))
         self._keys: list[bytes] = []
         self._values: list[bytes | None] = []
         self._pending = 0
@@ -257,11 +289,39 @@ class TableBuilder:
         self.tombstones += tombstones
         self._pending = pending
 
+    def add_lists(self, keys: list[bytes], values: list[bytes | None]) -> None:
+        """``add_all`` for entries as two lists: where each block ends is found by a bisect
+        over the running sizes (``accumulate``, in C), not by a Python step per entry. Tables
+        are built on the background thread, and every bytecode it runs is taken from the
+        foreground."""
+        if not keys:
+            return
+        tombstones = values.count(None)
+        lengths = map(len, values) if not tombstones else (0 if v is None else len(v) for v in values)
+        ends = list(accumulate(map(int.__add__, map(len, keys), map((8).__add__, lengths)), initial=0))
+        start, pending, total = 0, self._pending, len(keys)
+        while start < total:
+            stop = bisect_left(ends, ends[start] + self._block_bytes - pending, start + 1)
+            if stop > total:  # the rest does not fill a block: it waits for more entries
+                self._keys += keys[start:]
+                self._values += values[start:]
+                self._pending = pending + ends[total] - ends[start]
+                break
+            self._keys += keys[start:stop]
+            self._values += values[start:stop]
+            self._flush_block()
+            start, pending = stop, 0
+        if not self.entries:
+            self.smallest = keys[0]
+        self.largest = keys[-1]
+        self.entries += total
+        self.tombstones += tombstones
+
     def _flush_block(self) -> None:
         if not self._keys:
             return
         block = encode_block(self._keys, self._values)
-        self._bloom.add_many(self._keys)
+        self._filter.add_many(self._keys)
         self._index_keys.append(self._keys[0])
         self._index_offsets.append(self._offset)
         self._index_sizes.append(len(block))
@@ -290,8 +350,8 @@ class TableBuilder:
             _U32.pack(len(self._index_keys)), to_le(array("I", map(len, self._index_keys))),
             to_le(self._index_offsets), to_le(self._index_sizes), b"".join(self._index_keys),
         ])))
-        bloom = self._write(_framed(self._bloom.to_bytes()))
-        footer = _FOOTER.pack(*meta, *index, *bloom, MAGIC, VERSION)
+        key_filter = self._write(_framed(self._filter.to_bytes()))
+        footer = _FOOTER.pack(*meta, *index, *key_filter, MAGIC, self._version)
         self._write(footer + _U32.pack(zlib.crc32(footer)))
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -314,18 +374,23 @@ class BlockCache:
     def __init__(self, capacity: int):
         self.capacity = max(capacity, 1)
         self._blocks: dict = {}
+        self._order: deque = deque()  # keys in the order they came: the next to evict first
         self.get = self._blocks.get
 
     def __len__(self) -> int:
         return len(self._blocks)
 
     def put(self, key, block) -> None:
+        """Keep ``block``; evict the oldest beyond capacity. The order is a deque, not the
+        dict's own: ``next(iter(dict))`` walks over every slot deleted before it, so FIFO
+        eviction by it costs O(evicted so far), 7 us a get on a big table."""
         blocks = self._blocks
         blocks[key] = block
+        self._order.append(key)
         while len(blocks) > self.capacity:
             try:
-                del blocks[next(iter(blocks))]
-            except (KeyError, RuntimeError, StopIteration):  # another thread evicted it first
+                del blocks[self._order.popleft()]
+            except (KeyError, IndexError):  # a key put twice, or another thread evicted it first
                 pass
 
 
@@ -370,8 +435,8 @@ class SSTable:
         try:
             self._parse_meta(_checked(self._read(meta_off, meta_size), self.path, meta_off))
             self._parse_index(_checked(self._read(index_off, index_size), self.path, index_off))
-            bloom = _checked(self._read(bloom_off, bloom_size), self.path, bloom_off)
-            self.bloom = BloomFilter.from_bytes(bloom)
+            raw = _checked(self._read(bloom_off, bloom_size), self.path, bloom_off)
+            self.filter = Fingerprints.from_bytes(raw) if version >= 2 else BloomFilter.from_bytes(raw)
         except (struct.error, ValueError):
             raise CorruptionError("table metadata is malformed", self.path, index_off) from None
 
@@ -446,19 +511,16 @@ class SSTable:
                                           self.path, self._offsets[i])
                 yield keys, values
 
-    def get(self, key: bytes, hashes: tuple[int, int] | None = None):
-        """The value, ``None`` for a tombstone, or ``MISSING``.
-
-        ``hashes`` are the key's bloom hashes, when the caller asks several tables.
-        """
+    def get(self, key: bytes):
+        """The value, ``None`` for a tombstone, or ``MISSING``."""
         if key < self.smallest or key > self.largest:
             return MISSING
         i = bisect_right(self._firsts, key) - 1
         if i < 0:
             return MISSING
         block = self._cache.get((self._owner, self.file_no, i))
-        if block is None:  # the bloom filter spares a read, not a look at a cached block
-            if not self.bloom.may_contain(key, hashes):
+        if block is None:  # the key filter spares a read, not a look at a cached block
+            if not self.filter.may_contain(key):
                 return MISSING
             block = self._block(i)
         return block.get(key)
@@ -467,7 +529,7 @@ class SSTable:
         """``get`` for every key whose ``results`` slot is still ``MISSING``, in place.
         Keys in ascending order reuse the block the previous key found."""
         smallest, largest, firsts = self.smallest, self.largest, self._firsts
-        cached, owner, file_no, bloom = self._cache.get, self._owner, self.file_no, self.bloom
+        cached, owner, file_no, key_filter = self._cache.get, self._owner, self.file_no, self.filter
         last, block = -1, None
         for j, key in enumerate(keys):
             if results[j] is not MISSING or key < smallest or key > largest:
@@ -476,7 +538,7 @@ class SSTable:
             if i != last:
                 block = cached((owner, file_no, i))
                 if block is None:
-                    if not bloom.may_contain(key):
+                    if not key_filter.may_contain(key):
                         last = -1  # no block in hand: the next key must not reuse this one's
                         continue
                     block = self._block(i)

@@ -5,7 +5,9 @@ there are several), damages it the way a crash, a bad disk or a careless
 operator would, and checks exactly what the engine does: a torn tail of the
 newest segment is cut off and the intact prefix served; damage anywhere else is
 ``CorruptionError`` naming the file and offset (and the files are left as they
-were, for inspection); hint files that do not match their segment are ignored;
+were, for inspection); hint files that do not match their segment are ignored,
+and so is a saved keydir; one that matches is trusted at open, and damage behind
+it is then refused at the first read of the record and reported by ``verify``;
 foreign files are refused with ``FormatError`` before anything is written.
 Never wrong data.
 
@@ -107,7 +109,15 @@ def build(path: Path, n: int = 100) -> dict[bytes, bytes]:
             db.delete(key(i))
             del model[key(i)]
     assert len(segments(path)) >= 3, "the test needs several segments"
+    forget_saved_keydir(path)
     return model
+
+
+def forget_saved_keydir(path: Path) -> None:
+    """Remove the keydir a clean close saves (storage.hash.saved), so the next open
+    rebuilds it from the segments: the open-time checks these tests aim at. What a
+    saved keydir does with damage has tests of its own below."""
+    (path / "KEYDIR").unlink(missing_ok=True)
 
 
 def build_compacted(path: Path, prefix: bytes = b"k") -> dict[bytes, bytes]:
@@ -708,3 +718,77 @@ def test_crash_before_merge_inputs_are_deleted(tmp_path, stage):
         for out in outputs[1:]:
             (state / out.name).rename(state / (out.name + ".tmp"))
     _check_state(state, model)
+
+
+# ----- the saved keydir ----------------------------------------------------------------------
+
+
+def build_saved(path: Path) -> dict[bytes, bytes]:
+    """``build``, then a compaction and more writes (so file numbers and replay ranks
+    differ), closed cleanly: the directory holds a saved keydir."""
+    model = build(path)
+    with open_db(path) as db:
+        db.compact()
+        for i in range(100, 140):
+            db.put(key(i), val(i, 3))
+            model[key(i)] = val(i, 3)
+    assert (path / "KEYDIR").exists()
+    return model
+
+
+def test_a_saved_keydir_is_loaded_and_serves_what_the_segments_hold(tmp_path, monkeypatch):
+    db_path = tmp_path / "db"
+    model = build_saved(db_path)
+    import storage.hash.engine as hash_engine
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("the keydir was rebuilt from the segments")
+
+    monkeypatch.setattr(hash_engine, "index_segment", no_rebuild)
+    with open_db(db_path) as db:
+        assert dict(db.scan()) == model
+        assert all(db.get(k) == v for k, v in model.items())
+        db.verify()
+        assert not (db_path / "KEYDIR").exists(), "a writable open removes it: a crash must not find it"
+
+
+@pytest.mark.parametrize("change", ["appended", "compacted", "damaged-file", "segment-removed"])
+def test_a_saved_keydir_that_no_longer_matches_is_ignored(tmp_path, change):
+    db_path = tmp_path / "db"
+    model = build_saved(db_path)
+    saved = (db_path / "KEYDIR").read_bytes()
+    if change == "damaged-file":
+        flip(db_path / "KEYDIR", len(saved) // 2, 3)
+    elif change == "segment-removed":  # the oldest segment's records are all overwritten
+        with open_db(db_path) as db:
+            db.compact()
+        (db_path / "KEYDIR").write_bytes(saved)
+    else:
+        with open_db(db_path) as db:
+            db.put(key(500), val(500))
+            model[key(500)] = val(500)
+            if change == "compacted":
+                db.compact()
+        (db_path / "KEYDIR").write_bytes(saved)  # the keydir of the files as they were
+    assert contents(db_path) == model
+    assert_writable(db_path, model)
+
+
+def test_damage_behind_a_saved_keydir_is_never_served(tmp_path):
+    db_path = tmp_path / "db"
+    model = build_saved(db_path)
+    victim = sorted(model)[len(model) // 2]
+    with open_db(db_path) as db:
+        place = db._keydir.get(victim)
+        segment = db._files[place >> 32 >> 40]
+        offset = (place >> 32) & ((1 << 40) - 1)
+        seg_path = Path(segment.path)
+    flip(seg_path, offset + REC_HEADER.size + len(victim) + 2, 0)  # a bit of the value
+    with open_db(db_path) as db:
+        with pytest.raises(CorruptionError):
+            db.get(victim)
+        assert all(db.get(k) == v for k, v in model.items() if k != victim)
+        with pytest.raises(CorruptionError):
+            list(db.scan())
+        with pytest.raises(CorruptionError):
+            db.verify()

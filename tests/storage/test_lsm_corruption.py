@@ -43,7 +43,7 @@ from tests.storage import damage
 from tests.storage.damage import flip, read_back
 
 OPTIONS = {"engine": "lsm", "sync": "full", "memtable_bytes": 4096, "block_bytes": 256,
-           "bloom_bits": 10, "fanout": 64}  # no automatic compactions: each test says when
+           "fanout": 64, "max_tables": 64}  # no automatic compactions: each test says when
 FOOTER = struct.Struct("<QIQIQI8sI")  # meta, index, bloom (offset u64, size u32), magic, version
 FOOTER_SIZE = FOOTER.size + 4  # + crc32
 MANIFEST_HEAD = struct.Struct("<8sIQQQI")
@@ -104,7 +104,7 @@ def layout(path: Path) -> Layout:
     raw = path.read_bytes()
     footer = len(raw) - FOOTER_SIZE
     mo, ms, io, isz, bo, bs, magic, version = FOOTER.unpack_from(raw, footer)
-    assert magic == b"\x89DocDBst" and version == 1
+    assert magic == b"\x89DocDBst" and version == 2
     index = raw[io:io + isz - 4]
     (count,) = U32.unpack_from(index)
     klens = struct.unpack_from(f"<{count}I", index, 4)
@@ -374,7 +374,7 @@ def test_table_of_a_newer_format_is_format_error(tmp_path):
     db_path = tmp_path / "db"
     build(db_path)
     table = tables(db_path)[1]
-    _rewrite_footer(table, version=2)
+    _rewrite_footer(table, version=3)
     assert_refused_untouched(db_path, FormatError, table)
 
 

@@ -4,7 +4,8 @@
   (between 0.3% and 2.5% for 20k keys against 20k absent keys), with no false
   negatives, before and after serialization.
 * ``TableBuilder``/``SSTable`` round trip, with hypothesis: random sorted entries
-  (tombstones included) and random block sizes; ``get`` and ``items(start, stop,
+  (tombstones included), random block sizes, both table formats (1: bloom filter,
+  2: fingerprints); ``get`` and ``items(start, stop,
   reverse)`` agree with a dict and a sorted list (LevelDB's harness, in small).
 * ``merge``: newest wins, tombstones hide older entries, in both directions.
 * ``pick_run``: the size-tiered policy of ``storage/lsm/compaction.py``.
@@ -99,9 +100,11 @@ def test_bloom_malformed_bytes_raise(raw):
 
 
 def build_table(directory: str, entries: list[tuple[bytes, bytes | None]], block_bytes: int,
-                bloom_bits: int = 10, cache_blocks: int = 8, number: int = 1) -> SSTable:
+                bloom_bits: int | None = None, cache_blocks: int = 8, number: int = 1) -> SSTable:
+    """A table of the present format, or with ``bloom_bits`` one of format 1 (bloom filters)."""
     path = os.path.join(directory, f"{number:06d}.sst")
-    builder = TableBuilder(path + ".tmp", len(entries), block_bytes, bloom_bits)
+    builder = (TableBuilder(path + ".tmp", len(entries), block_bytes) if bloom_bits is None
+               else TableBuilder(path + ".tmp", len(entries), block_bytes, bloom_bits, version=1))
     for k, v in entries:
         builder.add(k, v)
     size = builder.finish()
@@ -124,7 +127,7 @@ bounds_st = st.one_of(st.none(), st.binary(min_size=0, max_size=12))
 @given(
     table=st.dictionaries(keys_st, values_st, max_size=250),
     block_bytes=st.one_of(st.integers(1, 64), st.integers(65, 4096)),
-    bloom_bits=st.integers(1, 16),
+    bloom_bits=st.one_of(st.none(), st.integers(1, 16)),  # None: fingerprints (format 2)
     cache_blocks=st.integers(0, 4),
     probes=st.lists(keys_st, max_size=30),
     ranges=st.lists(st.tuples(bounds_st, bounds_st, st.booleans()), min_size=1, max_size=8),
@@ -395,10 +398,25 @@ def test_sstable_get_many_after_a_bloom_miss_in_another_block(tmp_path):
     entries = [(bytes([i]), b"v%d" % i) for i in range(0, 40, 2)]
     table = build_table(str(tmp_path), entries, block_bytes=8, cache_blocks=0)
     try:
-        absent = next(bytes([i]) for i in range(1, 40, 2) if not table.bloom.may_contain(bytes([i])))
+        absent = next(bytes([i]) for i in range(1, 40, 2) if not table.filter.may_contain(bytes([i])))
         keys = [bytes([30]), absent, bytes([30]), bytes([2]), absent, bytes([2])]
         results = [MISSING] * len(keys)
         table.get_many(keys, results)
         assert results == [b"v30", MISSING, b"v30", b"v2", MISSING, b"v2"]
     finally:
         table.close()
+
+
+def test_fingerprints_have_no_false_negatives_and_few_false_positives():
+    from storage.lsm.fingerprints import Fingerprints
+
+    rng = random.Random(7)
+    keys = [rng.randbytes(16) for _ in range(50_000)] + [b"k%08d" % i for i in range(50_000)]
+    built = Fingerprints.collecting()
+    built.add_many(keys)
+    loaded = Fingerprints.from_bytes(built.to_bytes())
+    assert all(loaded.may_contain(k) for k in keys)
+    absent = [rng.randbytes(16) for _ in range(50_000)] + [b"k%08d" % i for i in range(50_000, 100_000)]
+    assert sum(map(loaded.may_contain, absent)) <= 20  # n / 2**32 of 100k asks: ~2
+    with pytest.raises(ValueError):
+        Fingerprints.from_bytes(built.to_bytes()[:-1])
