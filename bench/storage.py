@@ -13,9 +13,9 @@ within a trial and trials repeated, and each operation keeps its best time, so
 a noisy moment hurts one sample rather than one system. Each system is checked
 for correct answers once (outside the timings), so a broken engine cannot post
 a fast number. The first trial also records write and space amplification of
-the overwrite run (bench.amplification). The ``--big`` section (bench.keydir)
-measures the hash engine's keydir memory and reopen time at 1M keys against
-the design targets; ``--quick`` is a smoke run that skips it.
+the overwrite run (bench.amplification). The ``--big`` section (bench.scale)
+measures each engine at 1M keys: point reads, memory per key, open after a
+clean close and after a crash; ``--quick`` is a smoke run that skips it.
 
 May import: the standard library and bench modules (``storage`` via bench.peers).
 """
@@ -30,10 +30,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from bench import keydir
+from bench import scale
 from bench.amplification import Amplification, directory_bytes
 from bench.amplification import render as render_amplification
 from bench.dataset import KEY_BYTES, VALUE_BYTES, Dataset, logical_bytes, make_dataset
+from bench.latency import measure_latency, render_latency
 from bench.peers import PEER_OPENERS, SYNC_LEVELS, Opener, Peer, docdb_opener
 from bench.report import best, timed, write_results
 from bench.storage_tables import render_ratios, render_raw, summarize
@@ -41,8 +42,8 @@ from bench.storage_tables import render_ratios, render_raw, summarize
 KNOWN_ENGINES = ("hash", "lsm")  # in column order; the ones storage.ENGINES has are measured
 HELP = ("docdb storage engines vs sqlite3, plyvel, semidbm and dict+file "
         "(put/get/scan/range/merge/reopen, write and space amplification)")
-QUICK = {"keys": 20_000, "repeat": 1, "big": False}
-FULL = {"keys": 100_000, "repeat": 3, "big": True}
+QUICK = {"keys": 20_000, "repeat": 1, "big": False, "latency_seconds": 2.0}
+FULL = {"keys": 100_000, "repeat": 3, "big": True, "latency_seconds": 10.0}
 
 
 class BenchError(RuntimeError):
@@ -238,9 +239,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--option", action="append", metavar="NAME=VALUE",
                    help="extra storage.open option for docdb, e.g. segment_bytes=1048576")
     p.add_argument("--big", action=argparse.BooleanOptionalAction, default=None,
-                   help="also measure keydir memory and reopen at --big-keys "
+                   help="also measure each engine at --big-keys: reads, memory, opens "
                         "(default on; off with --quick)")
     p.add_argument("--big-keys", type=int, default=1_000_000, help="keys for --big (default 1M)")
+    p.add_argument("--latency", action=argparse.BooleanOptionalAction, default=True,
+                   help="also measure put/get latency over a mixed run, with and without "
+                        "a compaction running (default on)")
+    p.add_argument("--latency-seconds", type=float,
+                   help="seconds per latency run (default 10; 2 with --quick)")
     p.add_argument("--dir", default=None, help="parent of the temp dirs (default: system temp)")
 
 
@@ -270,7 +276,11 @@ def run(args: argparse.Namespace) -> int:
                                "storage_module": storage.__file__, "sync": {},
                                "amplification": {}}
     measure_all(systems, ds, args, results, list(systems)[:len(engines)])
-    status = run_big_section(args, options, results) if args.big else 0
+    if args.latency:
+        results["latency"] = measure_latency(engines, args.keys, args.latency_seconds,
+                                             "normal", args.dir, options)
+        print(render_latency(results["latency"]), flush=True)
+    status = run_big_section(args, engines, options, results) if args.big else 0
     name = "storage-quick" if args.quick else None
     print(f"results written to {write_results('storage', results, name)}", file=sys.stderr)
     return status
@@ -292,15 +302,18 @@ def measure_all(systems: dict[str, Opener], ds: Dataset, args: argparse.Namespac
         print(render_amplification(by_system, sync), flush=True)
 
 
-def run_big_section(args: argparse.Namespace, options: dict[str, Any],
+def run_big_section(args: argparse.Namespace, engines: list[str], options: dict[str, Any],
                     results: dict[str, Any]) -> int:
     """The 1M-key section; a failing child is reported without losing the tables' JSON."""
+    table = results["sync"].get("normal") or next(iter(results["sync"].values()))
+    at_100k = {f"docdb-{e}": {op: table[op]["systems"].get(f"docdb-{e}") for op in table}
+               for e in engines}
     try:
-        results["big"] = keydir.run_big(args.big_keys, args.seed, args.batch_size,
-                                        options, args.dir)
+        results["big"] = scale.run_big(engines, args.big_keys, args.seed, args.batch_size,
+                                       options, args.dir, at_100k, args.keys)
     except RuntimeError as e:
         results["big"] = {"error": str(e)}
         print(f"big section failed: {e}", file=sys.stderr)
         return 1
-    print(keydir.render(results["big"]))
+    print(scale.render(results["big"]))
     return 0

@@ -26,6 +26,11 @@ Events (see ``EVENTS``):
 * ``manifest-renamed`` the new ``MANIFEST`` is in place, obsolete files not yet deleted
 * ``log-unlink``     an obsolete log is about to be deleted
 * ``sst-unlink``     a table (a compaction input, or an orphan) is about to be deleted
+* ``log-grow``       the mapped log is about to be extended (``posix_fallocate``)
+* ``log-unpublished`` a write's records are copied into the mapped log but its first
+                     4 bytes, which publish it, are not: the moment a kill inside the
+                     ``memcpy`` leaves (the copy is made with zeros there, then the
+                     child dies)
 
 The parent imports ``operations``, ``apply`` and ``KEYS`` from this module to
 regenerate exactly the operations the child performed.
@@ -64,7 +69,7 @@ def operations(seed: int):
 BLOCK_BYTES = 256
 FANOUT = 2
 EVENTS = ("sst-fsync", "sst-rename", "sst-renamed", "manifest-rename", "manifest-renamed",
-          "log-unlink", "sst-unlink")
+          "log-unlink", "sst-unlink", "log-grow", "log-unpublished")
 
 def options(sync: str, memtable_bytes: int) -> dict:
     """The engine options the child (and the parent, to read back) opens with."""
@@ -121,7 +126,28 @@ def install_die_at(spec: str) -> None:
             reached("sst-fsync")
         real_fsync(fd)
 
-    os.replace, os.unlink, os.fsync = replace, unlink, fsync
+    real_fallocate = os.posix_fallocate
+
+    def fallocate(fd, offset, length):
+        if _fd_name(fd).endswith(".log"):
+            reached("log-grow")
+        real_fallocate(fd, offset, length)
+
+    os.replace, os.unlink, os.fsync, os.posix_fallocate = replace, unlink, fsync, fallocate
+    if event == "log-unpublished":
+        from storage.lsm.wal import MappedLog
+
+        real_append = MappedLog.append_parts
+
+        def append_parts(self, head, body):
+            with lock:
+                due = seen[0] + 1 == target
+            if due:  # everything but the publishing bytes reaches the page cache
+                real_append(self, b"\0" * len(head), body)
+            reached("log-unpublished")
+            real_append(self, head, body)
+
+        MappedLog.append_parts = append_parts
 
 
 def main(argv: list[str]) -> None:

@@ -149,6 +149,16 @@ def test_kill_with_relaxed_sync_keeps_acknowledged_state(tmp_path, sync):
     crash_rounds(tmp_path / "db", rounds=3, mode="compact", base_seed=4, sync=sync)
 
 
+@pytest.mark.parametrize("event", ["log-unpublished", "log-grow"])
+@pytest.mark.parametrize("sync", ["full", "normal", "off"])
+def test_kill_in_the_mapped_log_keeps_acknowledged_state(tmp_path, sync, event):
+    """The buffered (memory-mapped) log path, in each sync mode: the writer dies with a
+    write copied into the log but not published, or as the log grows. A 1 MiB memtable
+    keeps flushes out of the way, so the log is all there is."""
+    crash_rounds(tmp_path / "db", rounds=3, mode="plain", base_seed=40 + len(sync),
+                 sync=sync, memtable_bytes=1 << 20, die_at=(event, 30 if event == "log-unpublished" else 2))
+
+
 # ----- SIGKILL at each step of a flush and a compaction ---------------------------------------------
 
 

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import storage
 from storage import ClosedError
 from storage.lsm.bloom import BloomFilter
 from storage.lsm.compaction import pick_run, tier
@@ -420,3 +421,29 @@ def test_fingerprints_have_no_false_negatives_and_few_false_positives():
     assert sum(map(loaded.may_contain, absent)) <= 20  # n / 2**32 of 100k asks: ~2
     with pytest.raises(ValueError):
         Fingerprints.from_bytes(built.to_bytes()[:-1])
+
+
+def test_smallest_run_is_the_lightest_window():
+    from storage.lsm.compaction import smallest_run
+
+    assert smallest_run([9, 1, 1, 1, 9, 9], 3) == (1, 4)
+    assert smallest_run([5, 5], 4) == (0, 2)
+    assert smallest_run([3, 2, 1, 1], 2) == (2, 4)
+
+
+def test_max_tables_bounds_the_tables_a_read_asks(tmp_path):
+    """With a fanout no tier ever reaches, only the forced compaction keeps the count down:
+    writers wait for it, and the tree never holds more than max_tables tables."""
+    model = {}
+    with storage.open(tmp_path / "db", engine="lsm", sync="off", memtable_bytes=2048,
+                      fanout=64, max_tables=4) as db:
+        seen = 0
+        for i in range(3000):
+            key, value = b"k%05d" % (i * 7919 % 3000), b"v%d" % i * 8
+            db.put(key, value)
+            model[key] = value
+            seen = max(seen, db.stats()["tables"])
+            assert db.stats()["tables"] <= 4
+        assert dict(db.scan()) == model
+        assert db.stats()["compactions"] > 0
+    assert seen == 4
