@@ -36,7 +36,7 @@ from bench.amplification import render as render_amplification
 from bench.dataset import KEY_BYTES, VALUE_BYTES, Dataset, logical_bytes, make_dataset
 from bench.latency import measure_latency, render_latency
 from bench.peers import PEER_OPENERS, SYNC_LEVELS, Opener, Peer, docdb_opener
-from bench.report import best, timed, write_results
+from bench.report import best, markdown_table, timed, write_results
 from bench.storage_tables import render_ratios, render_raw, summarize
 
 KNOWN_ENGINES = ("hash", "lsm")  # in column order; the ones storage.ENGINES has are measured
@@ -194,9 +194,11 @@ def trial(opener: Opener, ds: Dataset, sync: str, args: argparse.Namespace,
 
 
 def measure(systems: dict[str, Opener], ds: Dataset, sync: str, args: argparse.Namespace
-            ) -> tuple[dict[str, dict[str, float]], dict[str, Amplification]]:
+            ) -> tuple[dict[str, dict[str, float]], dict[str, Amplification],
+                       dict[str, dict[str, float]]]:
     """Best seconds per system per operation, trials interleaved across systems;
-    amplification from the first trial (it counts bytes, which noise does not change)."""
+    amplification from the first trial (it counts bytes, which noise does not change);
+    and each operation's spread, its worst trial over its best."""
     samples: dict[str, dict[str, list[float]]] = {s: {} for s in systems}
     amps: dict[str, Amplification] = {}
     for r in range(args.repeat):
@@ -206,7 +208,20 @@ def measure(systems: dict[str, Opener], ds: Dataset, sync: str, args: argparse.N
             amps.setdefault(label, amp)
             for op, sec in seconds.items():
                 samples[label].setdefault(op, []).append(sec)
-    return {s: {op: best(v) for op, v in ops.items()} for s, ops in samples.items()}, amps
+    spreads = {s: {op: max(v) / best(v) for op, v in ops.items()} for s, ops in samples.items()}
+    return {s: {op: best(v) for op, v in ops.items()} for s, ops in samples.items()}, amps, spreads
+
+
+SPREAD_OPS = ("random put", "random get", "get miss", "ordered scan")  # the spread table's rows
+
+
+def render_spread(spreads: dict[str, dict[str, float]], sync: str, repeat: int) -> str:
+    """Worst trial over best per system, for the operations whose steadiness matters."""
+    systems = list(spreads)
+    rows = [[op, *(f"{spreads[s][op]:.2f}x" for s in systems)] for op in SPREAD_OPS]
+    return (f"### spread between trials, sync={sync}\n\n"
+            f"{markdown_table(['operation', *systems], rows)}\n\nworst of {repeat} trials "
+            f"over the best (1.00x: every trial alike).\n")
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -292,10 +307,13 @@ def measure_all(systems: dict[str, Opener], ds: Dataset, args: argparse.Namespac
     amps: dict[str, dict[str, Amplification]] = {}
     notes = {label: n for label, op in PEER_OPENERS.items() if (n := op.batch_note)}
     for sync in args.sync or list(SYNC_LEVELS):
-        seconds, amps[sync] = measure(systems, ds, sync, args)
+        seconds, amps[sync], spreads = measure(systems, ds, sync, args)
         results["sync"][sync] = summarize(seconds, ds, docdbs, notes)
+        results.setdefault("spread", {})[sync] = spreads
         results["amplification"][sync] = {s: a.as_json() for s, a in amps[sync].items()}
         print(render_raw(results["sync"][sync], sync, ds), flush=True)
+        if args.repeat > 1:
+            print(render_spread(spreads, sync, args.repeat), flush=True)
     for d in docdbs:
         print(render_ratios(results["sync"], d), flush=True)
     for sync, by_system in amps.items():

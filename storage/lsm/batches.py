@@ -62,27 +62,43 @@ def live_only(keys: list[bytes], values: list) -> Lists:
     return [k for k, v in zip(keys, values) if v is not None], [v for v in values if v is not None]
 
 
-def gathered(pieces: Iterable[Lists], size: int) -> Iterator[Lists]:
+def gathered(pieces: Iterable[Lists], size: int, first: int | None = None) -> Iterator[Lists]:
     """``pieces`` joined into lists of at least ``size`` entries (the last may be short,
-    none is empty)."""
+    none is empty); with ``first``, the first list is cut at ``first`` and each next one
+    at four times the last, up to ``size`` -- so a scan of which a caller takes one entry
+    (the last row id, a LIMIT 1) reads one block, and a long one still gets long lists.
+    A piece that raises (a damaged block) ends the lists after what came before it, as
+    an entry-at-a-time scan would."""
     out_keys: list[bytes] = []
     out_values: list = []
-    for keys, values in pieces:
+    target = min(first or size, size)
+    pieces = iter(pieces)
+    while True:
+        try:
+            keys, values = next(pieces)
+        except StopIteration:
+            break
+        except Exception:  # damage ahead: what was read before it is handed over first
+            if out_keys:
+                yield out_keys, out_values
+            raise
         out_keys += keys
         out_values += values
-        if len(out_keys) >= size:
+        if len(out_keys) >= target:
             yield out_keys, out_values
             out_keys, out_values = [], []
+            target = min(target * 4, size)
     if out_keys:
         yield out_keys, out_values
 
 
 def merge_batches(sources: list[Iterable[Lists]], reverse: bool, batch: int,
-                  keep_tombstones: bool = False) -> Iterator[Lists]:
+                  keep_tombstones: bool = False, first: int | None = None) -> Iterator[Lists]:
     """Live entries of ``sources`` (newest first) in scan order, newest wins per key, as
-    ``(keys, values)`` lists of about ``batch`` entries (at least one, never empty); with
-    ``keep_tombstones``, the deletes that win too (a compaction that must keep them)."""
-    return gathered(_windows(sources, reverse, batch, keep_tombstones), batch)
+    ``(keys, values)`` lists of about ``batch`` entries (at least one, never empty; the
+    first of about ``first``, see ``gathered``); with ``keep_tombstones``, the deletes
+    that win too (a compaction that must keep them)."""
+    return gathered(_windows(sources, reverse, batch, keep_tombstones), batch, first)
 
 
 def _windows(sources: list[Iterable[Lists]], reverse: bool, batch: int,

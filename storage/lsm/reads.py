@@ -22,6 +22,8 @@ from storage.lsm.merge import merge
 from storage.lsm.sstable import ENTRY_OVERHEAD, MISSING
 from storage.record import MAX_KEY
 
+SCAN_BATCH = 1024  # entries a scan merges at a time, once past its first short lists
+
 
 class TreeReads:
     """Mixed into ``LSMEngine``: expects ``_view``, ``_lock``, ``_closed``, ``_writes``,
@@ -71,19 +73,10 @@ class TreeReads:
     def _contains(self, key: bytes) -> bool:
         return self._get(key) is not None
 
-    def _sources(self, start: bytes | None, stop: bytes | None, reverse: bool) -> list:
-        """Iterators over ``[start, stop)`` of every part of the tree, newest first."""
-        with self._lock:
-            mem, imm, tables = self._view
-            recent = mem.items(start, stop, reverse)
-        sources: list = [recent] if recent else []
-        if imm is not None:
-            sources.append(imm.items(start, stop, reverse))
-        sources.extend(table.items(start, stop, reverse) for table in tables)
-        return sources
-
     def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool,
               contains: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        if contains is None:  # the batch merge, handed out an entry at a time
+            return self._entries_of(self._batches(start, stop, reverse, SCAN_BATCH, first=1))
         with self._lock:
             mem, imm, tables = self._view
             recent = mem.items(start, stop, reverse)
@@ -125,16 +118,31 @@ class TreeReads:
 
     def _scan_batches(self, start: bytes | None, stop: bytes | None, reverse: bool,
                       batch: int) -> Iterator[tuple[list[bytes], list[bytes]]]:
+        return self._while_open(self._batches(start, stop, reverse, batch))
+
+    def _batches(self, start: bytes | None, stop: bytes | None, reverse: bool, batch: int,
+                 first: int | None = None) -> Iterator[tuple[list[bytes], list[bytes]]]:
         """Whole blocks and memtable slices, merged a window at a time
-        (``storage.lsm.batches``); the memtables are copied now, as ``_scan`` does."""
+        (``storage.lsm.batches``); the memtables are copied now, so the scan is a
+        snapshot. With ``first``, the first lists are short (``gathered``)."""
         with self._lock:
             mem, imm, tables = self._view
             recent = mem.lists(start, stop, reverse)
         sources: list = [[recent]] if recent[0] else []
         if imm is not None:
             sources.append([imm.lists(start, stop, reverse)])
-        sources.extend(table.batches(start, stop, reverse, live=False) for table in tables)
-        return self._while_open(merge_batches(sources, reverse, batch))
+        sources.extend(table.batches(start, stop, reverse, live=False, first=first) for table in tables)
+        return merge_batches(sources, reverse, batch, first=first)
+
+    def _entries_of(self, batches: Iterator[tuple[list[bytes], list[bytes]]]
+                    ) -> Iterator[tuple[bytes, bytes]]:
+        """The lists' entries one at a time; a scan of a closed engine raises at its next
+        entry (``_closed`` read inline: this runs once per entry)."""
+        for keys, values in batches:
+            for entry in zip(keys, values):
+                if self._closed:
+                    self._check_open()
+                yield entry
 
     def _while_open(self, entries: Iterator) -> Iterator:
         for entry in entries:
@@ -151,9 +159,9 @@ class TreeReads:
         writes = self._writes
         if self._count is None or self._count[0] != writes:
             keys = size = 0
-            for key, value in merge(self._sources(None, None, False)):
-                keys += 1
-                size += len(key) + len(value) + ENTRY_OVERHEAD
+            for batch_keys, values in self._batches(None, None, False, SCAN_BATCH):
+                keys += len(batch_keys)
+                size += sum(map(len, batch_keys)) + sum(map(len, values)) + ENTRY_OVERHEAD * len(values)
             self._count = (writes, keys, size)
         return self._count[1], self._count[2]  # type: ignore[return-value]
 

@@ -564,11 +564,12 @@ class SSTable:
             yield from (reversed(list(pairs)) if reverse else pairs)
 
     def batches(self, start: bytes | None, stop: bytes | None, reverse: bool,
-                live: bool = True) -> Iterator[tuple[list[bytes], list]]:
+                live: bool = True, first: int | None = None) -> Iterator[tuple[list[bytes], list]]:
         """The entries of ``[start, stop)`` as ``(keys, values)`` lists of whole blocks, at
-        least ``BATCH_ENTRIES`` a list but the last: ``items`` without a tuple per entry;
-        tombstones (``None``) too unless ``live``."""
-        return gathered(self._block_lists(start, stop, reverse, live), BATCH_ENTRIES)
+        least ``BATCH_ENTRIES`` a list but the last (the first list of ``first``, growing
+        from there: see ``gathered``): ``items`` without a tuple per entry; tombstones
+        (``None``) too unless ``live``."""
+        return gathered(self._block_lists(start, stop, reverse, live), BATCH_ENTRIES, first)
 
     def _block_lists(self, start: bytes | None, stop: bytes | None, reverse: bool,
                      live: bool) -> Iterator[tuple[list[bytes], list]]:

@@ -106,3 +106,15 @@ def test_add_lists_builds_the_table_add_all_builds(tmp_path_factory, entries, cu
     two.add_lists([], [])
     two.finish()
     assert (d / "one.sst").read_bytes() == (d / "two.sst").read_bytes()
+
+
+def test_a_damaged_source_ends_the_lists_after_what_came_before_it():
+    def damaged():
+        yield [b"a", b"b"], [b"1", b"2"]
+        raise CorruptionError("block checksum mismatch", "x.sst", 0)
+
+    found = []
+    with pytest.raises(CorruptionError):
+        for keys, values in merge_batches([damaged()], False, 1000):
+            found += zip(keys, values)
+    assert found == [(b"a", b"1"), (b"b", b"2")]
