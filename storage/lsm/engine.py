@@ -32,6 +32,7 @@ import itertools
 import os
 import re
 import threading
+import time
 from typing import Any
 
 from storage.engine import Engine, Op, check_entry, check_sync
@@ -119,6 +120,8 @@ class LSMEngine(TreeReads, Engine):
         self._tables: list[SSTable] = []
         self.background_error: BaseException | None = None
         self.flushes = self.compactions = self.stalls = 0
+        self._merging = 0  # inputs of the running compaction, less the one table they become
+        self._stalled = 0  # writers waiting for a flush or a compaction
         self._bytes_written = self._user_bytes = 0
         self._writes = 0
         self._count: tuple[int, int, int] | None = None  # (writes, keys, bytes) when counted
@@ -297,14 +300,21 @@ class LSMEngine(TreeReads, Engine):
         tables must be compacted below that -- the bound on the tables a read asks. A
         background thread gets the interpreter only between the foreground's bytecodes,
         so without the wait a bulk load outruns compaction (40 tables at a million keys).
+        The inputs of a running compaction count as the one table they are becoming:
+        writers wait for compaction to be possible, not for a long one to finish (a
+        full ``compact()`` of a big store held them for seconds).
         """
-        while self._imm is not None or len(self._tables) >= self.max_tables:
+        while self._imm is not None or len(self._tables) - self._merging >= self.max_tables:
             self._raise_background_error()
             if self._closing:
                 raise ClosedError(f"the lsm engine at {self.path!r} is closing")
             self._wake.set()
             self.stalls += 1
-            self._room.wait(0.1)
+            self._stalled += 1  # the table builders stop handing the interpreter over
+            try:
+                self._room.wait(0.1)
+            finally:
+                self._stalled -= 1
         old = self._wal
         self._wal = self._open_new_log()
         if self.sync != "off":
@@ -353,7 +363,7 @@ class LSMEngine(TreeReads, Engine):
         with self._lock:
             number = self._allocate()
         builder = TableBuilder(self._file(table_name(number)) + TEMP_SUFFIX, len(memtable),
-                               self.block_bytes)
+                               self.block_bytes, pause=self._pause)
         builder.add_lists(*memtable.lists(None, None, False))
         table = self._install(builder, number)
         with self._lock:
@@ -369,6 +379,14 @@ class LSMEngine(TreeReads, Engine):
             self._room.notify_all()
         self.flushes += 1
         self._delete_logs_below(log_number)
+
+    def _pause(self) -> None:
+        """A table builder's pause: hand the interpreter to the foreground, unless a writer is
+        waiting for this very work -- a voluntary yield costs the builder up to a switch
+        interval (5 ms) to get the interpreter back from a busy reader, which stretched a
+        flush a writer waited for to a second."""
+        if not self._stalled:
+            time.sleep(0)
 
     def _install(self, builder: TableBuilder, number: int) -> SSTable:
         """Finish, fsync and rename a built table into place (the manifest names it later)."""
@@ -407,8 +425,14 @@ class LSMEngine(TreeReads, Engine):
             inputs = tables[lo:hi]
             with self._lock:
                 number = self._allocate()
-            output = self._merge_tables(inputs, number, drop_tombstones=hi == len(tables))
+                self._merging = len(inputs) - 1
+            try:
+                output = self._merge_tables(inputs, number, drop_tombstones=hi == len(tables))
+            except BaseException:
+                self._merging = 0
+                raise
             if self._closing:  # close() is waiting for us: leave the inputs as they are
+                self._merging = 0
                 if output is not None:
                     output.close()
                     os.unlink(output.path)
@@ -417,6 +441,7 @@ class LSMEngine(TreeReads, Engine):
                 lo = next(i for i, t in enumerate(self._tables) if t is inputs[0])
                 assert all(a is b for a, b in zip(self._tables[lo:lo + len(inputs)], inputs))
                 self._tables[lo:lo + len(inputs)] = [output] if output is not None else []
+                self._merging = 0
                 self._bytes_written += output.size if output is not None else 0
                 self._save_manifest()
                 self._room.notify_all()  # a writer may be waiting for fewer tables
@@ -427,7 +452,7 @@ class LSMEngine(TreeReads, Engine):
 
     def _merge_tables(self, inputs: list[SSTable], number: int, drop_tombstones: bool) -> SSTable | None:
         builder = TableBuilder(self._file(table_name(number)) + TEMP_SUFFIX,
-                               sum(t.entries for t in inputs), self.block_bytes)
+                               sum(t.entries for t in inputs), self.block_bytes, pause=self._pause)
         try:
             sources = [t.batches(None, None, False, live=False) for t in inputs]
             for keys, values in merge_batches(sources, False, MERGE_BATCH, not drop_tombstones):

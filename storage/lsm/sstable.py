@@ -31,7 +31,7 @@ import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, islice
 
 from storage.columns import from_le, split, to_le
@@ -237,9 +237,11 @@ class TableBuilder:
     """Writes one SSTable from entries given in ascending key order."""
 
     def __init__(self, path: str, expected_keys: int, block_bytes: int = 4096, bloom_bits: int = 10,
-                 version: int = VERSION):
-        """``version`` 1 (a bloom filter of ``bloom_bits`` per key) is for tests of old tables."""
+                 version: int = VERSION, pause: Callable[[], None] = lambda: time.sleep(0)):
+        """``version`` 1 (a bloom filter of ``bloom_bits`` per key) is for tests of old tables.
+        ``pause`` is called every ``YIELD_BLOCKS`` blocks to hand the interpreter over."""
         self.path = path
+        self._pause = pause
         # A big buffer, because tables are written by the background thread: every write
         # syscall gives up the GIL, and getting it back from a busy foreground thread can
         # take a switch interval (5 ms) -- per 8 KiB block with the default buffer.
@@ -331,7 +333,7 @@ class TableBuilder:
             # Tables are built on the background thread: hand the interpreter to the
             # foreground now and then, or reads wait behind a whole flush (a yield after
             # every block halved batched writes, which then wait for the flush).
-            time.sleep(0)
+            self._pause()
 
     def _write(self, data: bytes) -> tuple[int, int]:
         offset = self._offset
