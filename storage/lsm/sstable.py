@@ -10,7 +10,7 @@ payload's ``zlib.crc32`` (u32), checked on every read::
                   largest klen u32 + key
     index block   the sparse index, one entry per data block, as columns:
                   count u32 | klens u32 | offsets u64 | sizes u32 | first keys
-    filter block  version 2: storage.lsm.fingerprints (32 bits per key);
+    filter block  version 2: storage.lsm.fingerprints (32 bits per key, per block);
                   version 1: storage.lsm.bloom (about 10 bits per key), still read
     footer        meta, index, filter: (offset u64, size u32) each | magic 8 bytes
                   b"\\x89DocDBst" | version u32 | crc32 u32 of the footer before it
@@ -323,7 +323,10 @@ class TableBuilder:
         if not self._keys:
             return
         block = encode_block(self._keys, self._values)
-        self._filter.add_many(self._keys)
+        if isinstance(self._filter, Fingerprints):
+            self._filter.add_block(self._keys)
+        else:
+            self._filter.add_many(self._keys)
         self._index_keys.append(self._keys[0])
         self._index_offsets.append(self._offset)
         self._index_sizes.append(len(block))
@@ -438,7 +441,11 @@ class SSTable:
             self._parse_meta(_checked(self._read(meta_off, meta_size), self.path, meta_off))
             self._parse_index(_checked(self._read(index_off, index_size), self.path, index_off))
             raw = _checked(self._read(bloom_off, bloom_size), self.path, bloom_off)
-            self.filter = Fingerprints.from_bytes(raw) if version >= 2 else BloomFilter.from_bytes(raw)
+            if version >= 2:
+                self.may_contain = Fingerprints.from_bytes(raw, len(self._firsts)).may_contain
+            else:
+                bloom = BloomFilter.from_bytes(raw)
+                self.may_contain = lambda key, _block: bloom.may_contain(key)
         except (struct.error, ValueError):
             raise CorruptionError("table metadata is malformed", self.path, index_off) from None
 
@@ -520,10 +527,12 @@ class SSTable:
         i = bisect_right(self._firsts, key) - 1
         if i < 0:
             return MISSING
+        # The key filter first: most tables a read asks lack the key, and the filter looks
+        # at a few values side by side, where the cache would hash a tuple into a big dict.
+        if not self.may_contain(key, i):
+            return MISSING
         block = self._cache.get((self._owner, self.file_no, i))
-        if block is None:  # the key filter spares a read, not a look at a cached block
-            if not self.filter.may_contain(key):
-                return MISSING
+        if block is None:
             block = self._block(i)
         return block.get(key)
 
@@ -531,18 +540,17 @@ class SSTable:
         """``get`` for every key whose ``results`` slot is still ``MISSING``, in place.
         Keys in ascending order reuse the block the previous key found."""
         smallest, largest, firsts = self.smallest, self.largest, self._firsts
-        cached, owner, file_no, key_filter = self._cache.get, self._owner, self.file_no, self.filter
+        cached, owner, file_no, may_contain = self._cache.get, self._owner, self.file_no, self.may_contain
         last, block = -1, None
         for j, key in enumerate(keys):
             if results[j] is not MISSING or key < smallest or key > largest:
                 continue
             i = bisect_right(firsts, key) - 1
+            if not may_contain(key, i):
+                continue
             if i != last:
                 block = cached((owner, file_no, i))
                 if block is None:
-                    if not key_filter.may_contain(key):
-                        last = -1  # no block in hand: the next key must not reuse this one's
-                        continue
                     block = self._block(i)
                 last = i
             results[j] = block.get(key)  # type: ignore[union-attr]

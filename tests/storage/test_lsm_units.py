@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import random
 import tempfile
+from bisect import bisect_right
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -399,7 +400,8 @@ def test_sstable_get_many_after_a_bloom_miss_in_another_block(tmp_path):
     entries = [(bytes([i]), b"v%d" % i) for i in range(0, 40, 2)]
     table = build_table(str(tmp_path), entries, block_bytes=8, cache_blocks=0)
     try:
-        absent = next(bytes([i]) for i in range(1, 40, 2) if not table.filter.may_contain(bytes([i])))
+        absent = next(bytes([i]) for i in range(1, 40, 2)
+                      if not table.may_contain(bytes([i]), bisect_right(table._firsts, bytes([i])) - 1))
         keys = [bytes([30]), absent, bytes([30]), bytes([2]), absent, bytes([2])]
         results = [MISSING] * len(keys)
         table.get_many(keys, results)
@@ -412,15 +414,21 @@ def test_fingerprints_have_no_false_negatives_and_few_false_positives():
     from storage.lsm.fingerprints import Fingerprints
 
     rng = random.Random(7)
-    keys = [rng.randbytes(16) for _ in range(50_000)] + [b"k%08d" % i for i in range(50_000)]
+    keys = sorted([rng.randbytes(16) for _ in range(50_000)] + [b"k%08d" % i for i in range(50_000)])
+    blocks = [keys[i:i + 40] for i in range(0, len(keys), 40)]
     built = Fingerprints.collecting()
-    built.add_many(keys)
-    loaded = Fingerprints.from_bytes(built.to_bytes())
-    assert all(loaded.may_contain(k) for k in keys)
+    for block in blocks:
+        built.add_block(block)
+    loaded = Fingerprints.from_bytes(built.to_bytes(), len(blocks))
+    assert all(loaded.may_contain(k, b) for b, block in enumerate(blocks) for k in block)
     absent = [rng.randbytes(16) for _ in range(50_000)] + [b"k%08d" % i for i in range(50_000, 100_000)]
-    assert sum(map(loaded.may_contain, absent)) <= 20  # n / 2**32 of 100k asks: ~2
+    firsts = [block[0] for block in blocks]
+    asked = [(k, max(bisect_right(firsts, k) - 1, 0)) for k in absent]
+    assert sum(loaded.may_contain(k, b) for k, b in asked) <= 5  # 40 / 2**32 of 100k asks: ~0
     with pytest.raises(ValueError):
-        Fingerprints.from_bytes(built.to_bytes()[:-1])
+        Fingerprints.from_bytes(built.to_bytes()[:-1], len(blocks))
+    with pytest.raises(ValueError):
+        Fingerprints.from_bytes(built.to_bytes(), len(blocks) + 1)
 
 
 def test_smallest_run_is_the_lightest_window():
