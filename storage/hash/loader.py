@@ -19,7 +19,7 @@ from array import array
 
 from storage.errors import CorruptionError
 from storage.hash.hint import SegmentIndex, read_hint
-from storage.hash.keydir import OFFSET_BITS, SIZE_MASK, KeyDir
+from storage.hash.keydir import OFFSET_BITS, KeyDir
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment
 from storage.record import (
     _KNOWN_FLAGS,
@@ -109,7 +109,7 @@ class Replay:
     A dict store per record is the cheapest way to let newer records win; putting each
     record into a keydir that has turned into sorted blocks (past ``dict_max`` keys) was
     a bisect and a list insertion per record, and most of a million-key open. ``finish``
-    sorts the survivors once and hands them over with ``KeyDir.load_all``.
+    hands the dict itself to the keydir (``KeyDir.adopt``).
     """
 
     def __init__(self) -> None:
@@ -130,9 +130,6 @@ class Replay:
                 entries[key] = place
 
     def finish(self, keydir: KeyDir) -> None:
-        entries = self.entries
-        keys = sorted(entries)
-        packed = list(map(entries.__getitem__, keys))
+        """Hand the survivors to the (empty) keydir, which adopts the dict as it is."""
+        keydir.adopt(self.entries)
         self.entries = {}
-        keydir.load_all(keys, array("Q", map((32).__rrshift__, packed)),
-                        array("I", map(SIZE_MASK.__and__, packed)))

@@ -83,3 +83,25 @@ def test_turns_compact_past_dict_max_and_scans_in_order():
     assert len(kd) == 1000
     assert kd.snapshot().keys == [b"%05d" % i for i in range(1000)]
     assert kd.snapshot(b"00100", b"00110").keys == [b"%05d" % i for i in range(100, 110)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(adopted=st.dictionaries(keys, st.integers(1, 2**40)), ops=ops, dict_max=st.sampled_from([0, 3, 50]))
+def test_an_adopted_dict_stays_a_dict_until_new_keys_double_it(adopted, ops, dict_max):
+    """What an open after a crash does (storage.hash.loader.Replay): the keydir adopts the
+    rebuilt dict whatever its size, and behaves as a dict would from there on."""
+    kd = KeyDir(dict_max=dict_max, block=2)
+    kd.adopt(dict(adopted))
+    model = dict(adopted)
+    check(kd, model)
+    assert not kd.compact
+    for op, key, offset, size in ops:
+        packed = pack(3, offset, size)
+        if op == "put":
+            kd.put(key, packed)
+            model[key] = packed
+        elif op == "remove":
+            assert kd.remove(key) == model.pop(key, None)
+        if len(model) < 2 * len(adopted):
+            assert not kd.compact
+    check(kd, model)

@@ -30,6 +30,7 @@ import json
 import os
 import stat
 import sys
+import threading
 
 _REAL = {
     name: getattr(os, name)
@@ -75,6 +76,7 @@ class FaultFS:
         self._calls = 0  # calls of an operation in fail_ops under root
         self._idents: dict[tuple[int, int], int] = {}  # (dev, inode) -> identity
         self._next_ident = 1
+        self._shadow_lock = threading.RLock()  # the shadow is recorded by one thread at a time
         self.installed = False
         self.trace = bool(os.environ.get("FAULTFS_TRACE"))  # every event to stderr
 
@@ -177,11 +179,12 @@ class FaultFS:
         self._event(op, fd)
         _REAL["fsync"](fd)
         if self.shadow is not None and self._under_root(fd):
-            info = os.fstat(fd)
-            if stat.S_ISDIR(info.st_mode):
-                self._record_directory(_fd_path(fd), info)
-            else:
-                self._record_file(fd, info)
+            with self._shadow_lock:  # engines fsync from background threads too
+                info = os.fstat(fd)
+                if stat.S_ISDIR(info.st_mode):
+                    self._record_directory(_fd_path(fd), info)
+                else:
+                    self._record_file(fd, info)
 
     def _rename(self, src, dst, *, src_dir_fd=None, dst_dir_fd=None):
         self._event("rename", src)
@@ -208,10 +211,11 @@ class FaultFS:
     # ----- the shadow: what survives a power loss ---------------------------------
 
     def _new_ident(self, fd_or_path) -> int:
-        info = os.stat(fd_or_path)
-        ident = self._idents[(info.st_dev, info.st_ino)] = self._next_ident
-        self._next_ident += 1
-        return ident
+        with self._shadow_lock:
+            info = os.stat(fd_or_path)
+            ident = self._idents[(info.st_dev, info.st_ino)] = self._next_ident
+            self._next_ident += 1
+            return ident
 
     def _ident(self, info: os.stat_result) -> int:
         key = (info.st_dev, info.st_ino)
