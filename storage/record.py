@@ -218,3 +218,8 @@ def iter_records(
             committed = pos
     if pending:
         raise TornTail(base + committed, base + committed, "batch without its final record", True)
+
+
+def value_of_record(record: Record) -> bytes | None:
+    """The value a replayed record stands for: None for a delete."""
+    return None if record.flags & TOMBSTONE else record.value

@@ -60,9 +60,9 @@ from docdb.models.locks import FileLock
 from docdb.models.snapshot import EngineUsers, LogState, Snapshot, View
 from docdb.models.txlog import NAME as LOG_NAME
 from docdb.models.txlog import LogReader, LogWriter, create_log, generations, log_path
+from storage.cache import BlockCache
 from storage.errors import StorageError
 from storage.files import IDENTITY_NAME, fsync_dir, make_directories, prepare_directory, write_identity
-from storage.lsm.sstable import BlockCache
 
 FORMAT_VERSION = 1
 OBJECTS = "objects"

@@ -27,8 +27,8 @@ from typing import Any
 from sortedcontainers import SortedDict
 
 from docdb.models.catalog import Catalog
-from storage.lsm.batches import merge_batches
-from storage.lsm.merge import merge
+from storage.batches import merge_batches
+from storage.merge import merge
 
 __all__ = ["EngineUsers", "LogState", "Snapshot", "View", "merged_over"]
 

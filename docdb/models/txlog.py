@@ -39,8 +39,8 @@ import threading
 
 from storage.errors import StorageError
 from storage.files import fsync_dir
-from storage.lsm.wal import WriteAheadLog, value_of_record
-from storage.record import CONTINUED, TornTail, encode_batch, iter_records
+from storage.log import WriteAheadLog
+from storage.record import CONTINUED, TornTail, encode_batch, iter_records, value_of_record
 from storage.syncer import PeriodicSync
 
 NAME = "txlog"

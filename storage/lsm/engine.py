@@ -35,6 +35,8 @@ import threading
 import time
 from typing import Any
 
+from storage.batches import merge_batches
+from storage.cache import BlockCache
 from storage.engine import Engine, Op, check_entry, check_sync
 from storage.errors import ClosedError, CorruptionError, StorageError
 from storage.files import (
@@ -47,15 +49,14 @@ from storage.files import (
     fsync_dir,
     remove_temp_files,
 )
-from storage.lsm.batches import merge_batches
 from storage.lsm.compaction import pick_run, smallest_run
 from storage.lsm.manifest import NAME as MANIFEST_NAME
 from storage.lsm.manifest import Manifest
 from storage.lsm.memtable import Memtable
 from storage.lsm.reads import TreeReads
-from storage.lsm.sstable import BlockCache, SSTable, TableBuilder
-from storage.lsm.wal import MappedLog, log_name, replay, value_of_record
-from storage.record import PUBLISH_BYTES, encode_batch, encode_parts
+from storage.lsm.sstable import SSTable, TableBuilder
+from storage.lsm.wal import MappedLog, log_name, replay
+from storage.record import PUBLISH_BYTES, encode_batch, encode_parts, value_of_record
 from storage.syncer import PeriodicSync
 
 _owners = itertools.count(1)  # one number per engine object: its blocks' keys in a shared cache

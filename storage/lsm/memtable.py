@@ -21,7 +21,8 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 
-from storage.lsm.sstable import MISSING, Entry
+from storage.lsm.sstable import MISSING
+from storage.merge import Entry
 
 _ENTRY_OVERHEAD = 64  # dict slot, list slot, object headers: a rough, fixed cost
 

@@ -4,7 +4,7 @@ Readers take no lock for long: they read ``_view`` -- a tuple of the memtable, t
 memtable being flushed (or None) and the SSTables, newest first -- which writers
 replace whole, so a read sees one consistent tree. A point read asks each part
 newest first (key filters spare the tables that cannot hold the key); a scan
-merges the parts with newest-wins (``storage.lsm.merge``), or, when no two parts
+merges the parts with newest-wins (``storage.merge``), or, when no two parts
 share a key range, reads them one after the other (see ``_disjoint``).
 ``LSMEngine`` inherits these methods; this module only reads its state.
 May import: the standard library and ``storage``'s own modules.
@@ -16,10 +16,10 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+from storage.batches import merge_batches
 from storage.engine import check_key
-from storage.lsm.batches import merge_batches
-from storage.lsm.merge import merge
 from storage.lsm.sstable import ENTRY_OVERHEAD, MISSING
+from storage.merge import merge
 from storage.record import MAX_KEY
 
 SCAN_BATCH = 1024  # entries a scan merges at a time, once past its first short lists
@@ -123,7 +123,7 @@ class TreeReads:
     def _batches(self, start: bytes | None, stop: bytes | None, reverse: bool, batch: int,
                  first: int | None = None) -> Iterator[tuple[list[bytes], list[bytes]]]:
         """Whole blocks and memtable slices, merged a window at a time
-        (``storage.lsm.batches``); the memtables are copied now, so the scan is a
+        (``storage.batches``); the memtables are copied now, so the scan is a
         snapshot. With ``first``, the first lists are short (``gathered``)."""
         with self._lock:
             mem, imm, tables = self._view

@@ -30,15 +30,16 @@ import weakref
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, islice
 
+from storage.batches import gathered, live_only
+from storage.cache import BlockCache
 from storage.columns import from_le, split, to_le
 from storage.errors import ClosedError, CorruptionError, FormatError
-from storage.lsm.batches import gathered, live_only
 from storage.lsm.bloom import BloomFilter
 from storage.lsm.fingerprints import Fingerprints
+from storage.merge import Entry
 from storage.search import occurrences
 
 MAGIC = b"\x89DocDBst"
@@ -53,7 +54,6 @@ FOOTER_SIZE = _FOOTER.size + 4
 _U32 = struct.Struct("<I")
 _META = struct.Struct("<QQ")
 
-Entry = tuple[bytes, "bytes | None"]
 
 
 def _framed(payload: bytes) -> bytes:
@@ -367,36 +367,6 @@ class TableBuilder:
         self._file.close()
         if os.path.exists(self.path):
             os.unlink(self.path)
-
-
-class BlockCache:
-    """Parsed data blocks, shared by the tables of one engine, evicted first in first out.
-
-    FIFO rather than LRU: a hit is then one ``dict.get`` (atomic under the GIL,
-    so no lock), where LRU bookkeeping cost as much as the lookup it saved.
-    """
-
-    def __init__(self, capacity: int):
-        self.capacity = max(capacity, 1)
-        self._blocks: dict = {}
-        self._order: deque = deque()  # keys in the order they came: the next to evict first
-        self.get = self._blocks.get
-
-    def __len__(self) -> int:
-        return len(self._blocks)
-
-    def put(self, key, block) -> None:
-        """Keep ``block``; evict the oldest beyond capacity. The order is a deque, not the
-        dict's own: ``next(iter(dict))`` walks over every slot deleted before it, so FIFO
-        eviction by it costs O(evicted so far), 7 us a get on a big table."""
-        blocks = self._blocks
-        blocks[key] = block
-        self._order.append(key)
-        while len(blocks) > self.capacity:
-            try:
-                del blocks[self._order.popleft()]
-            except (KeyError, IndexError):  # a key put twice, or another thread evicted it first
-                pass
 
 
 class SSTable:

@@ -1,13 +1,9 @@
-"""Logs of framed records (``storage.record``), and their replay.
+"""The LSM engine's write-ahead log (``MappedLog``) and the replay of a log.
 
-* ``MappedLog`` is the LSM engine's write-ahead log: every write reaches it before the
-  memtable, through a shared memory map (see the class). A log is named
-  ``<number>.log``; the manifest says which numbers are still needed.
-* ``WriteAheadLog`` appends with ``os.write`` -- one batch, one write -- for a log that
-  other processes read as it grows (docdb's transaction log, ``docdb.models.txlog``),
-  where a preallocated tail of zeros would look like a write in progress.
-
-In both a batch is atomic across a crash (the CONTINUED flag). On replay, a torn tail
+Every write reaches the log before the memtable, through a shared memory map (see the
+class). A log is named ``<number>.log``; the manifest says which numbers are still
+needed. (``storage.log.WriteAheadLog`` is the other log, appended with ``os.write``.)
+A batch is atomic across a crash (the CONTINUED flag). On replay, a torn tail
 of the newest log (a write the crash cut short) is truncated; damage anywhere else
 raises ``CorruptionError`` with file and offset.
 May import: the standard library and ``storage``'s own modules.
@@ -20,40 +16,12 @@ import os
 from collections.abc import Iterator
 
 from storage.errors import CorruptionError, StorageError
-from storage.files import preallocate, write_all
-from storage.record import PUBLISH_BYTES, TOMBSTONE, Record, TornTail, iter_records
+from storage.files import preallocate
+from storage.record import PUBLISH_BYTES, Record, TornTail, iter_records
 
 
 def log_name(number: int) -> str:
     return f"{number:06d}.log"
-
-
-class WriteAheadLog:
-    def __init__(self, path: str):
-        self.path = path
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        self.size = os.fstat(self.fd).st_size
-        self.synced = self.size
-
-    def append(self, data: bytes) -> None:
-        """Write whole records; a failed write is cut back so no partial record stays."""
-        offset = self.size
-        try:
-            write_all(self.fd, data)
-        except OSError as error:
-            os.ftruncate(self.fd, offset)
-            raise StorageError(f"could not append to {self.path!r}: {error}") from error
-        self.size = offset + len(data)
-
-    def sync(self) -> None:
-        size = self.size
-        os.fdatasync(self.fd)
-        self.synced = size
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
 
 
 class MappedLog:
@@ -138,7 +106,3 @@ def replay(path: str, is_newest: bool, repair: bool = True, durable: int = 0) ->
         with open(path, "r+b") as f:
             f.truncate(damage.offset)
             os.fsync(f.fileno())
-
-
-def value_of_record(record: Record) -> bytes | None:
-    return None if record.flags & TOMBSTONE else record.value

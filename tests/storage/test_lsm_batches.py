@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage import CorruptionError
-from storage.lsm.batches import merge_batches
-from storage.lsm.merge import merge
+from storage.batches import merge_batches
 from storage.lsm.sstable import _U32, decode_block, encode_block, entries_at
+from storage.merge import merge
 
 values_st = st.one_of(st.none(), st.binary(max_size=6))
 

@@ -24,11 +24,12 @@ from hypothesis import strategies as st
 
 import storage
 from storage import ClosedError
+from storage.cache import BlockCache
 from storage.lsm.bloom import BloomFilter
 from storage.lsm.compaction import pick_run, tier
 from storage.lsm.memtable import Memtable
-from storage.lsm.merge import merge
-from storage.lsm.sstable import MISSING, BlockCache, SSTable, TableBuilder, decode_block, encode_block
+from storage.lsm.sstable import MISSING, SSTable, TableBuilder, decode_block, encode_block
+from storage.merge import merge
 
 # ----- bloom filter ------------------------------------------------------------------------------------
 

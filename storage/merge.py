@@ -1,4 +1,5 @@
-"""The newest-wins merge of sorted sources, used by scans, len() and compaction.
+"""The newest-wins merge of sorted sources: the LSM engine's scans with ``contains``, and
+docdb's snapshots, which lay logged writes over an engine's scan.
 
 Written once, as LevelDB's merger.cc is: each source yields ``(key, value)``
 in order (value ``None`` for a tombstone), sources are ranked newest first, and
@@ -12,7 +13,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 
-from storage.lsm.sstable import Entry
+Entry = tuple[bytes, "bytes | None"]  # a key and its value, None for a tombstone
+
 
 
 def _ranked(source: Iterable[Entry], rank: int) -> Iterator[tuple[bytes, int, bytes | None]]:

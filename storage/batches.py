@@ -1,6 +1,6 @@
 """Batch scans over the whole LSM tree: newest-wins merging a slice at a time, not a key at a time.
 
-``merge`` (storage.lsm.merge) pays a heap push and pop and a tuple per entry: fine for a
+``merge`` (storage.merge) pays a heap push and pop and a tuple per entry: fine for a
 scan that hands out one entry per call anyway, too slow for ``scan_batches``, whose
 point is that the caller takes hundreds of records per call. Here every source yields
 ``(keys, values)`` lists in scan order (a block of a table, a slice of a memtable;
