@@ -11,17 +11,26 @@ May import: anything in docdb, ``query``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from docdb.adapters import PLAIN_TYPES, adapt
 from docdb.converters import column_converters, converted
-from docdb.errors import Error, InterfaceError, InternalError, OperationalError, ProgrammingError
+from docdb.errors import (
+    DatabaseError,
+    Error,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    ProgrammingError,
+)
 from query.decltypes import declared_types
 from query.executor import Result, execute
 from query.params import Slots, parameter_slots
 from query.parser import parse, parse_one
 from query.udf import BUILTINS, user_aggregate, user_collation, user_scalar
+from storage.errors import CorruptionError, StorageError
 
 if TYPE_CHECKING:
     from docdb.connection import Connection
@@ -59,15 +68,42 @@ def run(conn: Any, statement: Any, params: Any) -> Result:
     """One statement, every failure a docdb error (a bug inside becomes InternalError)."""
     try:
         return execute(conn, statement, params)
-    except Error:
-        raise
-    except RecursionError:
-        raise ProgrammingError("statement nests too deeply to run") from None
-    except OSError as error:  # the disk failed under the statement, as sqlite3's "disk I/O error"
-        raise OperationalError(f"disk I/O error: {error}") from error
-    except Exception as error:  # a bug: report it as one, with its cause attached
-        raise InternalError(f"internal error running the statement: {type(error).__name__}: {error}") \
-            from error
+    except Exception as error:
+        reraise(error)
+
+
+def reraise(error: Exception) -> NoReturn:
+    """Raise ``error`` -- caught inside a statement, as it ran or as its rows were read -- as
+    a PEP 249 error: a docdb error as it is, anything else as ``translated`` says."""
+    if isinstance(error, Error) and not isinstance(error, StorageError):
+        raise error
+    raise translated(error) from error
+
+
+def translated(error: Exception) -> Error:  # for a storage error, or an exception not an Error
+    """The PEP 249 error to raise for an exception from inside a statement -- while it ran or
+    while its rows were read: a plan streams its rows, so most of its work happens in the
+    fetches. A bug becomes InternalError with its cause attached; the storage layer's own
+    errors become their PEP 249 classes (damage, as sqlite3's "database disk image is
+    malformed", a DatabaseError; the rest OperationalError)."""
+    if isinstance(error, CorruptionError):
+        return DatabaseError(f"the database is damaged: {error} ('docdb check' says where)")
+    if isinstance(error, StorageError):
+        return OperationalError(str(error))
+    if isinstance(error, RecursionError):
+        return ProgrammingError("statement nests too deeply to run")
+    if isinstance(error, OSError):  # the disk failed under the statement, as sqlite3's "disk I/O error"
+        return OperationalError(f"disk I/O error: {error}")
+    return InternalError(f"internal error running the statement: {type(error).__name__}: {error}")
+
+
+def drain(rows: Iterator[Any]) -> None:
+    """Run a statement's rows to the end, its failures docdb errors."""
+    try:
+        for _ in rows:
+            pass
+    except Exception as error:
+        reraise(error)
 
 
 def add_function(conn: Any, name: str, narg: int, func: Any) -> None:
@@ -132,8 +168,7 @@ class Cursor:
         with self.connection.writing():  # all of them, or (if one fails) none
             for params in seq_of_params:
                 result = run(self.connection, statement, _params(params, slots))
-                for _ in result.rows:
-                    pass
+                drain(result.rows)
                 total += max(result.rowcount, 0)
                 last = result.lastrowid if result.lastrowid is not None else last
         self._take(Result(None, iter(()), total, last))
@@ -144,8 +179,7 @@ class Cursor:
         self.connection._trace(script)
         for statement in parse(script):
             result = run(self.connection, statement, ())
-            for _ in result.rows:
-                pass
+            drain(result.rows)
         self._take(Result())
         return self
 
@@ -167,30 +201,50 @@ class Cursor:
         self.description = None if names is None else tuple(
             (name, None, None, None, None, None, None) for name in names)
 
-    def _shaped(self, rows: Iterator[tuple]) -> Iterator[Any]:
+    def _shaped(self, rows: Iterable[tuple]) -> Iterable[Any]:
         factory = self.row_factory
         return rows if factory is None else (factory(self, row) for row in rows)
 
+    # The rows are read inside ``try``: a plan streams them, so a failure of the statement
+    # may surface here, and it must be a docdb error as it would be in ``execute``. A
+    # ``row_factory`` is the caller's code, applied outside: its exceptions stay its own.
+
     def fetchone(self) -> Any:
         self._check()
-        row = next(self._rows, None)
+        try:
+            row = next(self._rows, None)
+        except Exception as error:
+            reraise(error)
         return row if row is None or self.row_factory is None else self.row_factory(self, row)
 
     def fetchmany(self, size: int | None = None) -> list:
         self._check()
         count = self.arraysize if size is None else size
-        return list(self._shaped(row for _, row in zip(range(count), self._rows)))
+        try:
+            rows = list(islice(self._rows, max(count, 0)))
+        except Exception as error:
+            reraise(error)
+        return list(self._shaped(rows))
 
     def fetchall(self) -> list:
         self._check()
-        return list(self._shaped(self._rows))
+        try:
+            rows = list(self._rows)
+        except Exception as error:
+            reraise(error)
+        return rows if self.row_factory is None else list(self._shaped(rows))
 
     def __iter__(self) -> Iterator[Any]:
         return self
 
     def __next__(self) -> Any:
         self._check()
-        row = next(self._rows)
+        try:
+            row = next(self._rows)
+        except StopIteration:
+            raise
+        except Exception as error:
+            reraise(error)
         return row if self.row_factory is None else self.row_factory(self, row)
 
     def close(self) -> None:
