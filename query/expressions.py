@@ -228,9 +228,7 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
         return _binary(_BINARY[node.op], left, right)
     if isinstance(node, ast.Logical):
         left, right = compile_expr(node.left, scope, ctx), compile_expr(node.right, scope, ctx)
-        if node.op == "AND":
-            return lambda row, env: v.and_(v.truth(left(row, env)), v.truth(right(row, env)))
-        return lambda row, env: v.or_(v.truth(left(row, env)), v.truth(right(row, env)))
+        return _logical(left, right, decides=node.op == "OR")
     if isinstance(node, ast.Unary):
         return _unary(node.op, compile_expr(node.operand, scope, ctx))
     if isinstance(node, ast.Is):
@@ -317,6 +315,24 @@ def _reference(names: tuple[str, ...], tail: tuple, scope: Scope, ctx: Context) 
 _NATIVE = {v.eq: operator.eq, v.ne: operator.ne, v.lt: operator.lt, v.le: operator.le, v.gt: operator.gt,
            v.ge: operator.ge}
 _PLAIN = (int, float, str)
+
+
+def _logical(left: Compiled, right: Compiled, decides: bool) -> Compiled:
+    """Three-valued AND (``decides=False``) or OR (``decides=True``) that stops at the first
+    operand whose truth is ``decides``: the right side is not evaluated (nor its errors
+    raised, nor its subqueries run) when the left decides, as in SQLite."""
+    truth = v.truth
+
+    def logical(row: Any, env: Env) -> bool | None:
+        a = truth(left(row, env))
+        if a is decides:
+            return decides
+        b = truth(right(row, env))
+        if b is decides:
+            return decides
+        return None if a is None or b is None else not decides
+
+    return logical
 
 
 def _binary(op: Callable[[Any, Any], Any], left: Compiled, right: Compiled) -> Compiled:

@@ -11,6 +11,7 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -496,20 +497,15 @@ class SetOperation(Plan):
             yield from self.left.rows(env)
             yield from self.right.rows(env)
             return
-        right = {row_key(r) for r in self.right.rows(env)}
         seen: set = set()
-        if self.op == "UNION":
-            for row in self.left.rows(env):
-                key = row_key(row)
-                if key not in seen:
-                    seen.add(key)
-                    yield row
-            for row in self.right.rows(env):  # second pass over the right: its rows in order
+        if self.op == "UNION":  # each side read once, left first: its rows, then the right's new ones
+            for row in itertools.chain(self.left.rows(env), self.right.rows(env)):
                 key = row_key(row)
                 if key not in seen:
                     seen.add(key)
                     yield row
             return
+        right = {row_key(r) for r in self.right.rows(env)}
         keep = self.op == "INTERSECT"
         for row in self.left.rows(env):
             key = row_key(row)
