@@ -80,6 +80,13 @@ def load(directory: str, segments: list[Place]) -> SavedKeydir | None:
             raw = f.read()
     except FileNotFoundError:
         return None
+    try:
+        return _parse(raw, segments)
+    except (struct.error, ValueError):  # a checksum that holds over lengths that do not
+        return None
+
+
+def _parse(raw: bytes, segments: list[Place]) -> SavedKeydir | None:
     if len(raw) < _HEAD.size + 4 or zlib.crc32(memoryview(raw)[:-4]) != int.from_bytes(raw[-4:], "little"):
         return None
     magic, version, max_seq, n = _HEAD.unpack_from(raw)
