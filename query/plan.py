@@ -144,14 +144,26 @@ class TableScan(Plan):
         return iter(()) if where is None else self.table.candidates(where)[1]
 
     def label(self) -> str:
-        """SEARCH ... USING the index (or primary key) a constrained column leads, else SCAN."""
-        columns = {c for c, *_ in self.constraints}
-        leading = [("PRIMARY KEY", list(self.table.schema().primary_key))]
-        leading += [(f"INDEX {ix['name']}", ix["columns"]) for ix in self.table.indexes()]
-        usable = [name for name, cols in leading if cols and cols[0] in columns]
-        if not usable:
+        """SEARCH ... USING the index (or primary key) the table's own choice reads, else SCAN.
+
+        The choice is made by the table, as a run makes it, for the
+        constraints' shape with stand-in values (``Table.access_name``): which index wins depends on which
+        columns are constrained and how (equality, range, IN), not on the values. (A
+        guess of its own once named the primary key while the read used an index.)"""
+        where: dict[str, Any] = {}
+        for column, op, _value, _convert in self.constraints:
+            if op == "$eq":
+                where[column] = 0
+            elif op == "$in":
+                where[column] = {"$in": [0]}
+            elif not isinstance(where.get(column, {}), dict):
+                continue  # an equality already holds the column
+            else:
+                where.setdefault(column, {})[op] = 0
+        using = self.table.access_name(where) if where else None
+        if using is None:
             return f"SCAN TABLE {self.table.name} AS {self.alias}"
-        return f"SEARCH TABLE {self.table.name} AS {self.alias} USING {usable[0]}"
+        return f"SEARCH TABLE {self.table.name} AS {self.alias} USING {using}"
 
 
 @dataclass(eq=False)

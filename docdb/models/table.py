@@ -338,6 +338,14 @@ class Table:
             reader.scan_batches(data, start, stop) for start, stop in access.ranges)
         return itertools.chain.from_iterable(map(decode, raws) for _, raws in batches)
 
+    def access_name(self, where: dict | None) -> str | None:
+        """What a read of the rows matching ``where`` uses, as EXPLAIN names it: "PRIMARY
+        KEY", "INDEX <name>", or None for a full scan -- the choice a run makes."""
+        index = self._access(where)[3].index
+        if index is None:
+            return None
+        return "PRIMARY KEY" if index == PRIMARY else f"INDEX {index}"
+
     def _access(self, where: dict | None) -> tuple[Any, dict, TableSchema, Access]:
         reader = self._session.reading()
         entry = self._entry(reader)
