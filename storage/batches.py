@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 Lists = tuple[list[bytes], list]
 
@@ -132,3 +133,15 @@ def _windows(sources: list[Iterable[Lists]], reverse: bool, batch: int,
                 keys = sorted(window, reverse=reverse)
                 values = list(map(window.__getitem__, keys))
         yield (keys, values) if keep_tombstones else live_only(keys, values)
+
+
+def entries_of(batches: Iterable[Lists], engine: Any) -> Iterator[tuple[bytes, bytes]]:
+    """The lists' entries one at a time: an engine's ``scan`` over its batch path. A
+    generator function, not an iterator class (a ``__next__`` call per entry cost a fifth
+    of a scan); ``engine._closed`` is read inline for the same reason, so that a scan of
+    a closed engine raises at its next entry."""
+    for keys, values in batches:
+        for entry in zip(keys, values):
+            if engine._closed:
+                engine._check_open()
+            yield entry

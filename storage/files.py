@@ -91,6 +91,29 @@ def atomic_write(path: str, data: bytes | list[bytes]) -> None:
     fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
+def write_checked(path: str, chunks: list[bytes]) -> None:
+    """``atomic_write`` of ``chunks`` followed by the crc32 (u32, little-endian) of them all:
+    the framing of the engines' small index files (hint files, the saved keydir)."""
+    crc = 0
+    for chunk in chunks:
+        crc = zlib.crc32(chunk, crc)
+    atomic_write(path, [*chunks, crc.to_bytes(4, "little")])
+
+
+def read_checked(path: str) -> bytes | None:
+    """What ``write_checked`` wrote at ``path``, its crc32 still on the end (the layouts
+    count lengths from the file's start), or None if the file is missing or the checksum
+    fails."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None
+    if len(raw) < 4 or zlib.crc32(memoryview(raw)[:-4]) != int.from_bytes(raw[-4:], "little"):
+        return None
+    return raw
+
+
 class DurableMark:
     """The ``DURABLE`` file of an engine directory: which file the engine appends to, and
     how long it was when ``flush`` last made it durable. A torn tail is the mark of a

@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import os
 import struct
-import zlib
 from array import array
 from typing import NamedTuple
 
 from storage.columns import from_le, split, to_le
 from storage.errors import CorruptionError
-from storage.files import atomic_write
+from storage.files import read_checked, write_checked
 
 MAGIC = b"\x89DocDBht"
 VERSION = 1
@@ -65,20 +64,13 @@ def write_hint(path: str, uid: int, index: SegmentIndex) -> None:
         bytes(index.flags),
         b"".join(index.keys),
     ]
-    crc = 0
-    for chunk in body:
-        crc = zlib.crc32(chunk, crc)
-    atomic_write(path, body + [struct.pack("<I", crc)])
+    write_checked(path, body)
 
 
 def read_hint(path: str, uid: int, segment_size: int) -> SegmentIndex | None:
     """The hint at ``path`` if present, intact and about this segment; else None."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        return None
-    if len(raw) < _HEAD.size + 4 or zlib.crc32(memoryview(raw)[:-4]) != int.from_bytes(raw[-4:], "little"):
+    raw = read_checked(path)
+    if raw is None or len(raw) < _HEAD.size + 4:
         return None
     magic, version, hint_uid, covered, count, max_seq = _HEAD.unpack_from(raw)
     if magic == MAGIC and version == VERSION and hint_uid == uid and covered > segment_size:

@@ -197,26 +197,6 @@ class KeyDir:
         self._sizes[b:b + 1] = [sizes[:half], sizes[half:]]
         self._firsts.insert(b + 1, keys[half])
 
-    def load_sorted(self, keys: Sequence[bytes], locs: array, sizes: array) -> bool:
-        """Bulk-add strictly ascending new keys that all sort after every known key.
-
-        Returns False (adding nothing) when that does not hold, and the caller
-        falls back to ``put`` per key. Reopening from the sorted hint files a
-        merge writes takes this path: no per-key Python work but a check.
-        """
-        if not keys:
-            return True
-        if self._dict is not None:
-            if self._dict or len(keys) <= self._dict_max:
-                return False
-            self._dict = self.dict_get = None
-        if self._keys and keys[0] <= self._keys[-1][-1]:
-            return False
-        if any(map(bytes.__ge__, keys, keys[1:])):
-            return False
-        self._append_blocks(keys, locs, sizes)
-        return True
-
     def load_all(self, keys: list[bytes], locs: array, sizes: array) -> None:
         """Fill this empty keydir with strictly ascending ``keys`` (a saved keydir): a dict,
         its sorted keys known, or blocks, with no Python work per key either way."""

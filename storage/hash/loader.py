@@ -82,7 +82,7 @@ def _index_sound(data: bytes, keys: list[bytes], offsets: array, sizes: array,
     about its lengths fails it (or points past the end), and the loop stops there.
     """
     unpack, crc32 = HEADER.unpack_from, zlib.crc32
-    end, pos, max_seq = len(data), 0, 0
+    end, pos, max_seq, batch_max = len(data), 0, 0, 0
     done, indexed = 0, 0  # the end of the last whole batch, and how many records it closed
     while pos + HEADER_SIZE <= end:
         crc, _hcrc, seq, flag, klen, vlen = unpack(data, pos)
@@ -94,11 +94,11 @@ def _index_sound(data: bytes, keys: list[bytes], offsets: array, sizes: array,
         offsets.append(SEGMENT_HEADER_SIZE + pos)
         sizes.append(size)
         flags.append(flag)
-        if seq > max_seq:
-            max_seq = seq
+        if seq > batch_max:
+            batch_max = seq
         pos += size
         if not flag & CONTINUED:
-            done, indexed = pos, len(keys)
+            done, indexed, max_seq = pos, len(keys), batch_max
     del keys[indexed:], offsets[indexed:], sizes[indexed:], flags[indexed:]
     return done, max_seq
 

@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import os
 import struct
-import zlib
 from array import array
 from typing import NamedTuple
 
 from storage.columns import from_le, split, to_le
-from storage.files import atomic_write
+from storage.files import read_checked, write_checked
 
 NAME = "KEYDIR"
 MAGIC = b"\x89DocDBkd"
@@ -66,19 +65,14 @@ def save(directory: str, segments: list[Place], max_seq: int, keys: list[bytes],
             *(_SEGMENT.pack(*place) for place in segments),
             _COUNT.pack(len(keys)), to_le(array("I", map(len, keys))), to_le(locs), to_le(sizes),
             b"".join(keys)]
-    crc = 0
-    for chunk in body:
-        crc = zlib.crc32(chunk, crc)
-    atomic_write(os.path.join(directory, NAME), [*body, struct.pack("<I", crc)])
+    write_checked(os.path.join(directory, NAME), body)
 
 
 def load(directory: str, segments: list[Place]) -> SavedKeydir | None:
     """The saved keydir if there is one, intact, describing exactly ``segments``; else None
     (and the caller rebuilds the keydir from the segments, as it would without the file)."""
-    try:
-        with open(os.path.join(directory, NAME), "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
+    raw = read_checked(os.path.join(directory, NAME))
+    if raw is None:
         return None
     try:
         return _parse(raw, segments)
@@ -87,8 +81,6 @@ def load(directory: str, segments: list[Place]) -> SavedKeydir | None:
 
 
 def _parse(raw: bytes, segments: list[Place]) -> SavedKeydir | None:
-    if len(raw) < _HEAD.size + 4 or zlib.crc32(memoryview(raw)[:-4]) != int.from_bytes(raw[-4:], "little"):
-        return None
     magic, version, max_seq, n = _HEAD.unpack_from(raw)
     if magic != MAGIC or version != VERSION or n != len(segments):
         return None

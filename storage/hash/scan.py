@@ -16,6 +16,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from storage.batches import entries_of
 from storage.hash.keydir import OFFSET_BITS, OFFSET_MASK, Snapshot
 from storage.hash.segment import SEGMENT_HEADER_SIZE, Segment
 from storage.record import HEADER, HEADER_SIZE, TOMBSTONE, value_of
@@ -77,7 +78,7 @@ def scan_values(snap: Snapshot, reverse: bool, files: dict[int, Segment], pinned
     stay pinned until the scan is exhausted, closed or garbage-collected (even one never
     started)."""
     release = _Release(unpin, pinned)
-    values = _flat(_batches(snap, reverse, files, engine, release, contains, SCAN_BATCH), engine)
+    values = entries_of(_batches(snap, reverse, files, engine, release, contains, SCAN_BATCH), engine)
     weakref.finalize(values, release)
     return values
 
@@ -103,18 +104,6 @@ class _Release:
         pinned, self._pinned = self._pinned, None
         if pinned is not None:
             self._unpin(pinned)
-
-
-def _flat(batches: Iterator[tuple[list[bytes], list[bytes]]], engine: Any
-          ) -> Iterator[tuple[bytes, bytes]]:
-    """A generator function, not an iterator class: a scan's cost is per key, and a
-    ``__next__`` method call per key cost a fifth of it. ``engine._closed`` is read
-    inline for the same reason: a scan of a closed engine raises at its next entry."""
-    for keys, values in batches:
-        for entry in zip(keys, values):
-            if engine._closed:
-                engine._check_open()
-            yield entry
 
 
 def _batches(snap: Snapshot, reverse: bool, files: dict[int, Segment], engine: Any,

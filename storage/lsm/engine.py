@@ -83,7 +83,8 @@ class LSMEngine(TreeReads, Engine):
     """LSM tree. Options: ``memtable_bytes`` (4 MiB), ``block_bytes`` (4 KiB),
     ``fanout`` (4 tables of a tier trigger a
     compaction), ``max_tables`` (12: writers wait for compaction beyond it, so a read
-    never asks more tables than that), ``block_cache_blocks`` (16384 parsed blocks: up to
+    asks no more tables than that besides the inputs of a compaction still running),
+    ``block_cache_blocks`` (16384 parsed blocks: up to
     64 MiB of 4 KiB blocks, docdb's default too), ``sync_interval`` (1.0 s),
     ``block_cache`` (a ``BlockCache`` to share with other engines instead of one of its own)."""
 
@@ -305,12 +306,14 @@ class LSMEngine(TreeReads, Engine):
         writers wait for compaction to be possible, not for a long one to finish (a
         full ``compact()`` of a big store held them for seconds).
         """
+        waited = False
         while self._imm is not None or len(self._tables) - self._merging >= self.max_tables:
             self._raise_background_error()
             if self._closing:
                 raise ClosedError(f"the lsm engine at {self.path!r} is closing")
             self._wake.set()
-            self.stalls += 1
+            self.stalls += not waited  # rotations that had to wait, not rounds of waiting
+            waited = True
             self._stalled += 1  # the table builders stop handing the interpreter over
             try:
                 self._room.wait(0.1)

@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from storage.batches import merge_batches
+from storage.batches import entries_of, merge_batches
 from storage.engine import check_key
 from storage.lsm.sstable import ENTRY_OVERHEAD, MISSING
 from storage.merge import merge
@@ -76,7 +76,7 @@ class TreeReads:
     def _scan(self, start: bytes | None, stop: bytes | None, reverse: bool,
               contains: bytes | None) -> Iterator[tuple[bytes, bytes]]:
         if contains is None:  # the batch merge, handed out an entry at a time
-            return self._entries_of(self._batches(start, stop, reverse, SCAN_BATCH, first=1))
+            return entries_of(self._batches(start, stop, reverse, SCAN_BATCH, first=1), self)
         with self._lock:
             mem, imm, tables = self._view
             recent = mem.items(start, stop, reverse)
@@ -133,16 +133,6 @@ class TreeReads:
             sources.append([imm.lists(start, stop, reverse)])
         sources.extend(table.batches(start, stop, reverse, live=False, first=first) for table in tables)
         return merge_batches(sources, reverse, batch, first=first)
-
-    def _entries_of(self, batches: Iterator[tuple[list[bytes], list[bytes]]]
-                    ) -> Iterator[tuple[bytes, bytes]]:
-        """The lists' entries one at a time; a scan of a closed engine raises at its next
-        entry (``_closed`` read inline: this runs once per entry)."""
-        for keys, values in batches:
-            for entry in zip(keys, values):
-                if self._closed:
-                    self._check_open()
-                yield entry
 
     def _while_open(self, entries: Iterator) -> Iterator:
         for entry in entries:

@@ -262,34 +262,12 @@ class TableBuilder:
         self.smallest = self.largest = b""
 
     def add(self, key: bytes, value: bytes | None) -> None:
-        self.add_all(((key, value),))
+        self.add_lists([key], [value])
 
     def add_all(self, entries: Iterable[tuple[bytes, bytes | None]]) -> None:
-        """``add`` each entry, in one loop with its state in locals: tables are built on
-        the background thread, and every bytecode it runs is taken from the foreground."""
-        keys, values, block_bytes = self._keys, self._values, self._block_bytes
-        pending, added, tombstones, last = self._pending, 0, 0, None
-        for key, value in entries:
-            if value is None:
-                tombstones += 1
-                pending += len(key) + 8
-            else:
-                pending += len(key) + len(value) + 8
-            keys.append(key)
-            values.append(value)
-            added += 1
-            if pending >= block_bytes:
-                last = keys[-1]
-                self._flush_block()
-                keys, values, pending = self._keys, self._values, 0
-        if not added:
-            return
-        if not self.entries:
-            self.smallest = self._index_keys[0] if self._index_keys else keys[0]
-        self.largest = keys[-1] if keys else last  # type: ignore[assignment]
-        self.entries += added
-        self.tombstones += tombstones
-        self._pending = pending
+        """``add`` each of ``entries``, given as pairs."""
+        pairs = list(entries)
+        self.add_lists([key for key, _ in pairs], [value for _, value in pairs])
 
     def add_lists(self, keys: list[bytes], values: list[bytes | None]) -> None:
         """``add_all`` for entries as two lists: where each block ends is found by a bisect

@@ -27,47 +27,34 @@ def check(kd: KeyDir, model: dict[bytes, int], start=None, stop=None):
     assert got == expected
 
 
+def apply(kd: KeyDir, model: dict[bytes, int], op: str, key: bytes, offset: int, size: int) -> None:
+    """One operation on the keydir and on the model dict, checked."""
+    packed = pack(3, offset, size)
+    if op == "put":
+        kd.put(key, packed)
+        model[key] = packed
+    elif op == "remove":
+        assert kd.remove(key) == model.pop(key, None)
+    else:
+        old = model.get(key, 0)
+        moved = kd.relocate(key, old, packed)
+        assert moved == (key in model)
+        if moved:
+            model[key] = packed
+    assert kd.get(key) == model.get(key)
+
+
 @settings(max_examples=200, deadline=None)
 @given(ops=ops, dict_max=st.sampled_from([0, 3, 50, 10_000]), block=st.sampled_from([2, 3, 8]),
        start=st.none() | keys, stop=st.none() | keys)
 def test_keydir_matches_a_dict(ops, dict_max, block, start, stop):
     kd = KeyDir(dict_max=dict_max, block=block)
     model: dict[bytes, int] = {}
-    for op, key, offset, size in ops:
-        packed = pack(3, offset, size)
-        if op == "put":
-            kd.put(key, packed)
-            model[key] = packed
-        elif op == "remove":
-            assert kd.remove(key) == model.pop(key, None)
-        else:
-            old = model.get(key, 0)
-            moved = kd.relocate(key, old, packed)
-            assert moved == (key in model)
-            if moved:
-                model[key] = packed
-        assert kd.get(key) == model.get(key)
+    for op in ops:
+        apply(kd, model, *op)
     check(kd, model, start, stop)
     if len(model) > dict_max:
         assert kd.compact
-
-
-@settings(max_examples=100, deadline=None)
-@given(first=st.lists(keys, unique=True), second=st.lists(keys, unique=True),
-       dict_max=st.sampled_from([0, 5, 10_000]))
-def test_load_sorted_fast_path_or_refusal(first, second, dict_max):
-    kd = KeyDir(dict_max=dict_max, block=4)
-    model = {}
-    for batch, file_no in ((sorted(first), 1), (sorted(second), 2)):
-        from array import array
-        locs = array("Q", [(file_no << 40) | i for i in range(len(batch))])
-        sizes = array("I", [10 + i for i in range(len(batch))])
-        if not kd.load_sorted(batch, locs, sizes):
-            for key, loc, size in zip(batch, locs, sizes):
-                kd.put(key, (loc << 32) | size)
-        for key, loc, size in zip(batch, locs, sizes):
-            model[key] = (loc << 32) | size
-    check(kd, model)
 
 
 def test_pack_round_trip():
@@ -95,13 +82,27 @@ def test_an_adopted_dict_stays_a_dict_until_new_keys_double_it(adopted, ops, dic
     model = dict(adopted)
     check(kd, model)
     assert not kd.compact
-    for op, key, offset, size in ops:
-        packed = pack(3, offset, size)
-        if op == "put":
-            kd.put(key, packed)
-            model[key] = packed
-        elif op == "remove":
-            assert kd.remove(key) == model.pop(key, None)
+    for op in ops:
+        apply(kd, model, *op)
         if len(model) < 2 * len(adopted):
             assert not kd.compact
+    check(kd, model)
+
+
+@settings(max_examples=100, deadline=None)
+@given(saved=st.dictionaries(keys, st.integers(1, 2**40)), ops=ops, dict_max=st.sampled_from([0, 3, 50]))
+def test_load_all_fills_either_form_from_sorted_columns(saved, ops, dict_max):
+    """What an open after a clean close does (storage.hash.saved): sorted columns in, a
+    dict (small) or blocks (past dict_max), and a keydir like any other afterwards."""
+    from array import array
+
+    ordered = sorted(saved)
+    kd = KeyDir(dict_max=dict_max, block=2)
+    kd.load_all(ordered, array("Q", [saved[k] >> 32 for k in ordered]),
+                array("I", [saved[k] & SIZE_MASK for k in ordered]))
+    model = {k: (v >> 32) << 32 | (v & SIZE_MASK) for k, v in saved.items()}
+    check(kd, model)
+    assert kd.compact == (len(saved) > dict_max)
+    for op in ops:
+        apply(kd, model, *op)
     check(kd, model)

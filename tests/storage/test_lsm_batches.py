@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from storage import CorruptionError
 from storage.batches import merge_batches
+from storage.cache import BlockCache
 from storage.lsm.sstable import _U32, decode_block, encode_block, entries_at
 from storage.merge import merge
 
@@ -90,15 +91,19 @@ def test_entries_at_refuses_lengths_that_do_not_add_up():
     cuts=st.lists(st.integers(1, 50), max_size=6),
     block=st.integers(16, 300),
 )
-def test_add_lists_builds_the_table_add_all_builds(tmp_path_factory, entries, cuts, block):
-    """Block boundaries found by bisect are those of the per-entry loop, byte for byte,
-    however the entries are split between calls."""
-    from storage.lsm.sstable import TableBuilder
+def test_add_lists_builds_one_table_however_the_entries_are_split(tmp_path_factory, entries, cuts,
+                                                                  block):
+    """Block boundaries found by bisect over the running sizes carry over from one call to
+    the next: entries one at a time, in one call or in lists of any sizes make the same
+    file, byte for byte; every block but the last holds at least ``block`` bytes of entries
+    and would hold fewer without its last entry."""
+    from storage.lsm.sstable import ENTRY_OVERHEAD, SSTable, TableBuilder
 
     ordered = sorted(entries.items())
     d = tmp_path_factory.mktemp("tables")
     one = TableBuilder(str(d / "one.sst"), len(ordered), block)
-    one.add_all(ordered)
+    for key, value in ordered:
+        one.add(key, value)
     one.finish()
     two = TableBuilder(str(d / "two.sst"), len(ordered), block)
     for keys, values in cut(ordered, cuts):
@@ -106,6 +111,15 @@ def test_add_lists_builds_the_table_add_all_builds(tmp_path_factory, entries, cu
     two.add_lists([], [])
     two.finish()
     assert (d / "one.sst").read_bytes() == (d / "two.sst").read_bytes()
+    if not ordered:
+        return
+    table = SSTable(str(d / "one.sst"), 1, BlockCache(0))
+    sizes = [len(k) + len(v or b"") + ENTRY_OVERHEAD for k, v in ordered]
+    keys = [k for k, _ in ordered]
+    starts = [keys.index(first) for first in table._firsts]
+    for a, b in zip(starts, starts[1:]):  # every block but the last
+        assert sum(sizes[a:b]) >= block > sum(sizes[a:b - 1])
+    table.close()
 
 
 def test_a_damaged_source_ends_the_lists_after_what_came_before_it():
