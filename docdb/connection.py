@@ -57,7 +57,9 @@ def connect(path: str | os.PathLike = MEMORY, *, engine: str = "lsm", sync: str 
     ``engine`` is the default storage engine of new tables and collections.
     ``options``: ``checkpoint_bytes`` (log size that triggers a checkpoint),
     ``storage_options`` (``{"lsm": {...}, "hash": {...}}`` passed to engines),
-    ``cache_blocks`` (the block cache all LSM stores share, in 4 KiB blocks; 16384).
+    ``cache_blocks`` (the block cache all LSM stores share, in 4 KiB blocks; 16384),
+    ``cache_size`` (the most decoded rows and documents kept for full scans to read again,
+    shared by the connections to one database; 250,000; 0 keeps none -- see ``stats()``).
     ``detect_types``: ``docdb.PARSE_DECLTYPES | docdb.PARSE_COLNAMES`` run the converters
     of ``docdb.register_converter`` on fetched values, as in sqlite3 (``docdb.converters``).
     ``readonly``: open an existing database without ever taking the writer lock (writes
@@ -449,14 +451,16 @@ class Connection(Sqlite3Conveniences):
         """The database's size: ``objects`` (per table and collection: ``entries``, ``indexes``,
         ``disk_bytes``, ``dead_bytes`` -- what ``compact`` can give back), ``log_bytes`` and
         ``disk_bytes`` (the whole directory), ``checkpoint_error`` (why the last automatic
-        checkpoint failed -- the commits stay in the log -- or None)."""
+        checkpoint failed -- the commits stay in the log -- or None), ``row_cache`` (the
+        decoded rows full scans keep for the next: ``capacity_rows`` -- ``cache_size`` --
+        ``rows`` held, ``stores`` holding them, ``hits`` and ``misses``)."""
         self._check_open()
         with self._lock:
             objects = object_stats(self._db.stores, self.reading().catalog.entries(), self._db.logged_keys)
         log = self._db.log
         return {"path": self.path, "objects": objects, "log_bytes": log.size if log is not None else 0,
                 "disk_bytes": tree_bytes(self.path) if not self._db.memory else 0,
-                "checkpoint_error": self._db.checkpoint_error}
+                "checkpoint_error": self._db.checkpoint_error, "row_cache": self._db.row_cache.stats()}
 
     def check(self) -> list[dict[str, Any]]:
         """Every problem in the database's committed state: damaged records, blocks or log,

@@ -16,6 +16,7 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,7 +132,7 @@ def _column(ref: Ref) -> Compiled:
     if ref.depth:
         depth = ref.depth
         return lambda row, env: env.outer[-depth][slot]
-    return lambda row, env: row[slot]
+    return _emits(lambda row, env: row[slot], value=lambda emitter: f"row[{slot}]")
 
 
 def _path_of(node: ast.Expr) -> tuple[tuple[str, ...], tuple] | None:
@@ -206,9 +207,10 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
         return lambda row, env: row[slot]
     if isinstance(node, ast.Literal):
         value = node.value
-        return lambda row, env: value
+        return _emits(lambda row, env: value, value=lambda emitter: emitter.constant(value))
     if isinstance(node, ast.Param):
-        return _param(node)
+        param = _param(node)
+        return _emits(param, value=lambda emitter: emitter.hoist(param))
     if isinstance(node, ast.CurrentTime):
         kind = node.kind
         return lambda row, env: current_time_text(kind)
@@ -235,7 +237,13 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
         return _is(node, scope, ctx)
     if isinstance(node, ast.NullTest):
         value, negated = compile_expr(node.value, scope, ctx), node.negated
-        return lambda row, env: (value(row, env) in (None, MISSING)) != negated
+
+        def null_test(emitter: Any) -> str:
+            t = emitter.local()
+            return f"(({t} := {emitter.value(value)}) is {'not ' if negated else ''}None " \
+                   f"{'and' if negated else 'or'} {t} is {'not ' if negated else ''}MISSING)"
+        return _emits(lambda row, env: (value(row, env) in (None, MISSING)) != negated,
+                      value=null_test, test=null_test)
     if isinstance(node, ast.Between):
         return _between(node, scope, ctx)
     if isinstance(node, ast.InList):
@@ -317,6 +325,17 @@ _NATIVE = {v.eq: operator.eq, v.ne: operator.ne, v.lt: operator.lt, v.le: operat
 _PLAIN = (int, float, str)
 
 
+def _emits(compiled: Compiled, value: Callable[[Any], str] | None = None,
+           test: Callable[[Any], str] | None = None) -> Compiled:
+    """``compiled`` with how to write it as source (``query.inline``): its value, and a test
+    true exactly when its SQL truth is TRUE. Returns the closure itself."""
+    if value is not None:
+        compiled.emit_value = value  # type: ignore[attr-defined]
+    if test is not None:
+        compiled.emit_test = test  # type: ignore[attr-defined]
+    return compiled
+
+
 def _logical(left: Compiled, right: Compiled, decides: bool) -> Compiled:
     """Three-valued AND (``decides=False``) or OR (``decides=True``) that stops at the first
     operand whose truth is ``decides``: the right side is not evaluated (nor its errors
@@ -332,7 +351,22 @@ def _logical(left: Compiled, right: Compiled, decides: bool) -> Compiled:
             return decides
         return None if a is None or b is None else not decides
 
-    return logical
+    # WHERE keeps a row when AND's operands are both TRUE, or when either of OR's is
+    joiner = " or " if decides else " and "
+    return _emits(logical, test=lambda emitter: f"({emitter.test(left)}{joiner}{emitter.test(right)})")
+
+
+_SIMPLE = re.compile(r"^(_[tk]\d+|row\[\d+\])$")  # a local, a constant or a column: free to repeat
+_SYMBOL = {operator.eq: "==", operator.ne: "!=", operator.lt: "<", operator.le: "<=", operator.gt: ">",
+           operator.ge: ">="}
+
+
+def compare_mixed(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    """A comparison of two values not of one plain type: MISSING if either is MISSING
+    (PartiQL), but NULL against NULL; else SQLite's rules (``query.values``)."""
+    if a is MISSING or b is MISSING:
+        return None if a is None or b is None else MISSING
+    return op(a, b)
 
 
 def _binary(op: Callable[[Any, Any], Any], left: Compiled, right: Compiled) -> Compiled:
@@ -343,9 +377,16 @@ def _binary(op: Callable[[Any, Any], Any], left: Compiled, right: Compiled) -> C
             kind = type(a)
             if kind is type(b) and kind in _PLAIN:
                 return native(a, b)
-            if a is MISSING or b is MISSING:  # PartiQL: MISSING, but NULL against NULL
-                return None if a is None or b is None else MISSING
-            return op(a, b)
+            return compare_mixed(op, a, b)
+
+        def emit(emitter: Any, test: bool) -> str:
+            a, b = emitter.local(), emitter.local()
+            slow = f"{emitter.constant(compare_mixed)}({emitter.constant(op)}, {a}, {b})"
+            return (f"({a} {_SYMBOL[native]} {b} if type({a} := {emitter.value(left)}) is "
+                    f"type({b} := {emitter.value(right)}) and type({a}) in {emitter.constant(_PLAIN)} else "
+                    + (f"_truth({slow}) is True)" if test else f"{slow})"))
+        compare.emit_value = lambda emitter: emit(emitter, False)  # type: ignore[attr-defined]
+        compare.emit_test = lambda emitter: emit(emitter, True)  # type: ignore[attr-defined]
         return compare
 
     def binary(row: tuple, env: Env) -> Any:
@@ -391,7 +432,22 @@ def _between(node: ast.Between, scope: Scope, ctx: Context) -> Compiled:
         value, low, high = _folded(value, fold), _folded(low, fold), _folded(high, fold)
     if node.negated:
         return lambda row, env: v.not_(v.between(value(row, env), low(row, env), high(row, env)))
-    return lambda row, env: v.between(value(row, env), low(row, env), high(row, env))
+
+    def emit(emitter: Any, test: bool) -> str:
+        lo, hi = emitter.value(low), emitter.value(high)
+        if not (_SIMPLE.match(lo) and _SIMPLE.match(hi)):  # bounds that cost something: call
+            return f"(_truth({emitter.constant(between)}(row, env)) is True)" if test else \
+                f"{emitter.constant(between)}(row, env)"
+        x = emitter.local()
+        slow = f"{emitter.constant(v.between)}({x}, {lo}, {hi})"
+        return (f"({lo} <= {x} <= {hi} if type({x} := {emitter.value(value)}) is type({lo}) is type({hi}) "
+                f"and type({x}) in {emitter.constant(_PLAIN)} else "
+                + (f"_truth({slow}) is True)" if test else f"{slow})"))
+
+    def between(row: tuple, env: Env) -> Any:
+        return v.between(value(row, env), low(row, env), high(row, env))
+    return _emits(between, value=lambda emitter: emit(emitter, False),
+                  test=lambda emitter: emit(emitter, True))
 
 
 def _in_list(node: ast.InList, scope: Scope, ctx: Context) -> Compiled:

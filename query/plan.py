@@ -21,8 +21,10 @@ import orjson
 from docdb.errors import DataError
 from query import values as v
 from query.expressions import Compiled, Env
+from query.inline import pipeline
 
 MISSING = v.MISSING
+BATCH = 1024  # rows per list where a node makes its own lists
 
 
 def hashable(value: Any) -> Any:
@@ -58,6 +60,20 @@ def row_key(row: tuple) -> tuple:
 class Plan:
     def rows(self, env: Env) -> Iterator[tuple]:
         raise TypeError(f"{type(self).__name__} is abstract")  # every node overrides
+
+    def batches(self, env: Env) -> Iterator[list[tuple]]:
+        """``rows`` a list at a time: what compiled pipelines (``query.inline``) loop over.
+        Nodes that read storage or run a pipeline give their own lists; the lists may be
+        shared (a scan's come from the row cache), so no consumer changes them."""
+        rows = self.rows(env)
+        return iter(lambda: list(itertools.islice(rows, BATCH)), [])
+
+    def compiled(self, build: Callable[[], Callable]) -> Callable:
+        """This node's generated function, built once (a plan is cached and run many times)."""
+        function = self.__dict__.get("_compiled")
+        if function is None:
+            function = self.__dict__["_compiled"] = build()
+        return function
 
     def children(self) -> tuple[Plan, ...]:
         return ()
@@ -139,6 +155,12 @@ class TableScan(Plan):
             return ((*row, rowid) for rowid, row in self.table.candidates(where)[1])
         return self.table.row_values(where)
 
+    def batches(self, env: Env) -> Iterator[list[tuple]]:
+        if self.with_rowid:
+            return super().batches(env)
+        where = self.bound(env)
+        return iter(()) if where is None else self.table.row_batches(where)
+
     def keyed_rows(self, env: Env) -> Iterator[tuple[Any, tuple]]:
         where = self.bound(env)
         return iter(()) if where is None else self.table.candidates(where)[1]
@@ -190,8 +212,11 @@ class Filter(Plan):
     text: str = ""
 
     def rows(self, env: Env) -> Iterator[tuple]:
-        test, truth = self.predicate, v.truth
-        return (row for row in self.input.rows(env) if truth(test(row, env)))
+        return itertools.chain.from_iterable(self.batches(env))
+
+    def batches(self, env: Env) -> Iterator[list[tuple]]:
+        run = self.compiled(lambda: pipeline(self.predicate, None))
+        return run(self.input.batches(env), env)
 
     def children(self) -> tuple[Plan, ...]:
         return (self.input,)
@@ -206,9 +231,16 @@ class Project(Plan):
     exprs: list[Compiled]
 
     def rows(self, env: Env) -> Iterator[tuple]:
-        exprs = self.exprs
-        for row in self.input.rows(env):
-            yield tuple([e(row, env) for e in exprs])
+        return itertools.chain.from_iterable(self.batches(env))
+
+    def batches(self, env: Env) -> Iterator[list[tuple]]:
+        """The projected rows; over a FILTER, one comprehension does both."""
+        below = self.input
+        if isinstance(below, Filter):
+            run = self.compiled(lambda: pipeline(below.predicate, self.exprs))
+            return run(below.input.batches(env), env)
+        run = self.compiled(lambda: pipeline(None, self.exprs))
+        return run(below.batches(env), env)
 
     def children(self) -> tuple[Plan, ...]:
         return (self.input,)

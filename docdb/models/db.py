@@ -57,6 +57,7 @@ import storage
 from docdb.errors import OperationalError
 from docdb.models.catalog import SYSTEM, Catalog
 from docdb.models.locks import FileLock
+from docdb.models.rowcache import DEFAULT_CACHE_SIZE, RowCache
 from docdb.models.snapshot import EngineUsers, LogState, Snapshot, View
 from docdb.models.txlog import NAME as LOG_NAME
 from docdb.models.txlog import LogReader, LogWriter, create_log, generations, log_path
@@ -83,7 +84,8 @@ class NotCommitted(OperationalError):
 class Database:
     def __init__(self, path: str, sync: str = "normal", *, checkpoint_bytes: int = 16 << 20,
                  storage_options: dict[str, dict[str, Any]] | None = None, sync_interval: float = 1.0,
-                 cache_blocks: int = 16384, memory: bool = False, readonly: bool = False):
+                 cache_blocks: int = 16384, cache_size: int = DEFAULT_CACHE_SIZE, memory: bool = False,
+                 readonly: bool = False):
         self.path = path
         self.sync = sync
         self.memory = memory
@@ -94,6 +96,9 @@ class Database:
         # One block cache for every LSM store (up to 64 MiB of 4 KiB blocks): the budget goes
         # to whichever tables and indexes are being read, not a fixed slice to each.
         self._block_cache = BlockCache(cache_blocks)
+        # Decoded rows of full scans, kept for the next scan of the same committed state
+        # (docdb.models.rowcache): shared by this process's connections to the database.
+        self.row_cache = RowCache(cache_size)
         self.writer = threading.Lock()  # this process's threads, in front of the WRITER file lock
         self._log_lock = threading.RLock()  # reading the log and publishing what was read
         # flock belongs to a descriptor, which this process's threads share: they take turns
@@ -188,7 +193,7 @@ class Database:
             reader = LogReader(self.path, generation)
         log = LogState()
         engines: dict[int, storage.Engine] = {}
-        view = View(generation, log, engines, self._log_lock)
+        view = View(generation, log, engines, self._log_lock, self.row_cache)
         opened: list[storage.Engine] = []
 
         def engine_of(store: int, kind: str) -> None:

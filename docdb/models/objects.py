@@ -49,6 +49,9 @@ class Reader(Protocol):
                      reverse: bool = False, batch: int = 1024
                      ) -> Iterator[tuple[list[bytes], list[bytes]]]: ...
 
+    def decoded_batches(self, store: int, shape: Any, decode: Callable[[list[bytes]], list],
+                        keep: Callable[[list], bool] | None = None) -> Iterator[list]: ...
+
 
 class Session(Protocol):
     default_engine: str

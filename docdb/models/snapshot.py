@@ -19,14 +19,17 @@ May import: the standard library, ``sortedcontainers``, ``storage`` and ``docdb.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sortedcontainers import SortedDict
 
 from docdb.models.catalog import Catalog
+from docdb.models.rowcache import RowCache
 from storage.batches import merge_batches
 from storage.merge import merge
 
@@ -41,12 +44,19 @@ class LogState:
         self.commits = 0
         self.bytes = 0  # of the keys and values added: what a checkpoint will write, roughly
         self.stores: dict[int, SortedDict] = {}  # store -> key -> Versions
+        self.written: dict[int, list[int]] = {}  # store -> the numbers of the commits that wrote it
 
     def add(self, writes: list[tuple[int, bytes, bytes | None]]) -> None:
         """One more commit's writes (in the order it made them; the last write of a key wins)."""
         self.commits += 1
         number = self.commits
+        written = self.written
         for store, key, value in writes:
+            numbers = written.get(store)
+            if numbers is None:
+                written[store] = [number]
+            elif numbers[-1] != number:
+                numbers.append(number)
             self.bytes += len(key) + (len(value) if value is not None else 0)
             keys = self.stores.get(store)
             if keys is None:
@@ -58,6 +68,16 @@ class LogState:
                 versions[-1] = (number, value)
             else:
                 versions.append((number, value))
+
+    def version(self, store: int, at: int) -> int:
+        """The number of the newest commit up to ``at`` that wrote ``store`` (0: none did)."""
+        numbers = self.written.get(store)
+        if not numbers:
+            return 0
+        if numbers[-1] <= at:
+            return numbers[-1]
+        i = bisect_right(numbers, at)
+        return numbers[i - 1] if i else 0
 
     def latest(self, store: int) -> list[tuple[bytes, bytes | None]]:
         """Every key of ``store`` with its newest value (None: deleted), in key order."""
@@ -73,15 +93,21 @@ def _as_of(versions: Versions, at: int) -> Any:
     return _ABSENT
 
 
+_SERIALS = itertools.count(1)
+
+
 class View:
     """One generation: its log state and the read-only engines of the stores (a store a
     checkpoint has not yet written has none: it is all in the log)."""
 
-    def __init__(self, generation: int, log: LogState, engines: dict[int, Any], lock: Any):
+    def __init__(self, generation: int, log: LogState, engines: dict[int, Any], lock: Any,
+                 rows: RowCache | None = None):
         self.generation = generation
         self.log = log
         self.engines = engines
         self.lock = lock
+        self.rows = rows  # the database's decoded-row cache, shared by its views
+        self.serial = next(_SERIALS)  # names this view in row cache versions: unique in the process
 
 
 class Snapshot:
@@ -137,6 +163,24 @@ class Snapshot:
         engine = self.view.engines.get(store)
         committed = engine.scan_batches(start, stop, reverse, batch) if engine is not None else iter(())
         return batches_over(self._logged(store, start, stop, reverse), committed, reverse, batch)
+
+    def store_version(self, store: int) -> tuple[int, int]:
+        """What names the state of ``store``'s rows this snapshot sees (``docdb.models.rowcache``):
+        the view, and the newest commit of its log up to this snapshot that wrote the store."""
+        return self.view.serial, self.view.log.version(store, self.at)
+
+    def decoded_batches(self, store: int, shape: Any, decode: Callable[[list[bytes]], list],
+                        keep: Callable[[list], bool] | None = None) -> Iterator[list]:
+        """Every value of ``store`` in key order, decoded by ``decode`` a list at a time --
+        from the row cache when it holds this state decoded as ``shape``, else read and
+        kept there if ``keep`` accepts every list. The lists are shared with later readers:
+        never change them."""
+        def read() -> Iterator[list]:
+            return (decode(values) for _, values in self.scan_batches(store))
+        cache = self.view.rows
+        if cache is None:
+            return read()
+        return cache.batches(store, self.store_version(store), shape, read, keep)
 
     def _logged(self, store: int, start: bytes | None, stop: bytes | None,
                 reverse: bool) -> list[tuple[bytes, bytes | None]]:

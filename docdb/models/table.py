@@ -332,11 +332,33 @@ class Table:
         reader, entry, schema, access = planned
         if access.index is not None:
             return (row for _, row in self._read(planned, where, None, False)[1])
+        return itertools.chain.from_iterable(self._batches(reader, entry, schema, access))
+
+    def row_batches(self, where: dict | None = None) -> Iterator[list[tuple]]:
+        """``row_values`` a list at a time (lists that may be shared: never change them)."""
+        planned = self._access(where)
+        reader, entry, schema, access = planned
+        if access.index is not None:
+            rows = self.row_values(where)
+            return iter(lambda: list(itertools.islice(rows, 1024)), [])
+        return self._batches(reader, entry, schema, access)
+
+    def _batches(self, reader: Any, entry: dict, schema: TableSchema,
+                 access: Access) -> Iterator[list[tuple]]:
+        """The rows of a scan (no index) as lists; a whole-table scan through the row cache."""
         decode = functools.partial(self._decode, schema)
+
+        def decoded(raws: list[bytes]) -> list[tuple]:
+            return list(map(decode, raws))
         data = entry["id"]
+        if access.ranges == ((None, None),):
+            # a whole-table scan, through the row cache: rows of plain values only, as a JSON
+            # column's objects and arrays could be changed by whoever they are handed to
+            json = [i for i, c in enumerate(schema.columns) if c.type == "JSON"]
+            return reader.decoded_batches(data, entry, decoded, functools.partial(_plain_rows, json))
         batches = itertools.chain.from_iterable(
             reader.scan_batches(data, start, stop) for start, stop in access.ranges)
-        return itertools.chain.from_iterable(map(decode, raws) for _, raws in batches)
+        return (decoded(raws) for _, raws in batches)
 
     def access_name(self, where: dict | None) -> str | None:
         """What a read of the rows matching ``where`` uses, as EXPLAIN names it: "PRIMARY
@@ -445,6 +467,11 @@ def _parsed_schema(name: str, entry: dict) -> TableSchema:
         _SCHEMAS.pop(next(iter(_SCHEMAS)))
     _SCHEMAS[id(entry)] = (entry, schema)  # holding the entry keeps its id from being reused
     return schema
+
+
+def _plain_rows(positions: list[int], rows: list[tuple]) -> bool:
+    """Do the ``positions`` (JSON columns) of every row hold only scalars?"""
+    return not any(isinstance(row[i], (dict, list)) for i in positions for row in rows)
 
 
 def _whole_key_equalities(where: dict, primary_key: tuple[str, ...]) -> bool:

@@ -19,9 +19,9 @@ May import: the standard library, ``sortedcontainers``, ``storage`` and ``docdb.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedDict
 
@@ -101,6 +101,14 @@ class Transaction:
         mine = pending_entries(self.overlay.get(store), start, stop, reverse)
         return batches_over(mine, self.base.scan_batches(store, start, stop, reverse, batch),
                             reverse, batch)
+
+    def decoded_batches(self, store: int, shape: Any, decode: Callable[[list[bytes]], list],
+                        keep: Callable[[list], bool] | None = None) -> Iterator[list]:
+        """``Snapshot.decoded_batches`` as this transaction sees the store: past the row cache
+        once the transaction has written it (its rows are nobody else's to share)."""
+        if store in self.overlay:
+            return (decode(values) for _, values in self.scan_batches(store))
+        return self.base.decoded_batches(store, shape, decode, keep)
 
     # ----- writes --------------------------------------------------------------------
 
