@@ -234,7 +234,9 @@ def update(planner: Planner, conn: Any, node: ast.Update, target: tuple[str, str
 
 
 def _plain(value: Any) -> Any:
-    return None if value is v.MISSING else value
+    """A value to store: NULL for MISSING; an object or array copied (it may be part of a
+    cached document, and one SET may change what another put there)."""
+    return None if value is v.MISSING else v.detached(value)
 
 
 def _strip_alias(path: tuple, alias: str | None, name: str) -> tuple:

@@ -17,6 +17,7 @@ from typing import Any
 
 from docdb.errors import Error, NotSupportedError, OperationalError, ProgrammingError
 from query import ast, ddl, dml
+from query import values as v
 from query.cache import prepared
 from query.expressions import Env
 from query.parser import parse_one
@@ -41,6 +42,7 @@ class SessionCatalog:
 
     def __init__(self, conn: Any):
         self.conn = conn
+        self.documents = False  # has a collection been looked up (its documents are shared)?
 
     def kind(self, name: str) -> str | None:
         found = ddl.find(self.conn, name)
@@ -57,6 +59,7 @@ class SessionCatalog:
         return ddl.owner(self.conn, stored).table(stored)
 
     def collection(self, name: str) -> Any:
+        self.documents = True
         stored = self._stored(name)
         return ddl.owner(self.conn, stored).collection(stored)
 
@@ -72,11 +75,15 @@ class SessionCatalog:
 def execute(conn: Any, statement: Any, params: Any = (), keep_missing: bool = False) -> Result:
     """Run ``statement``. Result rows hold None where a value is MISSING (an absent field),
     as SQL has no MISSING -- unless ``keep_missing`` (PartiQL's view, for its tests)."""
-    planner = Planner(SessionCatalog(conn), functions=getattr(conn, "functions", None), statement=statement)
+    catalog = SessionCatalog(conn)
+    planner = Planner(catalog, functions=getattr(conn, "functions", None), statement=statement)
     env = Env(params, conn)
     if isinstance(statement, ast.Query):
-        plan, names = prepared(conn, statement, lambda: planner.query(statement))
+        plan, names, documents = prepared(conn, statement,
+                                          lambda: (*planner.query(statement), catalog.documents))
         rows = _guarded(plan.rows(env))
+        if documents:  # the row cache's documents, or parts of them, may be in the results
+            return Result(names, map(_detached, rows) if keep_missing else map(_detached_plain, rows))
         return Result(names, rows if keep_missing else map(_without_missing, rows))
     if isinstance(statement, ast.Explain):
         return Result(["plan"], iter([(line,) for line in explain(planner, statement.statement)]))
@@ -192,6 +199,19 @@ def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
         conn.compact()
     else:
         raise NotSupportedError(f"{type(node).__name__} statements are not supported yet")
+
+
+def _detached(row: tuple) -> tuple:
+    """``row`` with its objects and arrays copied, so a caller changing them changes nothing shared."""
+    for x in row:
+        if isinstance(x, (dict, list)):
+            return tuple(map(v.detached, row))
+    return row
+
+
+def _detached_plain(row: tuple) -> tuple:
+    """``_detached`` and ``_without_missing``."""
+    return _without_missing(_detached(row))
 
 
 def _without_missing(row: tuple) -> tuple:

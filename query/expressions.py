@@ -113,10 +113,23 @@ def spread(value: Any, fields: bool) -> Spread:
 def _walk(base: Compiled, steps: tuple) -> Compiled:
     for step in steps:
         if isinstance(step, str):
-            base = (lambda b, s: lambda row, env: navigate(b(row, env), s))(base, step)
+            base = _field(base, step)
         else:
             base = (lambda b, s: lambda row, env: navigate(b(row, env), s(row, env), True))(base, step)
     return base
+
+
+def _field(base: Compiled, step: str) -> Compiled:
+    """``base.step``; inlined as a dict lookup, with ``navigate`` for anything but a found key."""
+    def field(row: tuple, env: Env) -> Any:
+        return navigate(base(row, env), step)
+
+    def emit(emitter: Any) -> str:
+        t, found = emitter.local(), emitter.local()
+        name = emitter.constant(step)
+        return (f"({found} if type({t} := {emitter.value(base)}) is dict and ({found} := {t}.get({name}, "
+                f"MISSING)) is not MISSING else {emitter.constant(navigate)}({t}, {name}))")
+    return _emits(field, value=emit)
 
 
 def _column(ref: Ref) -> Compiled:

@@ -19,6 +19,8 @@ May import: the standard library, ``query.values`` and ``query.numbers``.
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -308,8 +310,17 @@ def _printf(fmt: object = None, *args: object) -> str | None:
 
 # --- aggregates ----------------------------------------------------------------------------------
 class _Aggregate:
+    """A built-in aggregate: ``step`` per value (or per row, for ``count(*)``), ``final``.
+    ``step_many(values)`` is ``step`` for each of a list of values, in order -- how a
+    compiled aggregation (``query.inline``) feeds a group a batch at a time."""
+
     name = ""
     min_args = max_args = 1
+
+    def step_many(self, values: list) -> None:
+        step = self.step  # type: ignore[attr-defined]
+        for value in values:
+            step(value)
 
 
 class Count(_Aggregate):
@@ -323,6 +334,13 @@ class Count(_Aggregate):
     def step(self, *args: object) -> None:
         if not args or (args[0] is not None and args[0] is not MISSING):
             self.n += 1
+
+    def step_many(self, values: list) -> None:
+        self.n += len(values) - values.count(None) - values.count(MISSING)
+
+    def add_rows(self, count: int) -> None:
+        """``count(*)`` over ``count`` more rows."""
+        self.n += count
 
     def final(self) -> int:
         return self.n
@@ -354,6 +372,26 @@ class Sum(_Aggregate):
                 self.integer = total
             else:
                 self.approximate = self.overflow = True
+
+    def step_many(self, values: list) -> None:
+        """Lists of only REALs, or only INTEGERs, are added in C, with the same roundings
+        and the same overflow rule (checked on every running total) as one step at a time."""
+        kinds = set(map(type, values))
+        if kinds == {float}:
+            self.count += len(values)
+            self.real = functools.reduce(operator.add, values, self.real)
+            self.approximate = True
+        elif kinds == {int}:
+            if not (self.approximate or self.overflow):
+                totals = list(itertools.accumulate(values, initial=self.integer))
+                if not I64_MIN <= min(totals) <= max(totals) <= -I64_MIN - 1:
+                    super().step_many(values)  # the step that overflows decides
+                    return
+                self.integer = totals[-1]
+            self.count += len(values)
+            self.real = functools.reduce(operator.add, values, self.real)
+        else:
+            super().step_many(values)
 
     def final(self) -> int | float | None:
         if self.count == 0:
@@ -392,6 +430,13 @@ class Max(_Aggregate):
             return
         if self.best is None or compare(self.best, x) * self.sense < 0:
             self.best = x
+
+    def step_many(self, values: list) -> None:
+        kinds = set(map(type, values))
+        if len(kinds) == 1 and kinds <= {int, float, str}:  # one plain type: Python orders it
+            self.step(max(values) if self.sense > 0 else min(values))
+        else:
+            super().step_many(values)
 
     def final(self) -> object:
         return self.best

@@ -68,9 +68,9 @@ class Emitter:
         emit = getattr(compiled, "emit_test", None)
         return emit(self) if emit is not None else f"(_truth({self.value(compiled)}) is True)"
 
-    def build(self, name: str, body: list[str]) -> Callable:
-        """The function ``name(batches, env)`` whose body is the prologue and ``body``."""
-        lines = [f"def {name}(batches, env):", *("    " + line for line in self.prologue),
+    def build(self, name: str, body: list[str], params: str = "batches, env") -> Callable:
+        """The function ``name(params)`` whose body is the prologue and ``body``."""
+        lines = [f"def {name}({params}):", *("    " + line for line in self.prologue),
                  *("    " + line for line in body)]
         source = "\n".join(lines)
         code = compile(source, f"<docdb plan {next(_COUNTER)}>", "exec")
@@ -95,3 +95,96 @@ def pipeline(test: Callable | None, exprs: list[Callable] | None) -> Callable[[B
             "    if out:",
             "        yield out"]
     return emitter.build("pipeline", body)
+
+
+def gathering(keys: list[Callable], args: list[Callable | None]) -> Callable[[Batches, Any], Iterator[dict]]:
+    """``f(batches, env)``: per batch, a dict of the batch's groups, each ``[a row of the
+    group (its last), then per aggregate its argument's values in row order -- or, for an
+    aggregate without one (count(*)), how many rows]``. ``keys`` give a row's group (none:
+    one group), each as a dict key (``values.hashable``); ``args`` the aggregates' arguments."""
+    emitter = Emitter()
+    key = _key_source(emitter, keys) if keys else "()"
+    fresh = "[row" + "".join(", 0" if a is None else ", []" for a in args) + "]"
+    body = ["for batch in batches:",
+            "    groups = {}",
+            "    for row in batch:",
+            f"        key = {key}",
+            "        group = groups.get(key)",
+            "        if group is None:",
+            f"            group = groups[key] = {fresh}",
+            "        else:",
+            "            group[0] = row"]
+    for i, arg in enumerate(args, 1):
+        body.append(f"        group[{i}] += 1" if arg is None else
+                    f"        group[{i}].append({emitter.value(arg)})")
+    body.append("    yield groups")
+    return emitter.build("gathering", body)
+
+
+_SCALARS = frozenset({int, float, str, bool, bytes, type(None)})
+
+
+def keyed(keys: list[Callable]) -> Callable[[Batches, Any], Batches]:
+    """``f(batches, env)``: each batch's rows as ``(sort key, row)`` pairs, the key being
+    ``values.sort_key`` of each of ``keys`` (a tuple of them if there are several)."""
+    emitter = Emitter()
+    parts = []
+    ranks, ranked = emitter.constant(v.RANK), emitter.constant(_RANKED)
+    sort_key = emitter.constant(v.sort_key)
+    for compiled in keys:
+        t = emitter.local()
+        parts.append(f"(({ranks}[type({t})], {t}) if type({t} := {emitter.value(compiled)}) in {ranked} "
+                     f"else {sort_key}({t}))")
+    key = parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ",)"
+    body = ["for batch in batches:",
+            f"    yield [({key}, row) for row in batch]"]
+    return emitter.build("keyed", body)
+
+
+_RANKED = frozenset(t for t, rank in v.RANK.items() if 1 <= rank <= 3)  # sort_key is (rank, value)
+
+
+def _key_source(emitter: Emitter, keys: list[Callable]) -> str:
+    """A row's dict key over ``keys``: ``values.hashable`` of each (a tuple if several)."""
+    parts = []
+    scalars, hashable = emitter.constant(_SCALARS), emitter.constant(v.hashable)
+    for compiled in keys:
+        t = emitter.local()
+        parts.append(f"({t} if type({t} := {emitter.value(compiled)}) in {scalars} else {hashable}({t}))")
+    return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ",)"
+
+
+def hash_table(keys: list[Callable]) -> Callable[[Batches, Any], dict]:
+    """``f(batches, env)``: the rows by join key (rows in input order under each), leaving
+    out rows whose key has a NULL or MISSING part -- they equal nothing."""
+    emitter = Emitter()
+    missing = emitter.constant(v.MISSING_KEY)
+    joinable = (f"key is not None and (type(key) is not tuple or key != {missing})" if len(keys) == 1
+                else f"None not in key and {missing} not in key")
+    body = ["table = {}",
+            "for batch in batches:",
+            "    for row in batch:",
+            f"        key = {_key_source(emitter, keys)}",
+            f"        if {joinable}:",
+            "            found = table.get(key)",
+            "            if found is None:",
+            "                table[key] = [row]",
+            "            else:",
+            "                found.append(row)",
+            "return table"]
+    return emitter.build("hash_table", body)
+
+
+def probe(keys: list[Callable], test: Callable | None) -> Callable[[Batches, Any, dict], Batches]:
+    """``f(batches, env, table)``: each row joined to its partners in ``table`` (by ``keys``,
+    computed on the row), in order, that pass ``test`` over the joined row."""
+    emitter = Emitter()
+    key = _key_source(emitter, keys)
+    condition = f" if {emitter.test(test)}" if test is not None else ""
+    body = ["for batch in batches:",
+            f"    keys = [{key} for row in batch]",
+            "    out = [row for left, key in zip(batch, keys) for right in table.get(key, ()) "
+            f"for row in (left + right,){condition}]",
+            "    if out:",
+            "        yield out"]
+    return emitter.build("probe", body, "batches, env, table")

@@ -12,31 +12,22 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from docdb.errors import DataError
 from query import values as v
 from query.expressions import Compiled, Env
-from query.inline import pipeline
+from query.inline import gathering, hash_table, keyed, pipeline, probe
 
 MISSING = v.MISSING
 BATCH = 1024  # rows per list where a node makes its own lists
+_first = operator.itemgetter(0)
 
 
-def hashable(value: Any) -> Any:
-    """A dict-key form of a value: documents and arrays by their JSON text."""
-    if isinstance(value, (dict, list)):
-        return ("\0json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
-    if value is MISSING:
-        return MISSING_KEY  # not NULL: DISTINCT and set operations keep them apart
-    return value
-
-
-MISSING_KEY = ("\0missing",)
+hashable, MISSING_KEY = v.hashable, v.MISSING_KEY
 
 
 def unjoinable(key: tuple) -> bool:
@@ -198,7 +189,14 @@ class DocumentScan(Plan):
         query = self.filter(env) if self.filter is not None else {}
         if query is None:
             return iter(())
+        if not query:
+            return itertools.chain.from_iterable(self.collection.document_rows())
         return ((doc,) for doc in self.collection.find(query))
+
+    def batches(self, env: Env) -> Iterator[list[tuple]]:
+        if self.filter is None:  # the whole collection, through the row cache
+            return self.collection.document_rows()
+        return super().batches(env)
 
     def label(self) -> str:
         how = "SEARCH" if self.filter is not None else "SCAN"
@@ -300,6 +298,19 @@ class HashJoin(Plan):
     right_width: int
 
     def rows(self, env: Env) -> Iterator[tuple]:
+        if not self.outer:
+            return itertools.chain.from_iterable(self.batches(env))
+        return self._outer_rows(env)
+
+    def batches(self, env: Env) -> Iterator[list[tuple]]:
+        """An inner join: the right side's rows by key, then each left batch joined in one
+        comprehension (``query.inline.probe``)."""
+        if self.outer:
+            return super().batches(env)
+        build = self.compiled(lambda: (hash_table(self.right_keys), probe(self.left_keys, self.residual)))
+        return _probed(build, self.left, self.right, env)
+
+    def _outer_rows(self, env: Env) -> Iterator[tuple]:
         table: dict[tuple, list[tuple]] = {}
         for right in self.right.rows(env):
             key = tuple(hashable(k(right, env)) for k in self.right_keys)
@@ -317,6 +328,12 @@ class HashJoin(Plan):
 
     def label(self) -> str:
         return ("LEFT " if self.outer else "") + f"HASH JOIN on {len(self.left_keys)} key(s)"
+
+
+def _probed(build: tuple[Callable, Callable], left: Plan, right: Plan, env: Env) -> Iterator[list[tuple]]:
+    table = build[0](right.batches(env), env)
+    if table:
+        yield from build[1](left.batches(env), env, table)
 
 
 @dataclass(eq=False)
@@ -360,6 +377,42 @@ class Aggregate(Plan):
     grouped: bool
 
     def rows(self, env: Env) -> Iterator[tuple]:
+        if all(len(args) <= 1 for _, args, _ in self.aggregates):
+            return self._gathered(env)
+        return self._stepped(env)
+
+    def _gathered(self, env: Env) -> Iterator[tuple]:
+        """The generated loop (``query.inline.gathering``) groups each batch's values; each
+        group's aggregates then take them a list at a time (``step_many``)."""
+        aggregates = self.aggregates
+        gather = self.compiled(lambda: gathering(self.keys, [args[0] if args else None
+                                                              for _, args, _ in aggregates]))
+        groups: dict[Any, list] = {}
+        try:
+            for batch in gather(self.input.batches(env), env):
+                for key, part in batch.items():
+                    state = groups.get(key)
+                    if state is None:
+                        state = groups[key] = [None, [f() for f, _, _ in aggregates],
+                                               [set() for _ in aggregates]]
+                    state[0] = part[0]
+                    for (_, _, distinct), acc, seen, values in zip(aggregates, state[1], state[2], part[1:]):
+                        _feed(acc, values, distinct, seen)
+        except OverflowError:
+            raise DataError("integer overflow") from None
+        yield from self._results(groups)
+
+    def _results(self, groups: dict[Any, list]) -> Iterator[tuple]:
+        if not groups and not self.grouped:
+            groups[()] = [(None,) * self.input_width, [f() for f, _, _ in self.aggregates], []]
+        for row, accs, _ in groups.values():
+            try:
+                yield (row, *[acc.final() for acc in accs])
+            except OverflowError:
+                raise DataError("integer overflow") from None
+
+    def _stepped(self, env: Env) -> Iterator[tuple]:
+        """Row by row: for aggregates of several arguments (group_concat(x, sep))."""
         groups: dict[Any, list] = {}
         keys, aggregates = self.keys, self.aggregates
         group_key = _group_key(keys, env)
@@ -390,19 +443,42 @@ class Aggregate(Plan):
                         acc.step(first, *[None if (x := a(row, env)) is MISSING else x for a in args[1:]])
             except OverflowError:
                 raise DataError("integer overflow") from None
-        if not groups and not self.grouped:
-            groups[group_key(())] = [(None,) * self.input_width, [f() for f, _, _ in aggregates], []]
-        for row, accs, _ in groups.values():
-            try:
-                yield (row, *[acc.final() for acc in accs])
-            except OverflowError:
-                raise DataError("integer overflow") from None
+        yield from self._results(groups)
 
     def children(self) -> tuple[Plan, ...]:
         return (self.input,)
 
     def label(self) -> str:
         return f"HASH AGGREGATE ({len(self.keys)} keys, {len(self.aggregates)} aggregates)"
+
+
+def _feed(acc: Any, values: Any, distinct: bool, seen: set) -> None:
+    """One group's aggregate takes a batch's values (an int: count(*)'s rows), in order:
+    MISSING as NULL; with DISTINCT, only non-NULL values it has not had."""
+    if type(values) is int:
+        add_rows = getattr(acc, "add_rows", None)
+        if add_rows is not None:
+            add_rows(values)
+        else:
+            for _ in range(values):
+                acc.step()
+        return
+    if MISSING in values:
+        values = [None if x is MISSING else x for x in values]
+    if distinct:
+        fresh = []
+        for x in values:
+            marker = hashable(x)
+            if x is not None and marker not in seen:
+                seen.add(marker)
+                fresh.append(x)
+        values = fresh
+    step_many = getattr(acc, "step_many", None)
+    if step_many is not None:
+        step_many(values)
+    else:
+        for x in values:
+            acc.step(x)
 
 
 def _group_key(keys: list[Compiled], env: Env) -> Callable[[tuple], Any]:
@@ -426,10 +502,9 @@ class Sort(Plan):
         wanted = self._wanted(env)
         directions = {descending for _, descending, nulls in self.keys if nulls is None}
         if wanted is not None and len(directions) == 1 and all(n is None for _, _, n in self.keys):
-            def key(row: tuple) -> tuple:
-                return tuple(v.sort_key(k(row, env)) for k, _, _ in self.keys)
+            pairs = self.compiled(lambda: keyed([k for k, _, _ in self.keys]))(self.input.batches(env), env)
             pick = heapq.nlargest if directions.pop() else heapq.nsmallest  # as sorted(...)[:n]
-            return iter(pick(wanted, self.input.rows(env), key=key))
+            return (row for _, row in pick(wanted, itertools.chain.from_iterable(pairs), key=_first))
         rows = list(self.input.rows(env))
         for key, descending, nulls_first in reversed(self.keys):
             def sort_key(row: tuple, k: Compiled = key) -> Any:

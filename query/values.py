@@ -21,7 +21,7 @@ Deliberate differences from SQLite, documented rather than emulated:
 - NaN is not a value: SQLite stores it as NULL, so bind it as None.
 Emulated although build-specific: a blob never matches LIKE or GLOB (false, even against NULL),
 as in the Debian/Ubuntu sqlite3 built with SQLITE_LIKE_DOESNT_MATCH_BLOBS that the tests run on.
-May import: the standard library and ``query.numbers``.
+May import: the standard library, ``orjson`` and ``query.numbers``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from query.numbers import (
     add,
@@ -110,6 +112,7 @@ class CollatedText(str):
 
 _RANK = {type(None): 0, _Missing: 0, bool: 1, int: 1, float: 1, str: 2, CollatedText: 2, bytes: 3, list: 4,
          dict: 5}
+RANK = _RANK  # a value's type -> its place in ORDER BY (sort_key)
 _TYPE_NAMES = {type(None): "null", _Missing: "missing", bool: "integer", int: "integer", float: "real",
                str: "text", CollatedText: "text", bytes: "blob", list: "array", dict: "object"}
 
@@ -121,6 +124,29 @@ def _rank(v: object) -> int:
         if isinstance(v, (list, dict)):  # a PartiQL bag is a list that keeps no order
             return _RANK[list if isinstance(v, list) else dict]
         raise TypeError(f"not a docdb value: {type(v).__name__} {v!r}") from None
+
+
+def hashable(value: Any) -> Any:
+    """A dict-key form of a value: documents and arrays by their JSON text."""
+    if isinstance(value, (dict, list)):
+        return ("\0json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+    if value is MISSING:
+        return MISSING_KEY  # not NULL: DISTINCT and set operations keep them apart
+    return value
+
+
+MISSING_KEY = ("\0missing",)
+
+
+def detached(value: Any) -> Any:
+    """A copy of an object or array, all the way down (a bag stays a bag); other values as they are."""
+    if type(value) is dict:
+        return {k: detached(x) for k, x in value.items()}
+    if isinstance(value, list):
+        return type(value)(detached(x) for x in value)
+    if isinstance(value, dict):
+        return type(value)((k, detached(x)) for k, x in value.items())
+    return value
 
 
 def is_missing(v: object) -> bool:

@@ -16,6 +16,7 @@ May import: the standard library, ``orjson``, ``storage`` and ``docdb.models``.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -293,6 +294,15 @@ class Collection:
             return sum(len(keys) for keys, _ in reader.scan_batches(entry["id"])) if entry is not None else 0
         return sum(1 for _ in self.find(filter))
 
+    def document_rows(self) -> Iterator[list[tuple[dict]]]:
+        """Every document as a one-value row ``(document,)``, a list at a time: the query
+        layer's full scan, through the row cache. The documents are shared with later scans:
+        whoever hands one out copies it first."""
+        reader, entry = self._reader_entry()
+        if entry is None:
+            return iter(())
+        return reader.decoded_batches(entry["id"], DOCUMENT_ROWS, _document_rows)
+
     def estimated_document_count(self) -> int:
         return self.count_documents({})
 
@@ -353,6 +363,13 @@ class Collection:
             entry = self._entry(txn)
             if entry is not None:
                 drop_object(txn, entry)
+
+
+DOCUMENT_ROWS = "documents as rows"  # the row cache's shape for document_rows
+
+
+def _document_rows(raws: list[bytes]) -> list[tuple[dict]]:
+    return [(orjson.loads(raw),) for raw in raws]
 
 
 def index_spec(keys: Any) -> list[list]:

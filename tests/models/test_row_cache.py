@@ -167,7 +167,7 @@ def test_json_values_handed_out_are_not_shared_with_later_scans(path):
     conn.execute("INSERT INTO j VALUES (1, ?)", ({"a": [1]},))
     conn.commit()
     for _ in range(2):
-        got = conn.execute("SELECT doc FROM j").fetchone()[0]
+        got = conn.execute("SELECT doc FROM j").fetchall()[0][0]
         got["a"].append("changed by the caller")
     assert conn.execute("SELECT doc FROM j").fetchone()[0] == {"a": [1]}
 
@@ -230,3 +230,36 @@ class CachedScans(RuleBasedStateMachine):
 CachedScans.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None,
                                          suppress_health_check=[HealthCheck.too_slow])
 test_cached_scans_match_a_model = CachedScans.TestCase
+
+
+def test_documents_handed_out_by_sql_are_copies_of_the_cached_ones(path):
+    conn = docdb.connect(path)
+    conn.execute("CREATE COLLECTION docs")
+    conn.execute("INSERT INTO docs VALUE {'_id': 1, 'm': {'a': [1]}, 'n': {'b': 2}}")
+    conn.commit()
+    for _ in range(2):
+        whole, part = conn.execute("SELECT VALUE d FROM docs d").fetchall()[0][0], \
+            conn.execute("SELECT d.m, [d.n] FROM docs d").fetchall()[0]
+        whole["m"]["a"].append("changed")
+        part[0]["a"].append("changed")
+        part[1][0]["b"] = "changed"
+    original = {"_id": 1, "m": {"a": [1]}, "n": {"b": 2}}
+    assert conn.execute("SELECT VALUE d FROM docs d").fetchall() == [(original,)]
+    assert _cache(conn)["hits"] >= 2
+    conn.execute("UPDATE docs AS d SET d.x = d.n")
+    conn.commit()
+    conn.execute("UPDATE docs AS d SET d.x.b = 3")
+    conn.commit()
+    assert conn.execute("SELECT VALUE d FROM docs d").fetchone()[0] == {
+        "_id": 1, "m": {"a": [1]}, "n": {"b": 2}, "x": {"b": 3}}
+
+
+def test_collection_scans_follow_commits(path):
+    conn, other = docdb.connect(path), docdb.connect(path)
+    conn.execute("CREATE COLLECTION docs")
+    conn.commit()
+    assert conn.execute("SELECT count(*) FROM docs d WHERE d.a > 0").fetchone() == (0,)
+    other.execute("INSERT INTO docs VALUE {'a': 1}")
+    other.commit()
+    for _ in range(2):
+        assert conn.execute("SELECT d.a FROM docs d WHERE d.a > 0").fetchall() == [(1,)]

@@ -15,8 +15,8 @@ from query.scope import Scope, Source
 COLUMNS = ("a", "b", "c")
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.5, -1.0, 2.0, 1e308]),
                    st.sampled_from(["", "a", "b", "1", "Z"]), st.just(b"x"), st.just(v.MISSING),
-                   st.just({"k": 1}), st.just([1, 2]))
-OPERANDS = st.sampled_from(["a", "b", "c", "1", "2.5", "'b'", "NULL", ":p", "TRUE"])
+                   st.just({"k": 1}), st.just({"K": {"k": "b"}}), st.just([1, 2]))
+OPERANDS = st.sampled_from(["a", "b", "c", "1", "2.5", "'b'", "NULL", ":p", "TRUE", "a.k", "b.K", "c.k.k"])
 
 
 @st.composite
@@ -56,3 +56,29 @@ def test_a_generated_filter_and_projection_agree_with_the_closures(text, rows, p
     projected = [(compiled(row, env),) for row in rows]
     got = [x for batch in pipeline(None, [compiled])([rows], env) for x in batch]
     assert len(got) == len(projected) and all(_same(g[0], p[0]) for g, p in zip(got, projected)), text
+
+
+AGGREGATE_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.integers(-5, 5),
+                             st.floats(allow_nan=False, width=32), st.sampled_from(["", "7", "x", "2.5"]),
+                             st.just(b"1"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(batches=st.lists(st.one_of(st.lists(st.integers(-(2**62), 2**62), max_size=6),
+                                  st.lists(st.floats(allow_nan=False), max_size=6),
+                                  st.lists(AGGREGATE_VALUES, max_size=6)), max_size=5),
+       name=st.sampled_from(["count", "sum", "total", "avg", "max", "min"]))
+def test_step_many_is_step_for_each_value(batches, name):
+    from query.functions import lookup_aggregate
+
+    def outcome(feed):
+        acc = lookup_aggregate(name)()
+        try:
+            for batch in batches:
+                feed(acc, batch)
+            return acc.final()
+        except OverflowError:
+            return "overflow"
+    one_by_one = outcome(lambda acc, batch: [acc.step(x) for x in batch])
+    many = outcome(lambda acc, batch: acc.step_many(list(batch)))
+    assert _same(many, one_by_one)
