@@ -183,24 +183,37 @@ class TableScan(Plan):
 class DocumentScan(Plan):
     collection: Any  # docdb.models.collection.Collection
     alias: str
-    filter: Callable[[Env], dict | None] | None = None
+    filter: Any = None  # query.pushdown.DocumentFilter: env -> MongoDB filters whose union holds the matches
 
     def rows(self, env: Env) -> Iterator[tuple]:
-        query = self.filter(env) if self.filter is not None else {}
-        if query is None:
-            return iter(())
-        if not query:
-            return itertools.chain.from_iterable(self.collection.document_rows())
-        return ((doc,) for doc in self.collection.find(query))
+        return itertools.chain.from_iterable(self.batches(env))
 
     def batches(self, env: Env) -> Iterator[list[tuple]]:
-        if self.filter is None:  # the whole collection, through the row cache
+        queries = self.filter(env) if self.filter is not None else [{}]
+        if not all(q and self.collection.access_name(q) for q in queries):
+            # no index serves them: the whole collection, through the row cache, as filtering
+            # decoded documents costs less than decoding the ones a MongoDB filter passes
             return self.collection.document_rows()
-        return super().batches(env)
+        rows = self._union(queries) if len(queries) > 1 else \
+            ((doc,) for doc in self.collection.sql_candidates(queries[0]))
+        return iter(lambda: list(itertools.islice(rows, BATCH)), [])
+
+    def _union(self, queries: list[dict]) -> Iterator[tuple]:
+        seen: set = set()
+        for query in queries:
+            for doc in self.collection.sql_candidates(query):
+                marker = hashable(doc.get("_id"))
+                if marker not in seen:
+                    seen.add(marker)
+                    yield (doc,)
 
     def label(self) -> str:
-        how = "SEARCH" if self.filter is not None else "SCAN"
-        return f"{how} COLLECTION {self.collection.name} AS {self.alias}"
+        """SEARCH ... USING INDEX the collection's choice for the filter's shape, else SCAN."""
+        index = self.collection.access_name(self.filter.shape()) if self.filter is not None else None
+        if index is None:
+            return f"SCAN COLLECTION {self.collection.name} AS {self.alias}"
+        using = "PRIMARY KEY (_id)" if index == "_id_" else f"INDEX {index}"
+        return f"SEARCH COLLECTION {self.collection.name} AS {self.alias} USING {using}"
 
 
 @dataclass(eq=False)

@@ -7,8 +7,8 @@ an enclosing query -- becomes a constraint the table hands to its index planner
 execution time; a value the column's type cannot hold makes an equality match
 nothing and a range bound be ignored. Every conjunct also stays a filter, so a
 constraint only ever narrows what is read, never decides what is returned.
-Collections get equalities on field paths as a MongoDB-style filter, which the
-collection serves from its indexes.
+Collections get equalities and two-sided ranges on field paths as MongoDB-style
+filters (``DocumentFilter``), which the collection serves from its indexes.
 May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 """
 
@@ -23,7 +23,8 @@ from query import values as v
 from query.expressions import Compiled, Context, Env, compile_expr
 from query.scope import Ref, Scope
 
-__all__ = ["and_all", "conjuncts", "constraints_for", "document_filter", "references", "source_paths"]
+__all__ = ["DocumentFilter", "and_all", "conjuncts", "constraints_for", "document_filter", "references",
+           "source_paths"]
 
 _FLIP = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _OPS = {"=": "$eq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
@@ -194,32 +195,84 @@ def _simple(expr: ast.Expr, local: Scope, ctx: Context) -> list[tuple[str, str, 
     return []
 
 
-def document_filter(local: Scope, filters: list[ast.Expr], ctx: Context
-                    ) -> Callable[[Env], dict | None] | None:
-    """A MongoDB filter of the equalities on field paths, built per execution; None if none."""
-    pairs = []
+def document_filter(local: Scope, filters: list[ast.Expr], ctx: Context) -> DocumentFilter | None:
+    """The MongoDB filter a collection's indexes can serve for the conjuncts on field paths
+    (equalities, ranges, BETWEEN), built per execution; None if there are none."""
+    found: list[tuple[str, str, Compiled]] = []
     for expr in filters:
-        if not (isinstance(expr, ast.Binary) and expr.op == "=") or _collated(expr):
-            continue
-        for path_side, value_side in ((expr.left, expr.right), (expr.right, expr.left)):
-            path = _path(path_side)
-            ref = _document_ref(path, local)
-            if ref is not None:
-                value = _constant(value_side, local, ctx)
+        if isinstance(expr, ast.Binary) and expr.op in _OPS and not _collated(expr):
+            for path_side, value_side, op in ((expr.left, expr.right, expr.op),
+                                              (expr.right, expr.left, _FLIP[expr.op])):
+                ref = _document_ref(_path(path_side), local)
+                value = _constant(value_side, local, ctx) if ref is not None else None
                 if value is not None:
-                    pairs.append((".".join(ref), value))
+                    found.append((".".join(ref), _OPS[op], value))  # type: ignore[arg-type]
                     break
-    if not pairs:
-        return None
+        elif isinstance(expr, ast.Between) and not expr.negated and not any(
+                isinstance(side, ast.Collate) for side in (expr.value, expr.low, expr.high)):
+            ref = _document_ref(_path(expr.value), local)
+            low, high = (_constant(expr.low, local, ctx), _constant(expr.high, local, ctx)) \
+                if ref is not None else (None, None)
+            if low is not None and high is not None:
+                found += [(".".join(ref), "$gte", low), (".".join(ref), "$lte", high)]  # type: ignore[arg-type]
+    return DocumentFilter(found) if found else None
 
-    def build(env: Env) -> dict:
-        query: dict[str, Any] = {}
-        for dotted, value in pairs:
-            x = value((), env)
-            if type(x) in (int, float, str) and dotted not in query:
-                query[dotted] = x  # MongoDB's equality holds every SQL match (and maybe more)
-        return query
-    return build
+
+_NUMBER = (int, float)
+
+
+class DocumentFilter:
+    """Per execution, the MongoDB filters whose matches together hold every document the
+    SQL conditions can keep (which still filter them): each path's equality to a string or
+    number, else its range when both bounds are numbers or both text. SQL compares a
+    boolean as 0 or 1, MongoDB's ranges never match one, so a number range holding 0 or 1
+    adds a second filter for the path's booleans (``$in``, also served by its index).
+    The rows' own SQL conditions decide: this only narrows what is read."""
+
+    def __init__(self, conditions: list[tuple[str, str, Compiled]]):
+        self.conditions = conditions
+
+    def __call__(self, env: Env) -> list[dict]:
+        equal: dict[str, Any] = {}
+        bounds: dict[str, dict[str, Any]] = {}
+        for dotted, op, compiled in self.conditions:
+            x = compiled((), env)
+            if op == "$eq":
+                if type(x) in (int, float, str):
+                    equal.setdefault(dotted, x)  # MongoDB's equality holds every SQL match (and more)
+            elif type(x) in (int, float, str):
+                tighter = bounds.setdefault(dotted, {})
+                tighter.setdefault(op.rstrip("e"), (op, x))  # the first $gt/$gte, $lt/$lte given
+        query: dict[str, Any] = dict(equal)
+        booleans = None
+        for dotted, given in bounds.items():
+            if dotted in equal or "$gt" not in given or "$lt" not in given:
+                continue  # one bound: SQL orders text above numbers, so no one bracket holds it
+            (low_op, low), (high_op, high) = given["$gt"], given["$lt"]
+            numbers = type(low) in _NUMBER and type(high) in _NUMBER
+            if not numbers and not (type(low) is str and type(high) is str):
+                continue
+            query[dotted] = {low_op: low, high_op: high}
+            if numbers and low <= 1 and high >= 0:
+                booleans = (dotted, {dotted: {"$in": [True, False]}, **equal})
+        if booleans is not None and len(query) > len(equal) + 1:
+            del query[booleans[0]]  # ranges on several paths: keep the others (no booleans to add)
+            booleans = None
+        return [query] if booleans is None else [query, booleans[1]]
+
+    def shape(self) -> dict:
+        """A filter of the same shape with stand-in values: what EXPLAIN asks the index choice."""
+        shape: dict[str, Any] = {}
+        for dotted, op, _ in self.conditions:
+            if op == "$eq":
+                shape[dotted] = 2
+            elif not isinstance(shape.get(dotted, {}), dict):
+                continue
+            else:
+                shape.setdefault(dotted, {})[op] = 2
+        ranged = {k: c for k, c in shape.items() if not isinstance(c, dict) or (
+            {"$gt", "$gte"} & set(c) and {"$lt", "$lte"} & set(c))}
+        return ranged
 
 
 def _document_ref(path: tuple[str, ...] | None, local: Scope) -> tuple[str, ...] | None:

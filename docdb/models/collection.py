@@ -27,7 +27,7 @@ from docdb.models.aggregation import run_pipeline
 from docdb.models.cursor import Cursor
 from docdb.models.documents import decode_document, encode_document, new_id
 from docdb.models.filters import compile_filter, get_path_values, index_values
-from docdb.models.index import normalize
+from docdb.models.index import Access, choose, normalize
 from docdb.models.objects import (
     Session,
     add_index,
@@ -352,6 +352,21 @@ class Collection:
     def index_information(self) -> dict[str, dict]:
         return {ix["name"]: {"key": list(ix["key"].items()), "unique": ix["unique"]}
                 for ix in self.list_indexes()}
+
+    def access_for(self, entry: dict, filter: Any, both_bounds: bool = False) -> Access:
+        """How ``filter``'s candidates are read: an index's ranges or a full scan."""
+        return choose(filter, self.indexed_fields(entry), both_bounds=both_bounds,
+                      prefer=lambda name: name == ID_INDEX)
+
+    def access_name(self, filter: dict) -> str | None:
+        """The index a query-layer read of ``filter`` uses (as EXPLAIN names it), or None."""
+        entry = self._entry(self._session.reading())
+        return self.access_for(entry, filter, True).index if entry is not None else None
+
+    def sql_candidates(self, filter: dict) -> Cursor:
+        """``find(filter)`` for the query layer: a superset of what its SQL condition keeps,
+        read between both bounds of a range (SQL compares a value, not array elements)."""
+        return Cursor(self, filter, None, None, 0, 0, both_bounds=True)
 
     def indexed_fields(self, entry: dict) -> dict[str, list[str]]:
         fields = {ID_INDEX: ["_id"]}

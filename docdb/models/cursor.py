@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from docdb.errors import InterfaceError, ProgrammingError
 from docdb.models.documents import decode_document
 from docdb.models.filters import compile_filter, raw_prefilter
-from docdb.models.index import Access, choose
+from docdb.models.index import Access
 from docdb.models.objects import read_access
 from docdb.models.shaping import SortSpec, compile_projection, sort_documents, sort_spec
 
@@ -37,8 +37,11 @@ def _count(value: Any, what: str) -> int:
 
 class Cursor:
     def __init__(self, collection: Collection, filter: Any, projection: Any, sort: SortSpec | None,
-                 skip: int, limit: int):
+                 skip: int, limit: int, both_bounds: bool = False):
         self._collection = collection
+        # read an index range between both bounds of a range: only for a caller (SQL) whose
+        # matches hold one value in range, not MongoDB's different array elements per bound
+        self._both_bounds = both_bounds
         self._filter = filter
         self._matches = compile_filter(filter)
         self._needles = raw_prefilter(filter)
@@ -75,8 +78,7 @@ class Cursor:
         """(data key, whole document) of each result, before projection."""
         if entry is None:
             return iter(())
-        self.access = choose(self._filter, self._collection.indexed_fields(entry), both_bounds=False,
-                             prefer=lambda name: name == "_id_")
+        self.access = self._collection.access_for(entry, self._filter, self._both_bounds)
         found = read_access(reader, entry, self.access, self.stats, self._needles, decode_document)
         if not self.access.exact:
             found = ((k, d) for k, d in found if self._matches(d))
