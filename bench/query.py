@@ -43,7 +43,7 @@ from functools import partial
 from typing import Any
 
 from bench.querydata import QueryDataset, Row, as_doc, make_data
-from bench.querytables import PEER, QUESTIONS, render_raw, render_targets, summarize
+from bench.querytables import COLD, PEER, QUESTIONS, render_raw, render_targets, summarize
 from bench.report import best, write_results
 from bench.trials import (
     WrongAnswer,
@@ -76,6 +76,7 @@ _TABLE_SQL = {
     "table join": "SELECT s.region, count(*), sum(i.b) FROM shops s JOIN items i ON i.sid = s.id "
                   "GROUP BY s.region",
     "table order": "SELECT id, b FROM items ORDER BY b LIMIT 10",
+    "table count": "SELECT count(*) FROM items WHERE a BETWEEN ? AND ?",
 }
 
 
@@ -91,6 +92,7 @@ def _collection_sql(path: Callable[[str, str], str], whole: str, docs: str) -> d
                            f"JOIN {docs} ON {path('d', 'sid')} = s.id GROUP BY s.region",
         "collection order": f"SELECT {path('d', 'key')}, {path('d', 'm.b')} FROM {docs} "
                             f"ORDER BY {path('d', 'm.b')} LIMIT 10",
+        "collection count": f"SELECT count(*) FROM {docs} WHERE {path('d', 'm.a')} BETWEEN ? AND ?",
     }
 
 
@@ -199,11 +201,17 @@ class SqlSystem(ABC):
         """The timed loop of one operation: each query executed and its rows fetched, in order,
         until the parameters run out or ``budget`` seconds have passed (after at least one)."""
         model, question = op.split()
-        execute, sql = self.conn.execute, self.sql[op]
+        question = question.removeprefix("cold-")
+        execute, sql = self.conn.execute, self.sql[f"{model} {question}"]
         decode = self.doc_text and model == "collection" and question in ("point", "range", "scan")
         if question == "point":
             return (_points_json if decode else _points)(execute, sql, budget)
         return (_queries_json if decode else _queries)(execute, sql, budget)
+
+    def reopen(self) -> None:
+        """Close and open the database again: what the first query after an open finds."""
+        self.conn.close()
+        self.conn = self.connect()
 
     def explain(self, op: str, params: Sequence[Any]) -> list[str]:
         """The system's plan for one operation (recorded in the results, untimed)."""
@@ -218,12 +226,33 @@ class DocdbSystem(SqlSystem):
     sql = DOCDB_SQL
     schema = DOCDB_SCHEMA
 
-    def __init__(self, path: str, sync: str, engine: str) -> None:
+    def __init__(self, path: str, sync: str, engine: str, cache_size: int | None = None) -> None:
         import docdb  # imported late so --help works while docdb is being written
 
         self.label = f"docdb-{engine}"
-        self.conn = docdb.connect(os.path.join(path, "docdb"), engine=engine, sync=sync,
-                                  autocommit=False)
+        options = {} if cache_size is None else {"cache_size": cache_size}
+        self.connect = partial(docdb.connect, os.path.join(path, "docdb"), engine=engine, sync=sync,
+                               autocommit=False, **options)
+        self.conn = self.connect()
+
+    def cache_footprint(self) -> dict[str, Any]:
+        """Bytes per row the row cache holds, per model: a full scan's rows measured with
+        tracemalloc from an empty cache (untimed; tracemalloc slows what it watches)."""
+        import tracemalloc
+
+        footprint = {}
+        for model, name in (("table", "items"), ("collection", "docs d")):
+            self.reopen()
+            tracemalloc.start()
+            try:
+                before = tracemalloc.get_traced_memory()[0]
+                self.conn.execute(f"SELECT count(*) FROM {name} WHERE 1 = 0").fetchall()  # fills the cache
+                held = tracemalloc.get_traced_memory()[0] - before
+            finally:
+                tracemalloc.stop()
+            rows = self.conn.stats()["row_cache"]["rows"]
+            footprint[model] = {"rows": rows, "bytes_per_row": round(held / rows) if rows else None}
+        return footprint
 
     def insert_docs(self, docs: list[dict]) -> None:
         self.conn.executemany(self.sql["collection insert"], ((d,) for d in docs))
@@ -241,10 +270,15 @@ class SqliteSystem(SqlSystem):
     doc_text = True
 
     def __init__(self, path: str, sync: str) -> None:
-        self.conn = sqlite3.connect(os.path.join(path, "query.sqlite"))
-        if sync == "normal":
-            self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute(f"PRAGMA synchronous={sync.upper()}")
+        self.path, self.sync = path, sync
+        self.conn = self.connect()
+
+    def connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(os.path.join(self.path, "query.sqlite"))
+        if self.sync == "normal":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.sync.upper()}")
+        return conn
 
     def insert_docs(self, docs: list[dict]) -> None:
         dumps = json.dumps
@@ -270,6 +304,7 @@ def _close(got: Sequence[Any], want: Sequence[Any]) -> bool:
 def check_answer(ds: QueryDataset, op: str, params: list, got: list) -> None:
     """Every query's answer against the one computed in plain Python; raises WrongAnswer."""
     model, question = op.split()
+    question = question.removeprefix("cold-")
     if not 1 <= len(got) <= len(params):
         raise WrongAnswer(f"wrong answer: {op} answered {len(got)} of {len(params)} queries")
     params = params[:len(got)]  # the budget may have stopped the loop early
@@ -284,6 +319,9 @@ def check_answer(ds: QueryDataset, op: str, params: list, got: list) -> None:
         for (lo, hi), rows in zip(params, got, strict=True):
             keys = [r[0] if model == "table" else r[0]["key"] for r in rows]
             expect(f"{op} {lo!r}..{hi!r} (rows, sum of keys)", (len(keys), sum(keys)), answer(lo, hi))
+    elif question == "count":
+        for (lo, hi), rows in zip(params, got, strict=True):
+            expect(f"{op} {lo!r}..{hi!r}", rows, [(ds.in_a(lo, hi)[0],)])
     elif question in ("group", "join"):
         want_groups = ds.answers.groups if question == "group" else ds.answers.joined
         for rows in got:
@@ -313,11 +351,13 @@ class Trial:
         self.counts: dict[str, int] = {}
         self.errors: dict[str, str] = {}
         self.plans: dict[str, list[str]] = {}
+        self.footprint: dict[str, Any] | None = None
         self.result: Any = None
         self.budget = args.budget
         self.params: dict[str, list] = {
             "point": ds.point_keys(number, args.points),
             "range": ds.a_ranges(number, args.ranges),
+            "count": ds.a_ranges(number + 1000, args.ranges),
             "scan": ds.b_bands(number, args.scans),
             "group": [()] * args.aggregates,
             "join": [()] * args.aggregates,
@@ -340,6 +380,11 @@ class Trial:
             return
         self.model("table", system.insert_rows, ds.rows)
         self.model("collection", system.insert_docs, ds.docs())
+        if self.verify and isinstance(system, DocdbSystem):
+            try:
+                self.footprint = system.cache_footprint()
+            except Exception as e:
+                self.errors["row cache footprint"] = f"{type(e).__name__}: {e}"
 
     def model(self, model: str, insert: Callable[[list], None], data: list) -> None:
         op = f"{model} insert"
@@ -350,14 +395,22 @@ class Trial:
                                          check=partial(expect, f"{model} row count", want=len(data))):
             return
         for question in QUESTIONS:
-            if question == "insert":
+            if question == "insert" or question.startswith("cold-"):
                 continue
             op, params = f"{model} {question}", self.params[question]
             if self.verify:
                 self.record_plan(op, params[0])
-            if self.step(op, self.system.runner(op, self.budget), params,
-                         check=partial(check_answer, self.ds, op, params)):
+            runner = self.system.runner(op, self.budget)
+            if question in COLD:  # warm: one untimed run first (sqlite3's pages, docdb's row cache)
+                timed_checked(self.errors, f"{op} warm-up", runner, params[:1])
+            if self.step(op, runner, params, check=partial(check_answer, self.ds, op, params)):
                 self.counts[op] = len(self.result)
+        for question in COLD:  # each the first query after reopening
+            op, params = f"{model} cold-{question}", self.params[question][:1]
+            if self.step(f"{op} reopen", self.system.reopen) and self.step(
+                    op, self.system.runner(op, self.budget), params,
+                    check=partial(check_answer, self.ds, op, params)):
+                self.counts[op] = 1
 
     def record_plan(self, op: str, params: Any) -> None:
         try:
@@ -373,6 +426,8 @@ def run_trial(opener: Opener, ds: QueryDataset, args: argparse.Namespace, number
                          lambda system: Trial(system, ds, args, number))
     if t is not None and t.plans:
         results["plans"][label] = t.plans
+    if t is not None and t.footprint:
+        results["row_cache"][label] = t.footprint
     return t
 
 
@@ -401,7 +456,7 @@ def pick_systems(args: argparse.Namespace, results: dict[str, Any]) -> tuple[dic
 
         docdb.connect  # noqa: B018 - fails while docdb's API is not there yet
         engines = args.engine or [e for e in KNOWN_ENGINES if e in storage.ENGINES]
-        systems |= {f"docdb-{e}": partial(DocdbSystem, engine=e) for e in engines}
+        systems |= {f"docdb-{e}": partial(DocdbSystem, engine=e, cache_size=args.cache_size) for e in engines}
         results["docdb_module"] = docdb.__file__
     except Exception as e:
         results["errors"]["docdb"] = {"open": f"{type(e).__name__}: {e}"}
@@ -412,10 +467,22 @@ def pick_systems(args: argparse.Namespace, results: dict[str, Any]) -> tuple[dic
     return systems, docdbs
 
 
+def cache_notes(results: dict[str, Any]) -> list[str]:
+    """What docdb's row cache held after a full scan of each model, in bytes per row."""
+    notes = []
+    for label, models in results["row_cache"].items():
+        parts = [f"{model} {f['rows']:,} rows, {f['bytes_per_row']} bytes per row"
+                 for model, f in models.items() if f["bytes_per_row"] is not None]
+        if parts:
+            notes.append(f"{label} row cache (decoded rows kept for the next scan, measured with "
+                         f"tracemalloc): " + "; ".join(parts))
+    return notes
+
+
 def budget_notes(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:
     """Which operations the time budget stopped early, with the queries each trial ran."""
-    asked = {"point": args.points, "range": args.ranges, "scan": args.scans, "group": args.aggregates,
-             "join": args.aggregates, "order": args.orders}
+    asked = {"point": args.points, "range": args.ranges, "count": args.ranges, "scan": args.scans,
+             "group": args.aggregates, "join": args.aggregates, "order": args.orders}
     notes = []
     for label, ops in results["runs"].items():
         cut = [f"{op} {', '.join(map(str, ns))} of {asked[op.split()[1]]}"
@@ -431,7 +498,7 @@ def plan_notes(results: dict[str, Any], docdbs: list[str]) -> list[str]:
     notes = []
     for d in docdbs:
         for op, lines in results["plans"].get(d, {}).items():
-            indexed = op.split()[1] in ("point", "range")
+            indexed = op.split()[1] in ("point", "range", "count")
             if indexed and not any("SEARCH" in line for line in lines):
                 notes.append(f"{d} {op}: the plan reads no index ({' / '.join(s.strip() for s in lines)})")
     return notes
@@ -456,6 +523,12 @@ def footnotes(ds: QueryDataset, args: argparse.Namespace, results: dict[str, Any
         f"each insert is one executemany + one commit: docdb autocommit=False; {PEER} in its "
         f"implicit transaction (sync={args.sync}: "
         f"{'WAL, synchronous=NORMAL' if args.sync == 'normal' else 'synchronous=OFF'})",
+        "scan, GROUP BY, join and ORDER BY are timed warm: one untimed run of the query comes "
+        "first in every system (docdb's row cache, sqlite3's page cache); each is also timed once as "
+        "the first query after closing and reopening the connection (docdb's row cache is then empty; "
+        "the operating system's file cache is warm for both)",
+        f"COUNT(*) of a range: {args.ranges} queries of ~100 rows over the indexed a / m.a",
+        *cache_notes(results),
         *budget_notes(args, results),
         *plan_notes(results, docdbs),
     ]
@@ -487,6 +560,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--aggregates", type=int, default=3,
                    help="GROUP BY queries and joins per trial, each (default 3)")
     p.add_argument("--orders", type=int, default=5, help="ORDER BY ... LIMIT 10 per trial (default 5)")
+    p.add_argument("--cache-size", type=int, default=None,
+                   help="docdb's cache_size (decoded rows kept; default: docdb's own)")
     p.add_argument("--budget", type=float, help="seconds after which a query operation stops "
                    "early, per trial, at least one query run (default 2; 1 with --quick)")
     add_system_options(p, KNOWN_ENGINES)
@@ -503,7 +578,7 @@ def run(args: argparse.Namespace) -> int:
         "count": args.count, "repeat": args.repeat, "seed": args.seed, "sync": args.sync,
         "quick": args.quick, "points": args.points, "ranges": args.ranges, "scans": args.scans,
         "aggregates": args.aggregates, "orders": args.orders, "budget": args.budget,
-        "errors": {}, "plans": {}, "runs": {}}
+        "cache_size": args.cache_size, "errors": {}, "plans": {}, "runs": {}, "row_cache": {}}
     systems, docdbs = pick_systems(args, results)
     ds = make_data(args.count, args.seed)
     print(f"## query: {ds.count:,}-row table and {ds.count:,}-document collection, "

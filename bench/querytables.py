@@ -1,7 +1,8 @@
 """The query suite's numbers and tables: raw rates with a ratio column per engine, and targets.
 
 The SQL layer's goals are stated as ratios to sqlite3 in the same run (point
-SELECT at least half of sqlite3's rate, every other question at least a fifth),
+reads at least half of sqlite3's rate, questions that read every row at least its rate
+warm and 0.3x of it as the first query after reopening, bulk inserts 0.3x),
 so one table shows every system's rate with each docdb engine's ratio beside
 it, and a target table says "met" or "NOT MET" for each goal from the same
 figures. Every figure is a rate (rows inserted or queries answered per second),
@@ -16,7 +17,7 @@ from typing import Any
 from bench import report
 from bench.report import RATE, fmt_ratio, fmt_value, markdown_table, speedup
 
-__all__ = ["MODELS", "OPS", "PEER", "QUESTIONS", "TARGETS", "render_raw", "render_targets",
+__all__ = ["COLD", "MODELS", "OPS", "PEER", "QUESTIONS", "TARGETS", "render_raw", "render_targets",
            "summarize"]
 
 PEER = "sqlite3"  # the system every ratio is taken against
@@ -29,6 +30,8 @@ QUESTIONS: dict[str, tuple[str, str]] = {
               "point SELECT by indexed key (queries/s)"),
     "range": ("range SELECT on indexed a, ~100 rows (queries/s)",
               "range SELECT on indexed m.a, ~100 docs (queries/s)"),
+    "count": ("COUNT(*) of an indexed range on a, ~100 rows (queries/s)",
+              "COUNT(*) of an indexed range on m.a, ~100 docs (queries/s)"),
     "scan": ("filtered full scan on b, ~1% (queries/s)",
              "filtered full scan on m.b, ~1% (queries/s)"),
     "group": ("GROUP BY cat: count, sum, avg (queries/s)",
@@ -38,12 +41,21 @@ QUESTIONS: dict[str, tuple[str, str]] = {
     "order": ("ORDER BY b LIMIT 10 (queries/s)",
               "ORDER BY m.b LIMIT 10 (queries/s)"),
 }
+# the questions that read every row, asked once more as the first query after reopening
+COLD = ("scan", "group", "join", "order")
+QUESTIONS |= {f"cold-{q}": (f"{QUESTIONS[q][0].split(' (')[0]}, first after reopening (queries/s)",
+                            f"{QUESTIONS[q][1].split(' (')[0]}, first after reopening (queries/s)")
+              for q in COLD}
 # (operation key, model, question, row label); the key is "<model> <question>"
 OPS = [(f"{m} {q}", m, q, f"{m}: {labels[i]}") for i, m in enumerate(MODELS)
        for q, labels in QUESTIONS.items()]
 _LABELS = {op: label for op, _, _, label in OPS}
-# operation key -> minimum docdb / sqlite3 ratio: "point SELECT ≥ 0.5×, everything else ≥ 0.2×"
-TARGETS = {op: 0.5 if q == "point" else 0.2 for op, _, q, _ in OPS}
+# operation key -> minimum docdb / sqlite3 ratio (issue 19): indexed reads ≥ 0.5×, the questions
+# that read every row ≥ 1× warm (the second run on; the timed loop follows one untimed run) and
+# ≥ 0.3× as the first query after reopening, bulk inserts ≥ 0.3×
+_NEEDS = {"insert": 0.3, "point": 0.5, "range": 0.5, "count": 0.5} | {q: 1.0 for q in COLD} | {
+    f"cold-{q}": 0.3 for q in COLD}
+TARGETS = {op: _NEEDS[q] for op, _, q, _ in OPS}
 
 
 def summarize(values: dict[str, dict[str, float]], docdbs: list[str]) -> dict[str, Any]:
