@@ -110,33 +110,57 @@ class TableScan(Plan):
     indexed: bool = True  # False: NOT INDEXED, read every row
     with_rowid: bool = False  # a table without a primary key: its hidden row id ends each row
 
+    covering: bool = False  # every WHERE conjunct on this table is one of the constraints
+
     def bound(self, env: Env) -> dict | None:
         """The constraints with this execution's values, as the table's filter; None if a
         constraint can match nothing (a NULL, or a value the column's type cannot hold)."""
+        return self._bound(env)[0]
+
+    def count(self, env: Env) -> int | None:
+        """How many rows the WHERE keeps, counted from an index alone -- or None when that
+        cannot be known without the rows (a condition no constraint states exactly, or an
+        index that does not answer the constraints exactly)."""
+        if not self.covering:
+            return None
+        where, whole = self._bound(env)
+        if where is None:
+            return 0
+        return self.table.count_exact(where) if whole else None
+
+    def _bound(self, env: Env) -> tuple[dict | None, bool]:
+        """(``bound``'s filter, whether it states every constraint: not if a range bound of
+        another type, or a second bound of one kind on a column, was left out)."""
         where: dict[str, Any] = {}
+        whole = True
         for column, op, value, convert in self.constraints:
             raw = value((), env)
             if raw is None or raw is MISSING or (op == "$in" and not raw):
-                return None
+                return None, whole
             if op == "$in":  # a listed value the column cannot hold matches nothing: leave it out
                 converted = [c for c in map(_or_none(convert), raw) if c is not None]
                 if not converted:
-                    return None
+                    return None, whole
+                whole = whole and column not in where
                 where[column] = {"$in": converted}
                 continue
             try:
                 converted = convert(raw)
             except LookupError:
                 if op in ("$eq", "$in"):
-                    return None
+                    return None, whole
+                whole = False
                 continue  # a range bound of another type: scan, let the filter decide
             if op == "$eq":
+                whole = whole and column not in where
                 where[column] = converted
             else:
                 cond = where.setdefault(column, {})
                 if isinstance(cond, dict) and op not in cond:
                     cond[op] = converted
-        return where
+                else:
+                    whole = False
+        return where, whole
 
     def rows(self, env: Env) -> Iterator[tuple]:
         where = self.bound(env)
@@ -150,7 +174,23 @@ class TableScan(Plan):
         if self.with_rowid:
             return super().batches(env)
         where = self.bound(env)
-        return iter(()) if where is None else self.table.row_batches(where)
+        if where is None:
+            return iter(())
+        if len(where) == 1 and self.key_column is not None:
+            found = where.get(self.key_column, where)
+            if found is not where and not isinstance(found, dict):  # the primary key's one value
+                rows = self.table.row_at(found)
+                return iter((rows,) if rows else ())
+        return self.table.row_batches(where)
+
+    @property
+    def key_column(self) -> str | None:
+        """The table's primary key column, if it has exactly one."""
+        key = self.__dict__.get("_key_column", ())
+        if key == ():
+            primary = self.table.schema().primary_key
+            key = self.__dict__["_key_column"] = primary[0] if len(primary) == 1 else None
+        return key
 
     def keyed_rows(self, env: Env) -> Iterator[tuple[Any, tuple]]:
         where = self.bound(env)
@@ -388,8 +428,14 @@ class Aggregate(Plan):
     aggregates: list[tuple[Callable[[], Any], list[Compiled], bool]]  # (factory, args, distinct)
     input_width: int
     grouped: bool
+    count_only: bool = False  # no GROUP BY, only count(*), nothing reads a group's row: an index may count
 
     def rows(self, env: Env) -> Iterator[tuple]:
+        if self.count_only:
+            below = self.input.input if isinstance(self.input, Filter) else self.input
+            counted = below.count(env) if isinstance(below, TableScan) else None
+            if counted is not None:
+                return iter([((None,) * self.input_width, *[counted] * len(self.aggregates))])
         if all(len(args) <= 1 for _, args, _ in self.aggregates):
             return self._gathered(env)
         return self._stepped(env)

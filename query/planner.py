@@ -24,7 +24,7 @@ from query import ast, functions
 from query import plan as p
 from query.expressions import Context, compile_expr, compile_sort_key
 from query.parser import parse_one
-from query.pushdown import and_all, conjuncts, constraints_for, document_filter, references
+from query.pushdown import and_all, conjuncts, constraints_for, covers, document_filter, references
 from query.scope import ROWID_NAMES, Scope, Source
 from query.udf import BUILTINS, Functions
 
@@ -266,7 +266,10 @@ class Planner:
             if call.distinct and len(call.args) != 1:
                 raise ProgrammingError("DISTINCT aggregates must have exactly one argument")
             aggregates.append((factory, [compile_expr(a, scope, inner) for a in call.args], call.distinct))
-        node = p.Aggregate(plan, keys, aggregates, scope.width, bool(sel.group_by))
+        counts_only = not sel.group_by and sel.having is None and all(
+            isinstance(e, ast.Call) and e.name == "count" and e.star and not e.distinct for e in exprs)
+        node = p.Aggregate(plan, keys, aggregates, scope.width, bool(sel.group_by),
+                           count_only=counts_only and all(f is functions.Count for f, _, _ in aggregates))
         ctx = Context(self.query, {call: 1 + i for i, call in enumerate(calls)}, scope, self.partiql,
                       self.functions)
         return node, ctx, Scope(parent=scope.parent)
@@ -354,6 +357,7 @@ class Planner:
         local = Scope([Source(unit.source.alias, unit.source.columns, rowid=unit.source.rowid)])
         if isinstance(unit.plan, p.TableScan) and unit.plan.indexed:
             unit.plan.constraints = constraints_for(unit.plan.table, local, unit.filters, self.context())
+            unit.plan.covering = covers(unit.plan.table, local, unit.filters, self.context())
             if any(op in ("$eq", "$in") for _, op, _, _ in unit.plan.constraints):
                 unit.rank = 0
         elif isinstance(unit.plan, p.DocumentScan):

@@ -23,8 +23,8 @@ from query import values as v
 from query.expressions import Compiled, Context, Env, compile_expr
 from query.scope import Ref, Scope
 
-__all__ = ["DocumentFilter", "and_all", "conjuncts", "constraints_for", "document_filter", "references",
-           "source_paths"]
+__all__ = ["DocumentFilter", "and_all", "conjuncts", "constraints_for", "covers", "document_filter",
+           "references", "source_paths"]
 
 _FLIP = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _OPS = {"=": "$eq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
@@ -159,6 +159,17 @@ def constraints_for(table: Any, local: Scope, filters: list[ast.Expr], ctx: Cont
             if convert is not None:
                 found.append((column, op, value, convert))
     return found
+
+
+def covers(table: Any, local: Scope, filters: list[ast.Expr], ctx: Context) -> bool:
+    """Does every conjunct state one constraint exactly (a comparison, BETWEEN or IN of a
+    typed column with values), so the constraints alone decide which rows the WHERE keeps?"""
+    types = {c.name: c.type for c in table.schema().columns}
+    for expr in filters:
+        found = _simple(expr, local, ctx)
+        if not found or any(_converter(types.get(column, "")) is None for column, _, _ in found):
+            return False
+    return True
 
 
 def _collated(expr: ast.Binary) -> bool:

@@ -334,12 +334,20 @@ class Table:
             return (row for _, row in self._read(planned, where, None, False)[1])
         return itertools.chain.from_iterable(self._batches(reader, entry, schema, access))
 
+    def row_at(self, pk: Any) -> list[tuple]:
+        """``[the row]`` whose single-column primary key is ``pk`` (of the column's type), or
+        ``[]``: the query layer's primary-key equality, without weighing any index."""
+        reader = self._session.reading()
+        entry = self._entry(reader)
+        raw = reader.get(entry["id"], keycode.encode_tuple((pk,)))
+        return [] if raw is None else [self._decode(self.schema_of(entry), raw)]
+
     def row_batches(self, where: dict | None = None) -> Iterator[list[tuple]]:
         """``row_values`` a list at a time (lists that may be shared: never change them)."""
         planned = self._access(where)
         reader, entry, schema, access = planned
         if access.index is not None:
-            rows = self.row_values(where)
+            rows = (row for _, row in self._read(planned, where, None, False)[1])
             return iter(lambda: list(itertools.islice(rows, 1024)), [])
         return self._batches(reader, entry, schema, access)
 
@@ -359,6 +367,22 @@ class Table:
         batches = itertools.chain.from_iterable(
             reader.scan_batches(data, start, stop) for start, stop in access.ranges)
         return (decoded(raws) for _, raws in batches)
+
+    def count_exact(self, where: dict) -> int | None:
+        """How many rows meet ``where`` (constraints as ``candidates`` takes them, values of
+        the columns' types), counted from the keys of the index or primary key that answers
+        it exactly -- decoding nothing; None if the one chosen does not (a condition on a
+        column it does not lead with, or a range before an equality)."""
+        reader, entry, schema, access = self._access(where)
+        if access.index is None:
+            return None
+        fields = list(schema.primary_key) if access.index == PRIMARY else \
+            index_fields(entry["indexes"][access.index])
+        if not _leads(fields, where):
+            return None
+        store = entry["id"] if access.index == PRIMARY else entry["indexes"][access.index]["id"]
+        return sum(len(keys) for start, stop in access.ranges
+                   for keys, _ in reader.scan_batches(store, start, stop))
 
     def access_name(self, where: dict | None) -> str | None:
         """What a read of the rows matching ``where`` uses, as EXPLAIN names it: "PRIMARY
@@ -472,6 +496,21 @@ def _parsed_schema(name: str, entry: dict) -> TableSchema:
 def _plain_rows(positions: list[int], rows: list[tuple]) -> bool:
     """Do the ``positions`` (JSON columns) of every row hold only scalars?"""
     return not any(isinstance(row[i], (dict, list)) for i in positions for row in rows)
+
+
+def _leads(fields: list[str], where: dict) -> bool:
+    """Does ``where`` constrain exactly a leading run of ``fields`` -- equalities (or IN
+    lists), then at most one range, which the index's key ranges then hold exactly?"""
+    if not where or len(where) > len(fields):
+        return False
+    for i, field in enumerate(fields[:len(where)]):
+        condition = where.get(field, where)
+        if condition is where:
+            return False
+        ranged = isinstance(condition, dict) and "$in" not in condition
+        if ranged and (i != len(where) - 1 or not set(condition) <= {"$gt", "$gte", "$lt", "$lte"}):
+            return False
+    return True
 
 
 def _whole_key_equalities(where: dict, primary_key: tuple[str, ...]) -> bool:

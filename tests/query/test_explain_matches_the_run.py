@@ -4,7 +4,7 @@ shape, not a guess of the planner's (which once printed ``USING PRIMARY KEY`` fo
 
 A hypothesis test draws conjunctions of equalities, ranges and IN lists over a table
 with a primary key and two indexes, and compares what EXPLAIN prints with the index
-the table actually read (recorded by wrapping ``Table._access``).
+the table actually read (recorded by wrapping ``Table._access`` and ``Table.row_at``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,13 @@ def used(conn, sql: str, params: tuple, monkeypatch) -> str:
         seen.append(found[3].index)
         return found
 
+    def row_at(self, pk):  # the primary-key equality read, which weighs no index
+        seen.append(PRIMARY)
+        return real_row_at(self, pk)
+
+    real_row_at = Table.row_at
     monkeypatch.setattr(Table, "_access", access)
+    monkeypatch.setattr(Table, "row_at", row_at)
     conn.execute(sql, params).fetchall()
     monkeypatch.undo()
     index = seen[0]
