@@ -13,18 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import docdb
 from docdb.models.table import PRIMARY, Table
+from tests.query.indexed import indexed_table
 
 
 @pytest.fixture(scope="module")
 def conn():
-    conn = docdb.connect(":memory:", autocommit=True)
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c REAL)")
-    conn.execute("CREATE INDEX t_a ON t (a)")
-    conn.execute("CREATE INDEX t_bc ON t (b, c)")
-    conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
-                     [(i, i % 7, f"b{i % 3}", i / 2) for i in range(60)])
+    conn = indexed_table([(i, i % 7, f"b{i % 3}", i / 2) for i in range(60)])
     yield conn
     conn.close()
 

@@ -8,19 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import docdb
 from docdb.models.table import Table
+from tests.query.indexed import indexed_table
 
 
 @pytest.fixture(scope="module")
 def conn():
-    conn = docdb.connect(":memory:", autocommit=True)
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c REAL)")
-    conn.execute("CREATE INDEX t_a ON t (a)")
-    conn.execute("CREATE INDEX t_bc ON t (b, c)")
-    conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
-                     [(i, None if i % 11 == 0 else i % 7, None if i % 13 == 0 else f"b{i % 3}", i / 2)
-                      for i in range(80)])
+    conn = indexed_table([(i, None if i % 11 == 0 else i % 7, None if i % 13 == 0 else f"b{i % 3}", i / 2)
+                          for i in range(80)])
     yield conn
     conn.close()
 
