@@ -26,7 +26,7 @@ from docdb.errors import (
     ProgrammingError,
 )
 from query.decltypes import declared_types
-from query.executor import Result, execute
+from query.executor import Result, execute, execute_many
 from query.params import Slots, parameter_slots
 from query.parser import parse, parse_one
 from query.udf import BUILTINS, user_aggregate, user_collation, user_scalar
@@ -166,6 +166,13 @@ class Cursor:
         total = 0
         last = None
         with self.connection.writing():  # all of them, or (if one fails) none
+            try:  # an INSERT of one row of values: planned once, its rows written in one loop
+                batched = execute_many(self.connection, statement, (_params(p, slots) for p in seq_of_params))
+            except Exception as error:
+                reraise(error)
+            if batched is not None:
+                self._take(batched)
+                return self
             for params in seq_of_params:
                 result = run(self.connection, statement, _params(params, slots))
                 drain(result.rows)

@@ -51,6 +51,49 @@ def insert(planner: Planner, conn: Any, node: ast.Insert, target: tuple[str, str
     return _insert_rows(planner, conn, conn.table(name), node, rows, env)
 
 
+def batchable(node: Any) -> bool:
+    """Is ``node`` an INSERT of one VALUES row (or VALUE) with nothing per row but its
+    values -- no conflict clause, no RETURNING -- which ``insert_batch`` can run for many
+    parameter sets at once?"""
+    if not isinstance(node, ast.Insert) or node.or_action is not None or node.on_conflict is not None \
+            or node.returning:
+        return False
+    source = node.source
+    if isinstance(source, tuple):
+        return True
+    return isinstance(source, ast.Query) and isinstance(source.body, ast.Values) and \
+        len(source.body.rows) == 1 and not (source.order_by or source.limit is not None or source.ctes)
+
+
+def insert_batch(planner: Planner, conn: Any, node: ast.Insert, target: tuple[str, str],
+                 envs: Any) -> Outcome:
+    """A ``batchable`` INSERT once per execution in ``envs``, in one write: the values
+    compiled once, the rows checked, encoded and written in one loop (``executemany``)."""
+    name, kind = target
+    ctx = planner.context()
+    if kind == "collection":
+        value = compile_expr(node.source[1], Scope(), ctx)
+        documents = []
+        for env in envs:
+            document = value((), env)
+            if not isinstance(document, dict):
+                raise ProgrammingError(f"a collection takes documents (objects), not {document!r:.80}")
+            documents.append(dict(document))
+        ids = conn.collection(name).insert_many(documents).inserted_ids
+        return len(ids), ids[-1] if ids else None, []
+    table = conn.table(name)
+    all_columns = table.columns
+    names = [_column(all_columns, c) for c in node.columns] if node.columns else all_columns
+    exprs = [compile_expr(e, Scope(), ctx) for e in node.source.body.rows[0]]
+    if exprs and len(exprs) != len(names):
+        raise ProgrammingError(f"table {table.name} has {len(names)} columns but {len(exprs)} values "
+                               "were supplied")
+    rows = [{n: (None if x is v.MISSING else x) for n, x in zip(names, (e((), env) for e in exprs))}
+            for env in envs]
+    keys = table.insert_many(rows)
+    return len(keys), keys[-1] if keys else None, []
+
+
 def _insert_documents(collection: Any, rows: list[tuple]) -> Outcome:
     last = None
     for row in rows:

@@ -26,7 +26,7 @@ from query.pragmas import pragma
 from query.scope import Scope, Source
 from query.values import MISSING
 
-__all__ = ["Result", "evaluate", "execute"]
+__all__ = ["Result", "evaluate", "execute", "execute_many"]
 
 
 @dataclass
@@ -94,6 +94,21 @@ def execute(conn: Any, statement: Any, params: Any = (), keep_missing: bool = Fa
         return Result(columns or None, iter(rows))
     _define(conn, statement, planner, env)
     return Result()
+
+
+def execute_many(conn: Any, statement: Any, params: Any) -> Result | None:
+    """``statement`` once per parameter set of ``params``, as one write -- for an INSERT of
+    one row of values (``dml.batchable``); None for any other statement, which the caller
+    runs once per set."""
+    if not dml.batchable(statement):
+        return None
+    found = ddl.find(conn, statement.target)
+    if found is None or found[1] not in ("table", "collection"):
+        raise ProgrammingError(f"no such table: {statement.target}")
+    planner = Planner(SessionCatalog(conn), functions=getattr(conn, "functions", None), statement=statement)
+    envs = (Env(p, conn) for p in params)
+    count, last, _ = dml.insert_batch(planner, ddl.owner(conn, found[0]), statement, found, envs)
+    return Result(None, iter(()), count, last)
 
 
 def evaluate(conn: Any, text: str, bindings: dict | None = None) -> Any:

@@ -26,10 +26,9 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sortedcontainers import SortedDict
-
 from docdb.models.catalog import Catalog
 from docdb.models.rowcache import RowCache
+from docdb.models.sortedkeys import SortedOnDemand
 from storage.batches import merge_batches
 from storage.merge import merge
 
@@ -43,7 +42,7 @@ class LogState:
     def __init__(self) -> None:
         self.commits = 0
         self.bytes = 0  # of the keys and values added: what a checkpoint will write, roughly
-        self.stores: dict[int, SortedDict] = {}  # store -> key -> Versions
+        self.stores: dict[int, SortedOnDemand] = {}  # store -> key -> Versions
         self.written: dict[int, list[int]] = {}  # store -> the numbers of the commits that wrote it
 
     def add(self, writes: list[tuple[int, bytes, bytes | None]]) -> None:
@@ -60,7 +59,7 @@ class LogState:
             self.bytes += len(key) + (len(value) if value is not None else 0)
             keys = self.stores.get(store)
             if keys is None:
-                keys = self.stores[store] = SortedDict()
+                keys = self.stores[store] = SortedOnDemand()
             versions = keys.get(key)
             if versions is None:
                 keys[key] = [(number, value)]
@@ -81,7 +80,8 @@ class LogState:
 
     def latest(self, store: int) -> list[tuple[bytes, bytes | None]]:
         """Every key of ``store`` with its newest value (None: deleted), in key order."""
-        return [(key, versions[-1][1]) for key, versions in self.stores.get(store, {}).items()]
+        keys = self.stores.get(store)
+        return [(key, versions[-1][1]) for key, versions in keys.sorted_items()] if keys else []
 
 
 def _as_of(versions: Versions, at: int) -> Any:

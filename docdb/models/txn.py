@@ -1,6 +1,7 @@
 """A transaction: its uncommitted writes, read through, and undone per statement.
 
-Writes wait in an overlay, one sorted dict per store (value ``None`` = deleted),
+Writes wait in an overlay, one dict per store sorted when scanned (``SortedOnDemand``;
+value ``None`` = deleted),
 which every read of the transaction consults first -- so a ``find`` after an
 ``insert_one`` sees the new document -- over ``base``, the committed state the
 transaction started from (a ``docdb.models.snapshot.Snapshot``), while other
@@ -23,11 +24,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sortedcontainers import SortedDict
-
 from docdb.errors import OperationalError
 from docdb.models.catalog import Catalog
 from docdb.models.snapshot import Snapshot, batches_over, merged_over
+from docdb.models.sortedkeys import SortedOnDemand
 
 if TYPE_CHECKING:
     from docdb.models.db import Database
@@ -36,7 +36,7 @@ _ABSENT = object()
 _CATALOG = "catalog"
 
 
-def overlaid(pending: SortedDict | None, committed: Iterator[tuple[bytes, bytes]], start: bytes | None,
+def overlaid(pending: SortedOnDemand | None, committed: Iterator[tuple[bytes, bytes]], start: bytes | None,
              stop: bytes | None, reverse: bool, contains: bytes | None = None
              ) -> Iterator[tuple[bytes, bytes]]:
     """``committed`` (a scan from ``start`` to ``stop``, of values holding ``contains`` if
@@ -48,7 +48,7 @@ def overlaid(pending: SortedDict | None, committed: Iterator[tuple[bytes, bytes]
     return merged_over(pending_entries(pending, start, stop, reverse), committed, reverse, contains)
 
 
-def pending_entries(pending: SortedDict | None, start: bytes | None, stop: bytes | None,
+def pending_entries(pending: SortedOnDemand | None, start: bytes | None, stop: bytes | None,
                     reverse: bool) -> list[tuple[bytes, bytes | None]]:
     """A transaction's writes to one store in ``[start, stop)``, in scan order."""
     if not pending:
@@ -61,7 +61,7 @@ class Transaction:
         self.db = db
         self.base = base if base is not None else db.snapshot()
         self.catalog: Catalog = self.base.catalog
-        self.overlay: dict[int, SortedDict] = {}
+        self.overlay: dict[int, SortedOnDemand] = {}
         self._undo: list[tuple] = []
         self._depth = 0
         # store -> the next hidden row id to hand out (the largest + 1, as SQLite's rowid): found
@@ -116,7 +116,7 @@ class Transaction:
         """Write ``value`` under ``key`` (``None`` deletes it)."""
         pending = self.overlay.get(store)
         if pending is None:
-            pending = self.overlay[store] = SortedDict()
+            pending = self.overlay[store] = SortedOnDemand()
         self._undo.append((store, key, pending.get(key, _ABSENT)))
         pending[key] = value
 
