@@ -16,7 +16,6 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from docdb.models.schema import current_time_text
 from query import ast
 from query import functions as fn
 from query import values as v
+from query.inline import FIXED, SIMPLE
 from query.scope import Ref, Scope
 from query.udf import BUILTINS
 
@@ -369,7 +369,6 @@ def _logical(left: Compiled, right: Compiled, decides: bool) -> Compiled:
     return _emits(logical, test=lambda emitter: f"({emitter.test(left)}{joiner}{emitter.test(right)})")
 
 
-_SIMPLE = re.compile(r"^(_[tk]\d+|row\[\d+\])$")  # a local, a constant or a column: free to repeat
 _SYMBOL = {operator.eq: "==", operator.ne: "!=", operator.lt: "<", operator.le: "<=", operator.gt: ">",
            operator.ge: ">="}
 
@@ -393,11 +392,20 @@ def _binary(op: Callable[[Any, Any], Any], left: Compiled, right: Compiled) -> C
             return compare_mixed(op, a, b)
 
         def emit(emitter: Any, test: bool) -> str:
-            a, b = emitter.local(), emitter.local()
-            slow = f"{emitter.constant(compare_mixed)}({emitter.constant(op)}, {a}, {b})"
-            return (f"({a} {_SYMBOL[native]} {b} if type({a} := {emitter.value(left)}) is "
-                    f"type({b} := {emitter.value(right)}) and type({a}) in {emitter.constant(_PLAIN)} else "
-                    + (f"_truth({slow}) is True)" if test else f"{slow})"))
+            a, b = emitter.value(left), emitter.value(right)
+            symbol = _SYMBOL[native]
+            if FIXED.match(b) or FIXED.match(a):  # one side fixed: its type is looked at once
+                fixed, other, flip = (b, a, False) if FIXED.match(b) else (a, b, True)
+                x, kind = emitter.local(), emitter.plain_type(fixed)
+                pair = (fixed, x) if flip else (x, fixed)
+                slow = f"{emitter.constant(compare_mixed)}({emitter.constant(op)}, {pair[0]}, {pair[1]})"
+                return (f"({pair[0]} {symbol} {pair[1]} if type({x} := {other}) is {kind} else "
+                        + (f"_truth({slow}) is True)" if test else f"{slow})"))
+            x, y = emitter.local(), emitter.local()
+            slow = f"{emitter.constant(compare_mixed)}({emitter.constant(op)}, {x}, {y})"
+            outcome = f"_truth({slow}) is True)" if test else f"{slow})"
+            return (f"({x} {symbol} {y} if type({x} := {a}) is type({y} := {b}) and type({x}) in "
+                    f"{emitter.constant(_PLAIN)} else {outcome}")
         compare.emit_value = lambda emitter: emit(emitter, False)  # type: ignore[attr-defined]
         compare.emit_test = lambda emitter: emit(emitter, True)  # type: ignore[attr-defined]
         return compare
@@ -448,14 +456,17 @@ def _between(node: ast.Between, scope: Scope, ctx: Context) -> Compiled:
 
     def emit(emitter: Any, test: bool) -> str:
         lo, hi = emitter.value(low), emitter.value(high)
-        if not (_SIMPLE.match(lo) and _SIMPLE.match(hi)):  # bounds that cost something: call
+        if not (SIMPLE.match(lo) and SIMPLE.match(hi)):  # bounds that cost something: call
             return f"(_truth({emitter.constant(between)}(row, env)) is True)" if test else \
                 f"{emitter.constant(between)}(row, env)"
         x = emitter.local()
         slow = f"{emitter.constant(v.between)}({x}, {lo}, {hi})"
-        return (f"({lo} <= {x} <= {hi} if type({x} := {emitter.value(value)}) is type({lo}) is type({hi}) "
-                f"and type({x}) in {emitter.constant(_PLAIN)} else "
-                + (f"_truth({slow}) is True)" if test else f"{slow})"))
+        if FIXED.match(lo) and FIXED.match(hi):  # the bounds' type is looked at once
+            same = f"type({x} := {emitter.value(value)}) is {emitter.plain_type(lo, hi)}"
+        else:
+            same = (f"type({x} := {emitter.value(value)}) is type({lo}) is type({hi}) "
+                    f"and type({x}) in {emitter.constant(_PLAIN)}")
+        return f"({lo} <= {x} <= {hi} if {same} else " + (f"_truth({slow}) is True)" if test else f"{slow})")
 
     def between(row: tuple, env: Env) -> Any:
         return v.between(value(row, env), low(row, env), high(row, env))

@@ -22,6 +22,7 @@ May import: the standard library and ``query``'s own modules.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +31,9 @@ from query import values as v
 __all__ = ["Emitter", "pipeline"]
 
 Batches = Iterator[list]
+PLAIN = (int, float, str)  # values of one of these types compare as Python compares them
+FIXED = re.compile(r"^_[hk]\d+$")  # the source of a value fixed for one execution
+SIMPLE = re.compile(r"^(_[hk]\d+|row\[\d+\])$")  # a fixed value or a column: free to repeat
 _COUNTER = itertools.count()
 
 
@@ -56,8 +60,19 @@ class Emitter:
 
     def hoist(self, compiled: Callable) -> str:
         """A local holding ``compiled``'s value, computed once before the loop (it reads no row)."""
-        name = self.local()
+        name = f"_h{next(self._names)}"
         self.prologue.append(f"{name} = {self.constant(compiled)}((), env)")
+        return name
+
+    def plain_type(self, *fixed: str) -> str:
+        """A local holding, once per execution, the type of the ``fixed`` values (hoisted or
+        constant: see ``FIXED``) if they all have one plain type (int, float, str), else None
+        -- so a row's value is tested against them with one ``type(x) is ...``."""
+        name = f"_h{next(self._names)}"
+        first = fixed[0]
+        same = "".join(f" and type({other}) is type({first})" for other in fixed[1:])
+        plain = self.constant(PLAIN)
+        self.prologue.append(f"{name} = type({first}) if type({first}) in {plain}{same} else None")
         return name
 
     def value(self, compiled: Callable) -> str:

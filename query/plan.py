@@ -20,7 +20,7 @@ from typing import Any
 from docdb.errors import DataError
 from query import values as v
 from query.expressions import Compiled, Env
-from query.inline import gathering, hash_table, keyed, pipeline, probe
+from query.inline import Emitter, gathering, hash_table, keyed, pipeline, probe
 
 MISSING = v.MISSING
 BATCH = 1024  # rows per list where a node makes its own lists
@@ -287,10 +287,14 @@ class Project(Plan):
     def batches(self, env: Env) -> Iterator[list[tuple]]:
         """The projected rows; over a FILTER, one comprehension does both."""
         below = self.input
+        source = below.input if isinstance(below, Filter) else below
+        exprs = None if _whole_rows(self.exprs, source) else self.exprs  # SELECT *: the rows as they are
         if isinstance(below, Filter):
-            run = self.compiled(lambda: pipeline(below.predicate, self.exprs))
+            run = self.compiled(lambda: pipeline(below.predicate, exprs))
             return run(below.input.batches(env), env)
-        run = self.compiled(lambda: pipeline(None, self.exprs))
+        if exprs is None:
+            return below.batches(env)
+        run = self.compiled(lambda: pipeline(None, exprs))
         return run(below.batches(env), env)
 
     def children(self) -> tuple[Plan, ...]:
@@ -298,6 +302,21 @@ class Project(Plan):
 
     def label(self) -> str:
         return f"PROJECT {len(self.exprs)} columns"
+
+
+def _whole_rows(exprs: list[Compiled], source: Plan) -> bool:
+    """Do ``exprs`` pick every value of ``source``'s rows, in order (a table's ``SELECT *``)?"""
+    if isinstance(source, TableScan):
+        width = len(source.table.columns) + source.with_rowid
+    elif isinstance(source, DocumentScan):
+        width = 1
+    else:
+        return False
+    if len(exprs) != width:
+        return False
+    emitter = Emitter()
+    return all(getattr(e, "emit_value", None) is not None and e.emit_value(emitter) == f"row[{i}]"
+               for i, e in enumerate(exprs))
 
 
 def _joined(lefts: Iterable[tuple], partners: Callable[[tuple], Iterable[tuple]], test: Compiled | None,
