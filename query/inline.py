@@ -21,7 +21,9 @@ May import: the standard library and ``query``'s own modules.
 
 from __future__ import annotations
 
+import heapq
 import itertools
+import operator
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -203,3 +205,35 @@ def probe(keys: list[Callable], test: Callable | None) -> Callable[[Batches, Any
             "    if out:",
             "        yield out"]
     return emitter.build("probe", body, "batches, env, table")
+
+
+def top(value: Callable, descending: bool) -> Callable[[Batches, Any, int], list]:
+    """``f(batches, env, n)``: the first ``n`` ``(sort key, row)`` pairs in ORDER BY order of
+    ``value`` (``values.sort_key``), as ``sorted(...)[:n]`` keeps them: ties in input order.
+    Once ``n`` are held and the last is a number, a row whose value is a number that cannot
+    enter (not strictly before it) is skipped by one comparison, before any key is made."""
+    emitter = Emitter()
+    ranks, ranked = emitter.constant(v.RANK), emitter.constant(_RANKED)
+    sort_key, numbers = emitter.constant(v.sort_key), emitter.constant(_NUMBERS)
+    pick = emitter.constant(heapq.nlargest if descending else heapq.nsmallest)
+    beyond = ">" if descending else "<"
+    x = emitter.local()
+    body = ["best = []",
+            "bound = None",
+            "if wanted <= 0:",
+            "    return best",
+            "for batch in batches:",
+            f"    pairs = [((({ranks}[type({x})], {x}) if type({x}) in {ranked} else {sort_key}({x})), row) "
+            f"for row in batch if type({x} := {emitter.value(value)}) not in {numbers} or bound is None "
+            f"or {x} {beyond} bound]",
+            "    if pairs:",
+            f"        best = {pick}(wanted, _chain(best, pairs), key=_first)",
+            "        last = best[-1][0] if len(best) >= wanted else None",
+            f"        bound = last[1] if last is not None and last[0] == 1 and type(last[1]) in {numbers} "
+            "else None",
+            "return best"]
+    emitter.globals.update(_chain=itertools.chain, _first=operator.itemgetter(0))
+    return emitter.build("top", body, "batches, env, wanted")
+
+
+_NUMBERS = frozenset({int, float})

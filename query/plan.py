@@ -20,7 +20,7 @@ from typing import Any
 from docdb.errors import DataError
 from query import values as v
 from query.expressions import Compiled, Env
-from query.inline import Emitter, gathering, hash_table, keyed, pipeline, probe
+from query.inline import Emitter, gathering, hash_table, keyed, pipeline, probe, top
 
 MISSING = v.MISSING
 BATCH = 1024  # rows per list where a node makes its own lists
@@ -46,6 +46,16 @@ def _or_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def row_key(row: tuple) -> tuple:
     return tuple(hashable(x) for x in row)
+
+
+def slot(position: int) -> Compiled:
+    """The value at ``position`` of a row (an ORDER BY key over a projection's output);
+    ``.slot`` says which, so a sort can compute it from the projection's input instead."""
+    def value(row: tuple, env: Env) -> Any:
+        return row[position]
+    value.slot = position  # type: ignore[attr-defined]
+    value.emit_value = lambda emitter: f"row[{position}]"  # type: ignore[attr-defined]
+    return value
 
 
 class Plan:
@@ -578,6 +588,8 @@ class Sort(Plan):
 
     def rows(self, env: Env) -> Iterator[tuple]:
         wanted = self._wanted(env)
+        if wanted is not None and len(self.keys) == 1 and self.keys[0][2] is None:
+            return iter(self._top(wanted, env))
         directions = {descending for _, descending, nulls in self.keys if nulls is None}
         if wanted is not None and len(directions) == 1 and all(n is None for _, _, n in self.keys):
             pairs = self.compiled(lambda: keyed([k for k, _, _ in self.keys]))(self.input.batches(env), env)
@@ -597,6 +609,25 @@ class Sort(Plan):
                     return (is_null != nf if not desc else is_null == nf, v.sort_key(value))
                 rows.sort(key=nulls_key, reverse=descending)
         return iter(rows)
+
+    def _top(self, wanted: int, env: Env) -> list[tuple]:
+        """ORDER BY one key LIMIT n: a generated loop keeps the first n (``query.inline.top``),
+        skipping rows that cannot enter once n are held; over a projection whose output the
+        key reads, the key is computed from the projection's input and only the rows kept
+        are projected."""
+        key, descending, _ = self.keys[0]
+        below = self.input
+        position = getattr(key, "slot", None)
+        if isinstance(below, Project) and position is not None:
+            run = self.compiled(lambda: (top(below.exprs[position], descending), pipeline(None, below.exprs)))
+            source = below.input
+        else:
+            run = self.compiled(lambda: (top(key, descending), None))
+            source = below
+        kept = [row for _, row in run[0](source.batches(env), env, wanted)]
+        if run[1] is None or not kept:
+            return kept
+        return next(run[1]([kept], env))
 
     def children(self) -> tuple[Plan, ...]:
         return (self.input,)

@@ -148,7 +148,7 @@ class Planner:
         for ordering in order:
             position = _ordinal(ordering.expr, len(names))
             if position is not None:
-                key = (lambda i: lambda row, env: row[i])(position)
+                key = p.slot(position)
             else:
                 key = compile_sort_key(ordering.expr, scope, self.context())
             keys.append((key, ordering.descending, ordering.nulls_first))
@@ -190,7 +190,7 @@ class Planner:
                 position = alias if alias is not None else len(compiled)
                 if alias is None:
                     compiled.append(compile_sort_key(ordering.expr, scope, ctx))
-            keys.append(((lambda i: lambda row, env: row[i])(position), ordering.descending,
+            keys.append((p.slot(position), ordering.descending,
                          ordering.nulls_first))
         plan = p.Project(plan, compiled)
         if sel.distinct:
