@@ -27,6 +27,7 @@ from docdb.models.aggregation import run_pipeline
 from docdb.models.cursor import Cursor
 from docdb.models.documents import decode_document, encode_document, new_id
 from docdb.models.filters import compile_filter, get_path_values, index_values
+from docdb.models.gcpause import without_collection
 from docdb.models.index import Access, choose, normalize
 from docdb.models.objects import (
     Session,
@@ -383,8 +384,9 @@ class Collection:
 DOCUMENT_ROWS = "documents as rows"  # the row cache's shape for document_rows
 
 
+@without_collection
 def _document_rows(raws: list[bytes]) -> list[tuple[dict]]:
-    return [(orjson.loads(raw),) for raw in raws]
+    return [(document,) for document in orjson.loads(b"[" + b",".join(raws) + b"]")]
 
 
 def index_spec(keys: Any) -> list[list]:

@@ -10,7 +10,7 @@ import sys
 import tempfile
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -263,3 +263,23 @@ def test_collection_scans_follow_commits(path):
     other.commit()
     for _ in range(2):
         assert conn.execute("SELECT d.a FROM docs d WHERE d.a > 0").fetchall() == [(1,)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.one_of(st.none(), st.integers(-2**63, 2**63 - 1)),
+                               st.one_of(st.none(), st.floats(allow_nan=False)),
+                               st.one_of(st.none(), st.binary(max_size=3)),
+                               st.one_of(st.none(), st.text(max_size=3))), max_size=20),
+       added=st.booleans())
+def test_a_batch_decodes_as_each_row_does(rows, added):
+    conn = docdb.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, r REAL, b BLOB, s TEXT)")
+    conn.executemany("INSERT INTO t (i, r, b, s) VALUES (?, ?, ?, ?)", rows)
+    if added:
+        conn.execute("ALTER TABLE t ADD COLUMN extra TEXT DEFAULT 'x'")
+    table = conn.table("t")
+    reader = conn.reading()
+    entry = reader.catalog.require("t", "table")
+    schema = table.schema_of(entry)
+    raws = [raw for keys, values in reader.scan_batches(entry["id"]) for raw in values]
+    assert table._decode_batch(schema, raws) == [table._decode(schema, raw) for raw in raws]

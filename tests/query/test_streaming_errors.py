@@ -38,7 +38,11 @@ def fail_after(monkeypatch, exception: Exception, good_rows: int = 3) -> None:
             raise exception
         return real(self, schema, raw)
 
+    def decode_batch(self, schema, raws):  # a scan decodes a list at a time
+        return [decode(self, schema, raw) for raw in raws]
+
     monkeypatch.setattr(Table, "_decode", decode)
+    monkeypatch.setattr(Table, "_decode_batch", decode_batch)
 
 
 READS = {
