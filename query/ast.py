@@ -477,3 +477,4 @@ class Rollback(Node):
 @dataclass(frozen=True)
 class Explain(Node):
     statement: Any
+    analyze: bool = False  # EXPLAIN ANALYZE: run it, and say rows and time per plan node

@@ -18,6 +18,7 @@ from typing import Any
 from docdb.errors import Error, NotSupportedError, OperationalError, ProgrammingError
 from query import ast, ddl, dml
 from query import values as v
+from query.analyze import analyzed
 from query.cache import prepared
 from query.expressions import Env
 from query.parser import parse_one
@@ -86,6 +87,9 @@ def execute(conn: Any, statement: Any, params: Any = (), keep_missing: bool = Fa
             return Result(names, map(_detached, rows) if keep_missing else map(_detached_plain, rows))
         return Result(names, rows if keep_missing else map(_without_missing, rows))
     if isinstance(statement, ast.Explain):
+        if statement.analyze and isinstance(statement.statement, ast.Query):
+            plan = planner.query(statement.statement)[0]  # its own plan: the run instruments it
+            return Result(["plan"], iter([(line,) for line in analyzed(plan, env)]))
         return Result(["plan"], iter([(line,) for line in explain(planner, statement.statement)]))
     if isinstance(statement, (ast.Insert, ast.Update, ast.Delete)):
         return _change(planner, conn, statement, env)

@@ -23,6 +23,7 @@ from query import plan as p
 from query.expressions import compile_expr
 from query.pushdown import and_all, has_subquery, source_paths
 from query.scope import Scope, Source
+from query.sqltext import sql
 
 if TYPE_CHECKING:
     from query.planner import Planner, Unit
@@ -55,7 +56,7 @@ def _unit_plan(planner: Planner, unit: Unit, outer: Scope | None) -> p.Plan:
         return unit.plan
     local = Scope([Source(unit.source.alias, unit.source.columns, rowid=unit.source.rowid)], parent=outer)
     predicate = compile_expr(and_all(unit.filters), local, planner.context())
-    return p.Filter(unit.plan, predicate, f"on {unit.source.alias}")
+    return p.Filter(unit.plan, predicate, sql(and_all(unit.filters)))
 
 
 def order_joins(planner: Planner, units: list[Unit], conjuncts: list[ast.Expr], scope: Scope) -> p.Plan:
@@ -89,12 +90,12 @@ def order_joins(planner: Planner, units: list[Unit], conjuncts: list[ast.Expr], 
         now = [c for c in pending if c[1] is not None and c[1] <= joined]
         if now:
             pending = [c for c in pending if c not in now]
-            plan = p.Filter(plan, compile_expr(and_all([c[0] for c in now]), scope, planner.context()),
-                            "join condition")
+            condition = and_all([c[0] for c in now])
+            plan = p.Filter(plan, compile_expr(condition, scope, planner.context()), sql(condition))
     assert plan is not None
     if pending:
-        plan = p.Filter(plan, compile_expr(and_all([c[0] for c in pending]), scope, planner.context()),
-                        "WHERE")
+        condition = and_all([c[0] for c in pending])
+        plan = p.Filter(plan, compile_expr(condition, scope, planner.context()), sql(condition))
     return plan
 
 
@@ -141,7 +142,8 @@ def _join(planner: Planner, plan: p.Plan | None, unit: Unit, pending: list, join
         for _, _, conjunct in equalities:
             pending.remove(conjunct)
         scope.add(unit.source)
-        return p.HashJoin(plan, right, left_keys, right_keys, None, False, unit.source.width)
+        return p.HashJoin(plan, right, left_keys, right_keys, None, False, unit.source.width,
+                          text=" AND ".join(sql(conjunct[0]) for _, _, conjunct in equalities))
     scope.add(unit.source)
     return p.NestedLoopJoin(plan, right, None, False, unit.source.width)
 

@@ -217,7 +217,8 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return lark.Tree("statements", [c for c in children if not isinstance(c, Token)])
 
     def explain(self, meta, children):
-        return ast.Explain(_nodes(children)[0], pos=_pos(meta))
+        analyze = any(isinstance(c, Token) and c.type == "ANALYZE" for c in children)
+        return ast.Explain(_nodes(children)[0], analyze, pos=_pos(meta))
 
     def begin(self, meta, children):
         kinds = {str(c).upper() for c in children if isinstance(c, Token)}

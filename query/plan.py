@@ -378,6 +378,7 @@ class HashJoin(Plan):
     residual: Compiled | None
     outer: bool
     right_width: int
+    text: str = ""  # the equalities, as EXPLAIN prints them
 
     def rows(self, env: Env) -> Iterator[tuple]:
         if not self.outer:
@@ -409,7 +410,8 @@ class HashJoin(Plan):
         return (self.left, self.right)
 
     def label(self) -> str:
-        return ("LEFT " if self.outer else "") + f"HASH JOIN on {len(self.left_keys)} key(s)"
+        on = f"ON {self.text}" if self.text else f"on {len(self.left_keys)} key(s)"
+        return ("LEFT " if self.outer else "") + f"HASH JOIN {on}"
 
 
 def _probed(build: tuple[Callable, Callable], left: Plan, right: Plan, env: Env) -> Iterator[list[tuple]]:
@@ -537,6 +539,9 @@ class Aggregate(Plan):
         return (self.input,)
 
     def label(self) -> str:
+        below = self.input.input if isinstance(self.input, Filter) else self.input
+        if self.count_only and isinstance(below, TableScan) and below.covering:
+            return "COUNT (the index's keys when it answers the WHERE exactly, else the rows)"
         return f"HASH AGGREGATE ({len(self.keys)} keys, {len(self.aggregates)} aggregates)"
 
 

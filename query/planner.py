@@ -26,6 +26,7 @@ from query.expressions import Context, compile_expr, compile_sort_key
 from query.parser import parse_one
 from query.pushdown import and_all, conjuncts, constraints_for, covers, document_filter, references
 from query.scope import ROWID_NAMES, Scope, Source
+from query.sqltext import sql
 from query.udf import BUILTINS, Functions
 
 __all__ = ["Database", "Planner"]
@@ -180,7 +181,7 @@ class Planner:
         if calls or sel.group_by:
             plan, ctx, scope = self._aggregate(plan, sel, scope, calls, exprs, names)
             if sel.having is not None:
-                plan = p.Filter(plan, compile_expr(sel.having, scope, ctx), "HAVING")
+                plan = p.Filter(plan, compile_expr(sel.having, scope, ctx), "HAVING " + sql(sel.having))
         compiled = [compile_expr(e, scope, ctx) for e in exprs]
         keys = []
         for ordering in order:
@@ -281,7 +282,7 @@ class Planner:
         pending = conjuncts(sel.where)
         if not sel.sources:
             plan: p.Plan = p.OneRow()
-            return p.Filter(plan, compile_expr(sel.where, scope, self.context()), "WHERE") \
+            return p.Filter(plan, compile_expr(sel.where, scope, self.context()), sql(sel.where)) \
                 if sel.where is not None else plan
         if any(_has_left_join(item) for item in sel.sources):
             return self._written_order(sel, scope, pending)
@@ -308,7 +309,8 @@ class Planner:
             plan = join_written(self, plan, item, scope, "INNER")
         assert plan is not None
         if pending:
-            plan = p.Filter(plan, compile_expr(and_all(pending), scope, self.context()), "WHERE")
+            condition = and_all(pending)
+            plan = p.Filter(plan, compile_expr(condition, scope, self.context()), sql(condition))
         return plan
 
     def unit(self, item: Any, earlier: list[Source], outer: Scope | None) -> Unit:
