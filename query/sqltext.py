@@ -10,6 +10,7 @@ May import: the standard library and ``query``'s own modules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from query import ast
@@ -21,68 +22,68 @@ _ATOMS = (ast.Literal, ast.Param, ast.Name, ast.Field, ast.Index, ast.Call, ast.
           ast.ObjectCtor, ast.ArrayCtor, ast.FieldStar, ast.IndexStar, ast.StarStruct, ast.Exists)
 
 
-def sql(expr: Any) -> str:  # noqa: C901, PLR0911, PLR0912 - one case per node type
-    if isinstance(expr, ast.Literal):
-        return _literal(expr.value)
-    if isinstance(expr, ast.Param):
-        return f":{expr.name}" if expr.name is not None else f"?{expr.index + 1}"
-    if isinstance(expr, ast.Name):
-        return _name(expr.name)
-    if isinstance(expr, ast.Field):
-        return f"{_operand(expr.base)}.{_name(expr.name)}"
-    if isinstance(expr, ast.Index):
-        return f"{_operand(expr.base)}[{sql(expr.index)}]"
-    if isinstance(expr, ast.FieldStar):
-        return f"{_operand(expr.base)}.*"
-    if isinstance(expr, ast.IndexStar):
-        return f"{_operand(expr.base)}[*]"
-    if isinstance(expr, ast.StarStruct):
-        return ", ".join(f"{alias}.*" for alias in expr.aliases) or "*"
-    if isinstance(expr, ast.CurrentTime):
-        return expr.kind
-    if isinstance(expr, ast.Unary):
-        return f"NOT {_operand(expr.operand)}" if expr.op == "NOT" else f"{expr.op}{_operand(expr.operand)}"
-    if isinstance(expr, (ast.Binary, ast.Logical)):
-        return f"{_operand(expr.left)} {expr.op} {_operand(expr.right)}"
-    if isinstance(expr, ast.Is):
-        return f"{_operand(expr.left)} IS {'NOT ' if expr.negated else ''}{_operand(expr.right)}"
-    if isinstance(expr, ast.NullTest):
-        return f"{_operand(expr.value)} IS {'NOT ' if expr.negated else ''}NULL"
-    if isinstance(expr, ast.Between):
-        return (f"{_operand(expr.value)} {'NOT ' if expr.negated else ''}BETWEEN {_operand(expr.low)} "
-                f"AND {_operand(expr.high)}")
-    if isinstance(expr, ast.InList):
-        return f"{_operand(expr.left)} {_not(expr)}IN ({', '.join(sql(i) for i in expr.items)})"
-    if isinstance(expr, ast.InQuery):
-        return f"{_operand(expr.left)} {_not(expr)}IN (SELECT ...)"
-    if isinstance(expr, ast.InValue):
-        return f"{_operand(expr.left)} {_not(expr)}IN {_operand(expr.container)}"
-    if isinstance(expr, ast.Like):
-        word = "GLOB" if expr.glob else "LIKE"
-        escape = f" ESCAPE {_operand(expr.escape)}" if expr.escape is not None else ""
-        return f"{_operand(expr.left)} {_not(expr)}{word} {_operand(expr.pattern)}{escape}"
-    if isinstance(expr, ast.Case):
-        operand = f" {sql(expr.operand)}" if expr.operand is not None else ""
-        whens = "".join(f" WHEN {sql(c)} THEN {sql(r)}" for c, r in expr.whens)
-        otherwise = f" ELSE {sql(expr.otherwise)}" if expr.otherwise is not None else ""
-        return f"CASE{operand}{whens}{otherwise} END"
-    if isinstance(expr, ast.Cast):
-        return f"CAST({sql(expr.value)} AS {expr.type_name})"
-    if isinstance(expr, ast.Call):
-        inside = "*" if expr.star else ("DISTINCT " if expr.distinct else "") + ", ".join(map(sql, expr.args))
-        return f"{expr.name}({inside})"
-    if isinstance(expr, ast.Exists):
-        return "EXISTS (SELECT ...)"
-    if isinstance(expr, ast.Subquery):
-        return "(SELECT ...)"
-    if isinstance(expr, ast.Collate):
-        return f"{_operand(expr.value)} COLLATE {expr.collation}"
-    if isinstance(expr, ast.ObjectCtor):
-        return "{" + ", ".join(f"{sql(k)}: {sql(v)}" for k, v in expr.pairs) + "}"
-    if isinstance(expr, ast.ArrayCtor):
-        inside = ", ".join(map(sql, expr.items))
-        return f"<<{inside}>>" if expr.bag else f"[{inside}]"
-    return f"<{type(expr).__name__}>"
+def sql(expr: Any) -> str:
+    printer = _PRINTERS.get(type(expr))
+    return printer(expr) if printer is not None else f"<{type(expr).__name__}>"
+
+
+def _is(e: Any) -> str:
+    right = "NULL" if isinstance(e, ast.NullTest) else _operand(e.right)
+    return f"{_operand(e.value if isinstance(e, ast.NullTest) else e.left)} IS {_not(e)}{right}"
+
+
+def _like(e: ast.Like) -> str:
+    escape = f" ESCAPE {_operand(e.escape)}" if e.escape is not None else ""
+    return f"{_operand(e.left)} {_not(e)}{'GLOB' if e.glob else 'LIKE'} {_operand(e.pattern)}{escape}"
+
+
+def _case(e: ast.Case) -> str:
+    operand = f" {sql(e.operand)}" if e.operand is not None else ""
+    whens = "".join(f" WHEN {sql(c)} THEN {sql(r)}" for c, r in e.whens)
+    otherwise = f" ELSE {sql(e.otherwise)}" if e.otherwise is not None else ""
+    return f"CASE{operand}{whens}{otherwise} END"
+
+
+def _call(e: ast.Call) -> str:
+    inside = "*" if e.star else ("DISTINCT " if e.distinct else "") + ", ".join(map(sql, e.args))
+    return f"{e.name}({inside})"
+
+
+def _array(e: ast.ArrayCtor) -> str:
+    inside = ", ".join(map(sql, e.items))
+    return f"<<{inside}>>" if e.bag else f"[{inside}]"
+
+
+_PRINTERS: dict[type, Callable[[Any], str]] = {
+    ast.Literal: lambda e: _literal(e.value),
+    ast.Param: lambda e: f":{e.name}" if e.name is not None else f"?{e.index + 1}",
+    ast.Name: lambda e: _name(e.name),
+    ast.Field: lambda e: f"{_operand(e.base)}.{_name(e.name)}",
+    ast.Index: lambda e: f"{_operand(e.base)}[{sql(e.index)}]",
+    ast.FieldStar: lambda e: f"{_operand(e.base)}.*",
+    ast.IndexStar: lambda e: f"{_operand(e.base)}[*]",
+    ast.StarStruct: lambda e: ", ".join(f"{alias}.*" for alias in e.aliases) or "*",
+    ast.CurrentTime: lambda e: e.kind,
+    ast.Unary: lambda e: f"NOT {_operand(e.operand)}" if e.op == "NOT" else f"{e.op}{_operand(e.operand)}",
+    ast.Binary: lambda e: f"{_operand(e.left)} {e.op} {_operand(e.right)}",
+    ast.Logical: lambda e: f"{_operand(e.left)} {e.op} {_operand(e.right)}",
+    ast.Is: _is,
+    ast.NullTest: _is,
+    ast.Between: lambda e: (f"{_operand(e.value)} {_not(e)}BETWEEN {_operand(e.low)} "
+                            f"AND {_operand(e.high)}"),
+    ast.InList: lambda e: f"{_operand(e.left)} {_not(e)}IN ({', '.join(sql(i) for i in e.items)})",
+    ast.InQuery: lambda e: f"{_operand(e.left)} {_not(e)}IN (SELECT ...)",
+    ast.InValue: lambda e: f"{_operand(e.left)} {_not(e)}IN {_operand(e.container)}",
+    ast.Like: _like,
+    ast.Case: _case,
+    ast.Cast: lambda e: f"CAST({sql(e.value)} AS {e.type_name})",
+    ast.Call: _call,
+    ast.Exists: lambda e: "EXISTS (SELECT ...)",
+    ast.Subquery: lambda e: "(SELECT ...)",
+    ast.Collate: lambda e: f"{_operand(e.value)} COLLATE {e.collation}",
+    ast.ObjectCtor: lambda e: "{" + ", ".join(f"{sql(k)}: {sql(v)}" for k, v in e.pairs) + "}",
+    ast.ArrayCtor: _array,
+}
 
 
 def _operand(expr: Any) -> str:

@@ -82,3 +82,12 @@ def test_step_many_is_step_for_each_value(batches, name):
     one_by_one = outcome(lambda acc, batch: [acc.step(x) for x in batch])
     many = outcome(lambda acc, batch: acc.step_many(list(batch)))
     assert _same(many, one_by_one)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=predicates())
+def test_explains_sql_text_parses_back_to_the_same_expression(text):
+    from query.sqltext import sql
+    parsed = parse_one(f"SELECT {text} FROM t").body.columns[0].expr
+    again = parse_one(f"SELECT {sql(parsed)} FROM t").body.columns[0].expr
+    assert again == parsed
