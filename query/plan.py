@@ -240,18 +240,18 @@ class DocumentScan(Plan):
 
     def batches(self, env: Env) -> Iterator[list[tuple]]:
         queries = self.filter(env) if self.filter is not None else [{}]
-        if not all(q and self.collection.access_name(q) for q in queries):
+        found = [self.collection.sql_candidates(q) for q in queries]
+        if None in found:
             # no index serves them: the whole collection, through the row cache, as filtering
             # decoded documents costs less than decoding the ones a MongoDB filter passes
             return self.collection.document_rows()
-        rows = self._union(queries) if len(queries) > 1 else \
-            ((doc,) for doc in self.collection.sql_candidates(queries[0]))
+        rows = self._union(found) if len(found) > 1 else ((doc,) for doc in found[0])
         return iter(lambda: list(itertools.islice(rows, BATCH)), [])
 
-    def _union(self, queries: list[dict]) -> Iterator[tuple]:
+    def _union(self, candidates: list[Iterator[dict]]) -> Iterator[tuple]:
         seen: set = set()
-        for query in queries:
-            for doc in self.collection.sql_candidates(query):
+        for found in candidates:
+            for doc in found:
                 marker = hashable(doc.get("_id"))
                 if marker not in seen:
                     seen.add(marker)

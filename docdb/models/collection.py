@@ -364,10 +364,15 @@ class Collection:
         entry = self._entry(self._session.reading())
         return self.access_for(entry, filter, True).index if entry is not None else None
 
-    def sql_candidates(self, filter: dict) -> Cursor:
-        """``find(filter)`` for the query layer: a superset of what its SQL condition keeps,
-        read between both bounds of a range (SQL compares a value, not array elements)."""
-        return Cursor(self, filter, None, None, 0, 0, both_bounds=True)
+    def sql_candidates(self, filter: dict) -> Cursor | None:
+        """``find(filter)`` for the query layer, if an index serves it (else None: the caller
+        scans): a superset of what its SQL condition keeps, read between both bounds of a
+        range (SQL compares a value, not array elements)."""
+        entry = self._entry(self._session.reading())
+        access = self.access_for(entry, filter, True) if entry is not None and filter else None
+        if access is None or access.index is None:
+            return None
+        return Cursor(self, filter, None, None, 0, 0, both_bounds=True, access=access)
 
     def indexed_fields(self, entry: dict) -> dict[str, list[str]]:
         fields = {ID_INDEX: ["_id"]}

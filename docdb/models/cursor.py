@@ -37,8 +37,9 @@ def _count(value: Any, what: str) -> int:
 
 class Cursor:
     def __init__(self, collection: Collection, filter: Any, projection: Any, sort: SortSpec | None,
-                 skip: int, limit: int, both_bounds: bool = False):
+                 skip: int, limit: int, both_bounds: bool = False, access: Access | None = None):
         self._collection = collection
+        self._chosen = access  # the access already chosen for this filter, if any
         # read an index range between both bounds of a range: only for a caller (SQL) whose
         # matches hold one value in range, not MongoDB's different array elements per bound
         self._both_bounds = both_bounds
@@ -78,7 +79,7 @@ class Cursor:
         """(data key, whole document) of each result, before projection."""
         if entry is None:
             return iter(())
-        self.access = self._collection.access_for(entry, self._filter, self._both_bounds)
+        self.access = self._chosen or self._collection.access_for(entry, self._filter, self._both_bounds)
         found = read_access(reader, entry, self.access, self.stats, self._needles, decode_document)
         if not self.access.exact:
             found = ((k, d) for k, d in found if self._matches(d))

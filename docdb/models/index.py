@@ -206,9 +206,10 @@ def choose(filter: dict | None, indexes: dict[str, list[str]], both_bounds: bool
 
 def _point(filter: dict, indexes: dict[str, list[str]], prefer: Callable[[str], bool]) -> Access | None:
     """The answer ``_best`` gives a filter that is one equality, to a string, number or
-    boolean, on the whole of the preferred index (a primary key, ``_id``) -- the point
-    read, asked on every execution -- without weighing every index: the preferred one
-    wins every tie, and no index scores higher on one equality. None for anything else."""
+    boolean, on a path some index leads with -- the point read, asked on every execution --
+    without weighing every index: each index led by the path scores the same (one
+    equality), none scores higher, and ``_best`` keeps the first of equals unless a later
+    one is preferred (a primary key, ``_id``). None for anything else."""
     (path, condition), = filter.items()
     if isinstance(condition, dict):
         if len(condition) != 1 or "$eq" not in condition:
@@ -216,11 +217,12 @@ def _point(filter: dict, indexes: dict[str, list[str]], prefer: Callable[[str], 
         condition = condition["$eq"]
     if not (type(condition) in (str, bool, int) or (type(condition) is float and math.isfinite(condition))):
         return None
-    for name, fields in indexes.items():
-        if fields == [path] and prefer(name):
-            prefix = keycode.encode(normalize(condition))
-            return Access(name, ((prefix, keycode.prefix_end(prefix)),), (1, 0), exact=True)
-    return None
+    led = [name for name, fields in indexes.items() if fields and fields[0] == path]
+    if not led:
+        return None
+    name = next((n for n in led if prefer(n)), led[0])
+    prefix = keycode.encode(normalize(condition))
+    return Access(name, ((prefix, keycode.prefix_end(prefix)),), (1, 0), exact=True)
 
 
 def _best(filter: dict | None, indexes: dict[str, list[str]], both_bounds: bool,
