@@ -7,7 +7,7 @@ rows they will change, then change them, so a change never feeds back into the
 rows it selects. Rows are written through the models (``Table.insert``,
 ``update``, ``delete``; ``Collection.insert_one`` ...), which keep indexes in
 step. Returns ``(rowcount, lastrowid, returned rows)``.
-May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+May import: the standard library, ``docdb.errors``, ``docdb.models.documents`` and ``query``'s own modules.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from docdb.errors import IntegrityError, NotSupportedError, ProgrammingError
+from docdb.models.documents import detached
 from query import ast
 from query import values as v
 from query.cache import prepared
@@ -279,7 +280,7 @@ def update(planner: Planner, conn: Any, node: ast.Update, target: tuple[str, str
 def _plain(value: Any) -> Any:
     """A value to store: NULL for MISSING; an object or array copied (it may be part of a
     cached document, and one SET may change what another put there)."""
-    return None if value is v.MISSING else v.detached(value)
+    return None if value is v.MISSING else detached(value)
 
 
 def _strip_alias(path: tuple, alias: str | None, name: str) -> tuple:

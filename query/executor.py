@@ -6,7 +6,7 @@ iterator, rowcount, lastrowid). ``conn`` is duck-typed: the public Connection
 this package never imports the API above it. Every error leaves as a docdb
 error: anything else escaping the planner or executor is a bug, reported as
 ``InternalError`` with the statement's text rather than as a bare traceback.
-May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+May import: the standard library, ``docdb.errors``, ``docdb.models.documents`` and ``query``'s own modules.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from docdb.errors import Error, NotSupportedError, OperationalError, ProgrammingError
+from docdb.models.documents import detached
 from query import ast, ddl, dml
-from query import values as v
 from query.analyze import analyzed
 from query.cache import prepared
 from query.expressions import Env
@@ -224,7 +224,7 @@ def _detached(row: tuple) -> tuple:
     """``row`` with its objects and arrays copied, so a caller changing them changes nothing shared."""
     for x in row:
         if isinstance(x, (dict, list)):
-            return tuple(map(v.detached, row))
+            return tuple(map(detached, row))
     return row
 
 

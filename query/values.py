@@ -138,17 +138,6 @@ def hashable(value: Any) -> Any:
 MISSING_KEY = ("\0missing",)
 
 
-def detached(value: Any) -> Any:
-    """A copy of an object or array, all the way down (a bag stays a bag); other values as they are."""
-    if type(value) is dict:
-        return {k: detached(x) for k, x in value.items()}
-    if isinstance(value, list):
-        return type(value)(detached(x) for x in value)
-    if isinstance(value, dict):
-        return type(value)((k, detached(x)) for k, x in value.items())
-    return value
-
-
 def is_missing(v: object) -> bool:
     return v is MISSING
 

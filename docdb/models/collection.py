@@ -22,13 +22,11 @@ from typing import Any
 import orjson
 
 from docdb.errors import DataError, IntegrityError, ProgrammingError
-from docdb.models import keycode
 from docdb.models.aggregation import run_pipeline
 from docdb.models.cursor import Cursor
-from docdb.models.documents import decode_document, encode_document, new_id
+from docdb.models.documents import DOCUMENT_ROWS, decode_document, document_rows, encode_document, new_id
 from docdb.models.filters import compile_filter, get_path_values, index_values
-from docdb.models.gcpause import without_collection
-from docdb.models.index import Access, choose, normalize
+from docdb.models.index import Access, choose, id_key
 from docdb.models.objects import (
     Session,
     add_index,
@@ -52,15 +50,6 @@ from docdb.models.writes import (
 )
 
 ID_INDEX = "_id_"
-
-
-def id_key(_id: Any) -> bytes:
-    if isinstance(_id, (dict, list, tuple)):
-        raise DataError(f"_id must be a scalar JSON value (text, number, boolean or null), not {_id!r:.60}")
-    try:
-        return keycode.encode(normalize(_id))
-    except ValueError as error:
-        raise DataError(f"_id {_id!r:.60} cannot be a key: {error}") from None
 
 
 def _document_values(fields: list[str], document: dict) -> list[list[Any]]:
@@ -302,7 +291,7 @@ class Collection:
         reader, entry = self._reader_entry()
         if entry is None:
             return iter(())
-        return reader.decoded_batches(entry["id"], DOCUMENT_ROWS, _document_rows)
+        return reader.decoded_batches(entry["id"], DOCUMENT_ROWS, document_rows)
 
     def estimated_document_count(self) -> int:
         return self.count_documents({})
@@ -384,14 +373,6 @@ class Collection:
             entry = self._entry(txn)
             if entry is not None:
                 drop_object(txn, entry)
-
-
-DOCUMENT_ROWS = "documents as rows"  # the row cache's shape for document_rows
-
-
-@without_collection
-def _document_rows(raws: list[bytes]) -> list[tuple[dict]]:
-    return [(document,) for document in orjson.loads(b"[" + b",".join(raws) + b"]")]
 
 
 def index_spec(keys: Any) -> list[list]:

@@ -3,11 +3,13 @@
 Nothing is read until the first document is asked for; ``sort``, ``skip`` and
 ``limit`` may be chained until then. The cursor plans its read once
 (``docdb.models.index.choose``: an index whose fields the filter constrains,
-the ``_id`` index, or a full scan), skips documents whose bytes cannot match
-(``filters.raw_prefilter``) before decoding them, re-checks every candidate
-against the whole filter unless the index answers it exactly, and counts what
-it examined; ``explain()`` runs the query and reports
-the plan and those counts, so tests and users can see an index at work.
+the ``_id`` index, or a full scan). A full scan goes through the row cache when it
+can: the decoded documents are tested by a generated candidate test
+(``candidates``) and the filter, and the matches handed out as copies; otherwise it
+skips documents whose bytes cannot match (``filters.raw_prefilter``) before decoding
+them. Every candidate is re-checked against the whole filter unless the index
+answers it exactly, and the cursor counts what it examined; ``explain()`` runs the
+query and reports the plan and those counts, so tests and users can see an index at work.
 May import: the standard library and ``docdb.models``.
 """
 
@@ -19,9 +21,10 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from docdb.errors import InterfaceError, ProgrammingError
-from docdb.models.documents import decode_document
+from docdb.models.candidates import candidate_test
+from docdb.models.documents import DOCUMENT_ROWS, decode_document, detached, document_rows
 from docdb.models.filters import compile_filter, raw_prefilter
-from docdb.models.index import Access
+from docdb.models.index import Access, id_key
 from docdb.models.objects import read_access
 from docdb.models.shaping import SortSpec, compile_projection, sort_documents, sort_spec
 
@@ -80,13 +83,27 @@ class Cursor:
         if entry is None:
             return iter(())
         self.access = self._chosen or self._collection.access_for(entry, self._filter, self._both_bounds)
-        found = read_access(reader, entry, self.access, self.stats, self._needles, decode_document)
-        if not self.access.exact:
-            found = ((k, d) for k, d in found if self._matches(d))
+        if self.access.index is None and reader.caches(entry["id"]):
+            found = self._cached(reader, entry)
+        else:
+            found = read_access(reader, entry, self.access, self.stats, self._needles, decode_document)
+            if not self.access.exact:
+                found = ((k, d) for k, d in found if self._matches(d))
         if self._sort:
             found = iter(sort_documents(list(found), self._sort, itemgetter(1)))
         stop = self._skip + self._limit if self._limit else None
         return itertools.islice(found, self._skip, stop)
+
+    def _cached(self, reader: Any, entry: dict) -> Iterator[tuple[bytes, dict]]:
+        """A full scan through the row cache: each decoded document tested by the generated
+        candidate test (``candidates``), then the filter; a match handed on as a copy (the
+        cached one is shared), with its key."""
+        keep, matches = candidate_test(self._filter), self._matches
+        for rows in reader.decoded_batches(entry["id"], DOCUMENT_ROWS, document_rows):
+            self.stats["docs_examined"] += len(rows)
+            for document in keep(rows) if keep is not None else [row[0] for row in rows]:
+                if matches(document):
+                    yield id_key(document["_id"]), detached(document)
 
     def _start(self) -> Iterator[dict]:
         reader, entry = self._collection._reader_entry()

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from docdb.errors import DataError
+from docdb.models.gcpause import without_collection
 
 __all__ = ["DocumentError", "encode_document", "encode_json", "decode_document", "check_json", "new_id",
            "MAX_DOCUMENT_BYTES"]
@@ -61,6 +62,28 @@ def encode_json(value: Any, where: str = "") -> bytes:
 
 def decode_document(data: bytes) -> dict:
     return orjson.loads(data)
+
+
+DOCUMENT_ROWS = "documents as rows"  # the row cache's shape for document_rows
+
+
+@without_collection
+def document_rows(raws: list[bytes]) -> list[tuple[dict]]:
+    """Stored documents as one-value rows ``(document,)``, decoded in one orjson call: what
+    the row cache keeps of a collection."""
+    return [(document,) for document in orjson.loads(b"[" + b",".join(raws) + b"]")]
+
+
+def detached(value: Any) -> Any:
+    """A copy of an object or array, all the way down (a list or dict subclass keeps its
+    class); other values as they are -- what is handed out of a shared, cached document."""
+    if type(value) is dict:
+        return {k: detached(x) for k, x in value.items()}
+    if isinstance(value, list):
+        return type(value)(detached(x) for x in value)
+    if isinstance(value, dict):
+        return type(value)((k, detached(x)) for k, x in value.items())
+    return value
 
 
 def check_json(value: Any, where: str = "", depth: int = 0) -> None:

@@ -63,6 +63,16 @@ def normalize(value: Any) -> Any:
     return value
 
 
+def id_key(_id: Any) -> bytes:
+    """A document's key in its collection's store: its ``_id``, encoded as an index holds it."""
+    if isinstance(_id, (dict, list, tuple)):
+        raise DataError(f"_id must be a scalar JSON value (text, number, boolean or null), not {_id!r:.60}")
+    try:
+        return keycode.encode(normalize(_id))
+    except ValueError as error:
+        raise DataError(f"_id {_id!r:.60} cannot be a key: {error}") from None
+
+
 def _canonical(value: Any) -> Any:
     """Integral floats as ints all the way down, so ``[1]`` and ``[1.0]`` are one unique key."""
     if isinstance(value, dict):

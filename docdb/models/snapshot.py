@@ -169,6 +169,10 @@ class Snapshot:
         the view, and the newest commit of its log up to this snapshot that wrote the store."""
         return self.view.serial, self.view.log.version(store, self.at)
 
+    def caches(self, store: int) -> bool:
+        """Would ``decoded_batches`` of ``store`` go through the row cache?"""
+        return self.view.rows is not None and self.view.rows.capacity > 0
+
     def decoded_batches(self, store: int, shape: Any, decode: Callable[[list[bytes]], list],
                         keep: Callable[[list], bool] | None = None) -> Iterator[list]:
         """Every value of ``store`` in key order, decoded by ``decode`` a list at a time --

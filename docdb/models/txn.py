@@ -102,6 +102,9 @@ class Transaction:
         return batches_over(mine, self.base.scan_batches(store, start, stop, reverse, batch),
                             reverse, batch)
 
+    def caches(self, store: int) -> bool:
+        return store not in self.overlay and self.base.caches(store)
+
     def decoded_batches(self, store: int, shape: Any, decode: Callable[[list[bytes]], list],
                         keep: Callable[[list], bool] | None = None) -> Iterator[list]:
         """``Snapshot.decoded_batches`` as this transaction sees the store: past the row cache
