@@ -6,7 +6,7 @@ delete 10%, count), so each adapter only decides what those verbs mean for its
 system, in the way that system's own documentation would have a user write them.
 A find returns a list of plain dicts everywhere, so decoding the documents is
 part of every system's find. The pure-Python peers (TinyDB, montydb, mongita)
-are in bench.docpypeers; ``SYSTEMS`` lists every peer with the module it needs,
+are in bench.docpypeers; ``bench.docsystems.SYSTEMS`` lists every peer with the module it needs,
 so a peer that is not installed is reported and skipped instead of crashing.
 
 A write phase ends with each system's "make it count" call, timed with the
@@ -29,7 +29,7 @@ from typing import Any
 
 from bench.docdata import DELETE_FROM, UPDATE_BELOW
 
-__all__ = ["CITY", "DocPeer", "DocdbPeer", "Finder", "SqlitePeer", "SYSTEMS"]
+__all__ = ["CITY", "DocPeer", "DocdbPeer", "Finder", "SqlitePeer"]
 
 CITY = "address.city"
 Finder = Callable[[str], list]
@@ -212,22 +212,3 @@ class SqlitePeer(DocPeer):
     def close(self) -> None:
         self.end_writes()
         self.conn.close()
-
-
-def _pypeer(name: str) -> Callable[[str, str], DocPeer]:
-    def open_peer(path: str, sync: str) -> DocPeer:
-        from bench import docpypeers
-
-        return getattr(docpypeers, name)(path, sync)
-
-    return open_peer
-
-
-# label -> (module that must import, opener(path, sync)); in column order.
-SYSTEMS: dict[str, tuple[str, Callable[[str, str], DocPeer]]] = {
-    "sqlite3": ("sqlite3", SqlitePeer),
-    "tinydb": ("tinydb", _pypeer("TinyDBPeer")),
-    "tinydb-caching": ("tinydb", _pypeer("TinyDBCachingPeer")),
-    "montydb": ("montydb", _pypeer("MontyPeer")),
-    "mongita": ("mongita", _pypeer("MongitaPeer")),
-}

@@ -12,8 +12,9 @@ May import: anything in docdb, ``query``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from itertools import islice
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from docdb.adapters import PLAIN_TYPES, adapt
 from docdb.converters import column_converters, converted
@@ -32,8 +33,21 @@ from query.parser import parse, parse_one
 from query.udf import BUILTINS, user_aggregate, user_collation, user_scalar
 from storage.errors import CorruptionError, StorageError
 
-if TYPE_CHECKING:
-    from docdb.connection import Connection
+
+class Connection(Protocol):
+    """What a cursor asks of its connection (``docdb.connection.Connection``, which makes
+    cursors: naming the protocol here keeps the import one way)."""
+
+    row_factory: Any
+    detect_types: int
+    total_changes: int
+    _lock: Any
+
+    def _check_open(self) -> None: ...
+
+    def _trace(self, sql: str) -> None: ...
+
+    def writing(self) -> AbstractContextManager[Any]: ...
 
 __all__ = ["Cursor"]
 

@@ -61,6 +61,9 @@ class Context:
     group_input: Scope | None = None  # the scope under an aggregation (bare columns)
     partiql: bool = False  # PartiQL's values: arrays and bags keep MISSING elements
     functions: Any = None  # query.udf.Functions: the connection's own and the built-ins
+    # how to compile (SELECT ...), EXISTS and IN (SELECT ...): query.subqueries.compile_subquery,
+    # handed in by the planner (which plans them), so this module does not import it
+    subquery: Callable[[ast.Expr, Scope, Context], Compiled] | None = None
 
 
 class Bag(list):
@@ -288,8 +291,9 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
             return lambda row, env: kind([item(row, env) for item in items])
         return lambda row, env: kind([_stored(item(row, env)) for item in items])  # JSON has no MISSING
     if isinstance(node, (ast.Subquery, ast.Exists, ast.InQuery)):
-        from query.subqueries import compile_subquery  # the two modules use each other
-        return compile_subquery(node, scope, ctx)
+        if ctx.subquery is None:
+            raise ProgrammingError("a subquery cannot be used here")
+        return ctx.subquery(node, scope, ctx)
     if isinstance(node, ast.StarStruct):
         return _star_struct(node, scope)
     if isinstance(node, (ast.FieldStar, ast.IndexStar)):
@@ -326,7 +330,8 @@ def _param(node: ast.Param) -> Compiled:
 def _reference(names: tuple[str, ...], tail: tuple, scope: Scope, ctx: Context) -> Compiled:
     if ctx.group_input is not None:  # above an aggregation: a bare column reads the group's row
         inner = _reference(names, tail, ctx.group_input,
-                           Context(ctx.plan_query, partiql=ctx.partiql, functions=ctx.functions))
+                           Context(ctx.plan_query, partiql=ctx.partiql, functions=ctx.functions,
+                                   subquery=ctx.subquery))
         return lambda row, env: inner(row[0], env)
     ref = scope.resolve(names)
     steps = tuple(compile_expr(step, scope, ctx) if isinstance(step, ast.Expr) else step for step in tail)

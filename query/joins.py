@@ -15,18 +15,44 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from docdb.errors import ProgrammingError
 from query import ast
 from query import plan as p
-from query.expressions import compile_expr
+from query.expressions import Context, compile_expr
 from query.pushdown import and_all, has_subquery, source_paths
 from query.scope import Scope, Source
 from query.sqltext import sql
 
-if TYPE_CHECKING:
-    from query.planner import Planner, Unit
+
+class Planner(Protocol):
+    """What joining asks of the planner (``query.planner.Planner``) that calls it."""
+
+    def context(self) -> Context: ...
+
+    def pushdown(self, unit: Unit) -> None: ...
+
+    def unit(self, item: Any, earlier: list[Source], outer: Scope | None) -> Unit: ...
+
+
+@dataclass
+class Unit:
+    """One FROM source before joining: its plan over its own slots, and its conjuncts."""
+    plan: p.Plan
+    source: Source
+    filters: list[ast.Expr] = field(default_factory=list)
+    lateral: ast.Expr | None = None  # ranges over this value (of earlier sources or variables)
+    at: Source | None = None  # AT name: each element's position (or, unpivoting, key)
+    unpivot: bool = False  # over a struct's values, not an array's elements
+
+    @property
+    def width(self) -> int:
+        return self.source.width + (1 if self.at is not None else 0)
+    rank: int = 2  # 0: an equality an index can use, 1: some filter, 2: none
+
+
 
 __all__ = ["join_written", "order_joins", "using_conditions"]
 

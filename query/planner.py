@@ -16,17 +16,19 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from docdb.errors import ProgrammingError
 from query import ast, functions
 from query import plan as p
 from query.expressions import Context, compile_expr, compile_sort_key
+from query.joins import Unit, join_written, order_joins, using_conditions
 from query.parser import parse_one
 from query.pushdown import and_all, conjuncts, constraints_for, covers, document_filter, references
 from query.scope import ROWID_NAMES, Scope, Source
 from query.sqltext import sql
+from query.subqueries import compile_subquery
 from query.udf import BUILTINS, Functions
 
 __all__ = ["Database", "Planner"]
@@ -40,22 +42,6 @@ class Database(Protocol):
     def collection(self, name: str) -> Any: ...
 
     def view(self, name: str) -> tuple[str, list[str]]: ...  # (SELECT text, column names or [])
-
-
-@dataclass
-class Unit:
-    """One FROM source before joining: its plan over its own slots, and its conjuncts."""
-    plan: p.Plan
-    source: Source
-    filters: list[ast.Expr] = field(default_factory=list)
-    lateral: ast.Expr | None = None  # ranges over this value (of earlier sources or variables)
-    at: Source | None = None  # AT name: each element's position (or, unpivoting, key)
-    unpivot: bool = False  # over a struct's values, not an array's elements
-
-    @property
-    def width(self) -> int:
-        return self.source.width + (1 if self.at is not None else 0)
-    rank: int = 2  # 0: an equality an index can use, 1: some filter, 2: none
 
 
 class Planner:
@@ -82,7 +68,7 @@ class Planner:
         return self._wants_rowid
 
     def context(self) -> Context:
-        return Context(self.query, partiql=self.partiql, functions=self.functions)
+        return Context(self.query, partiql=self.partiql, functions=self.functions, subquery=compile_subquery)
 
     # ----- queries
 
@@ -272,7 +258,7 @@ class Planner:
         node = p.Aggregate(plan, keys, aggregates, scope.width, bool(sel.group_by),
                            count_only=counts_only and all(f is functions.Count for f, _, _ in aggregates))
         ctx = Context(self.query, {call: 1 + i for i, call in enumerate(calls)}, scope, self.partiql,
-                      self.functions)
+                      self.functions, compile_subquery)
         return node, ctx, Scope(parent=scope.parent)
 
     # ----- FROM
@@ -288,7 +274,6 @@ class Planner:
             return self._written_order(sel, scope, pending)
         for item in sel.sources:
             self._flatten(item, units, pending, scope)
-        from query.joins import order_joins  # joins builds on this module's units
         return order_joins(self, units, pending, scope)
 
     def _flatten(self, item: Any, units: list[Unit], pending: list[ast.Expr], scope: Scope) -> None:
@@ -303,7 +288,6 @@ class Planner:
         units.append(self.unit(item, [u.source for u in units], scope.parent))
 
     def _written_order(self, sel: ast.Select, scope: Scope, pending: list[ast.Expr]) -> p.Plan:
-        from query.joins import join_written  # joins builds on this module's units
         plan = None
         for item in sel.sources:
             plan = join_written(self, plan, item, scope, "INNER")
@@ -493,7 +477,6 @@ def _name_path(path: tuple) -> ast.Expr:
 def _using(join: ast.Join, units: list[Unit]) -> list[ast.Expr]:
     if not join.using:
         return []
-    from query.joins import using_conditions  # joins builds on this module's units
     return using_conditions(join.using, [u.source for u in units[:-1]], units[-1].source.alias)
 
 

@@ -16,7 +16,6 @@ from docdb.errors import ProgrammingError
 from query import ast
 from query import values as v
 from query.expressions import Compiled, Context, Env, compile_expr
-from query.plan import hashable
 from query.scope import Scope
 
 __all__ = ["compile_subquery"]
@@ -71,7 +70,7 @@ def _collector(plan: Any) -> Any:
             if value is None or value is v.MISSING:
                 has_null = True
             else:
-                found.add(hashable(value))
+                found.add(v.hashable(value))
         return found, has_null, count
     return collect
 
@@ -86,7 +85,7 @@ def _membership(node: ast.InQuery, left: Compiled, answers: Compiled) -> Compile
             result: bool | None = False
         elif value is None or value is v.MISSING:
             result = None
-        elif hashable(value) in found:
+        elif v.hashable(value) in found:
             result = True
         else:
             result = None if has_null else False

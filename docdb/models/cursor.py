@@ -18,18 +18,25 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from docdb.errors import InterfaceError, ProgrammingError
-from docdb.models.candidates import candidate_test
+from docdb.models.candidates import ValueTable, candidate_test, path_equality
 from docdb.models.documents import DOCUMENT_ROWS, decode_document, detached, document_rows
 from docdb.models.filters import compile_filter, raw_prefilter
 from docdb.models.index import Access, id_key
 from docdb.models.objects import read_access
 from docdb.models.shaping import SortSpec, compile_projection, sort_documents, sort_spec
 
-if TYPE_CHECKING:
-    from docdb.models.collection import Collection
+
+class Collection(Protocol):
+    """What a cursor asks of its collection (``docdb.models.collection.Collection``)."""
+
+    name: str
+
+    def _reader_entry(self) -> tuple[Any, dict | None]: ...
+
+    def access_for(self, entry: dict, filter: Any, both_bounds: bool = False) -> Access: ...
 
 
 def _count(value: Any, what: str) -> int:
@@ -99,11 +106,25 @@ class Cursor:
         candidate test (``candidates``), then the filter; a match handed on as a copy (the
         cached one is shared), with its key."""
         keep, matches = candidate_test(self._filter), self._matches
+        equality = path_equality(self._filter)
+
+        def values_at() -> ValueTable | None:  # the cached documents' values at the path, mapped
+            return reader.derived(entry["id"], DOCUMENT_ROWS, ("values at", equality[0]),
+                                  lambda batches: ValueTable(batches, equality[0])) if equality else None
+        table = values_at()
+        if table is not None:
+            found = table.candidates(equality[1])
+            self.stats["docs_examined"] += len(found)
+            for document in found:
+                if matches(document):
+                    yield id_key(document["_id"]), detached(document)
+            return
         for rows in reader.decoded_batches(entry["id"], DOCUMENT_ROWS, document_rows):
             self.stats["docs_examined"] += len(rows)
             for document in keep(rows) if keep is not None else [row[0] for row in rows]:
                 if matches(document):
                     yield id_key(document["_id"]), detached(document)
+        values_at()  # the scan filled the cache: map its values now, for the next equality here
 
     def _start(self) -> Iterator[dict]:
         reader, entry = self._collection._reader_entry()

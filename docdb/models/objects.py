@@ -49,6 +49,9 @@ class Reader(Protocol):
                      reverse: bool = False, batch: int = 1024
                      ) -> Iterator[tuple[list[bytes], list[bytes]]]: ...
 
+    def derived(self, store: int, shape: Any, name: Any,
+                build: Callable[[list[list]], Any]) -> Any | None: ...
+
     def caches(self, store: int) -> bool: ...
 
     def decoded_batches(self, store: int, shape: Any, decode: Callable[[list[bytes]], list],

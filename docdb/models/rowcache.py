@@ -46,9 +46,27 @@ class RowCache:
             raise ProgrammingError(f"cache_size is a number of rows, 0 or more, not {capacity!r}")
         self.capacity = capacity
         self._lock = threading.Lock()
-        self._entries: dict[int, tuple[Hashable, Any, list[list], int]] = {}  # store -> (version, shape,
-        self._rows = 0                                                         # batches, rows)
+        # store -> (version, shape, batches, rows, derived: name -> what was computed from them)
+        self._entries: dict[int, tuple[Hashable, Any, list[list], int, dict]] = {}
+        self._rows = 0
         self.hits = self.misses = 0
+
+    def derived(self, store: int, version: Hashable, shape: Any, name: Hashable,
+                build: Callable[[list[list]], Any]) -> Any | None:
+        """``build(batches)`` of the store's cached rows at ``version`` (an index of their
+        values, say), computed once and kept with them -- dropped with them when the store
+        changes; None if the cache does not hold those rows."""
+        with self._lock:
+            found = self._entries.get(store)
+            if found is None or found[0] != version or found[1] is not shape:
+                return None
+            made = found[4].get(name)
+            self.hits += 1
+        if made is None:
+            made = build(found[2])
+            with self._lock:
+                found[4][name] = made
+        return made
 
     def batches(self, store: int, version: Hashable, shape: Any, read: Callable[[], Iterable[list]],
                 keep: Callable[[list], bool] | None = None) -> Iterator[list]:
@@ -90,7 +108,7 @@ class RowCache:
             while self._entries and self._rows + count > self.capacity:
                 evicted = self._entries.pop(next(iter(self._entries)))
                 self._rows -= evicted[3]
-            self._entries[store] = (version, shape, batches, count)
+            self._entries[store] = (version, shape, batches, count, {})
             self._rows += count
 
     def forget(self, store: int) -> None:

@@ -169,6 +169,13 @@ class Snapshot:
         the view, and the newest commit of its log up to this snapshot that wrote the store."""
         return self.view.serial, self.view.log.version(store, self.at)
 
+    def derived(self, store: int, shape: Any, name: Any, build: Callable[[list[list]], Any]) -> Any | None:
+        """``RowCache.derived`` for this snapshot's state of ``store`` (None: not cached)."""
+        cache = self.view.rows
+        if cache is None:
+            return None
+        return cache.derived(store, self.store_version(store), shape, name, build)
+
     def caches(self, store: int) -> bool:
         """Would ``decoded_batches`` of ``store`` go through the row cache?"""
         return self.view.rows is not None and self.view.rows.capacity > 0

@@ -516,8 +516,9 @@ def _leads(fields: list[str], where: dict) -> bool:
         if condition is where:
             return False
         ranged = isinstance(condition, dict) and "$in" not in condition
-        if ranged and (i != len(where) - 1 or not set(condition) <= {"$gt", "$gte", "$lt", "$lte"}):
-            return False
+        if ranged and (i != len(where) - 1 or not set(condition) <= {"$gt", "$gte", "$lt", "$lte"}
+                       or {"$gt", "$gte"} <= set(condition) or {"$lt", "$lte"} <= set(condition)):
+            return False  # two bounds on one side: the index range keeps only one of them
     return True
 
 

@@ -70,3 +70,15 @@ def test_update_and_find_one_and_update_through_the_cache(tmp_path):
     conn.commit()
     assert [d["n"]["v"] for d in docs.find({"k": 1})] == [101, 4, 7]
     assert sorted(d["_id"] for d in docs.find({"k": 5})) == [2, 5, 8]
+
+
+@settings(max_examples=400, deadline=None)
+@given(docs=DOCS, path=PATHS, wanted=WANTED)
+def test_a_value_table_offers_every_match_in_order(docs, path, wanted):
+    from docdb.models.candidates import ValueTable
+    table = ValueTable([[(d,) for d in docs[:7]], [(d,) for d in docs[7:]]], tuple(path.split(".")))
+    found = table.candidates(wanted)
+    positions = [next(i for i, d in enumerate(docs) if d is f) for f in found]
+    assert positions == sorted(positions)
+    matches = compile_filter({path: wanted})
+    assert all(any(d is f for f in found) for d in docs if matches(d))

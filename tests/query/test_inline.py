@@ -43,7 +43,7 @@ def _compiled(text: str):
 
 
 def _same(x, y):
-    return x is y or (type(x) is type(y) and x == y)
+    return x is y or (type(x) is type(y) and (x == y or x != x and y != y))  # NaN is NaN
 
 
 @settings(max_examples=400, deadline=None)
