@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from docdb.errors import InterfaceError, ProgrammingError
 from docdb.models.candidates import ValueTable, candidate_test, path_equality
-from docdb.models.documents import DOCUMENT_ROWS, decode_document, detached, document_rows
+from docdb.models.documents import DOCUMENT_ROWS, copied, decode_document, document_rows
 from docdb.models.filters import compile_filter, raw_prefilter
 from docdb.models.index import Access, id_key
 from docdb.models.objects import read_access
@@ -90,8 +90,15 @@ class Cursor:
         if entry is None:
             return iter(())
         self.access = self._chosen or self._collection.access_for(entry, self._filter, self._both_bounds)
-        if self.access.index is None and reader.caches(entry["id"]):
-            found = self._cached(reader, entry)
+        cached = reader.caches(entry["id"])
+        equality = path_equality(self._filter) if cached else None
+        mapped = self._values_at(reader, entry, equality, build=False) if equality else None
+        if cached and self.access.index is None:
+            found = self._cached(reader, entry, equality, mapped)
+        elif mapped is not None and self.access.exact and len(self._filter) == 1:
+            # one equality an index answers, on a path the cached documents' values are mapped
+            # for: the map finds the same documents, in the same (_id) order, without reading
+            found = self._mapped(mapped, equality[1])
         else:
             found = read_access(reader, entry, self.access, self.stats, self._needles, decode_document)
             if not self.access.exact:
@@ -101,30 +108,40 @@ class Cursor:
         stop = self._skip + self._limit if self._limit else None
         return itertools.islice(found, self._skip, stop)
 
-    def _cached(self, reader: Any, entry: dict) -> Iterator[tuple[bytes, dict]]:
-        """A full scan through the row cache: each decoded document tested by the generated
+    def _values_at(self, reader: Any, entry: dict, equality: tuple, build: bool) -> ValueTable | None:
+        """The cached documents' values at the equality's path, mapped (``ValueTable``): made
+        now if ``build`` and the documents are cached; else only if made already."""
+        steps = equality[0]
+        return reader.derived(entry["id"], DOCUMENT_ROWS, ("values at", steps),
+                              (lambda batches: ValueTable(batches, steps)) if build else None)
+
+    def _mapped(self, table: ValueTable, wanted: Any) -> Iterator[tuple[bytes, dict]]:
+        found = table.candidates(wanted)
+        self.stats["docs_examined"] += len(found)
+        matches = self._matches
+        for document in found:
+            if matches(document):
+                yield id_key(document["_id"]), copied(document)
+
+    def _cached(self, reader: Any, entry: dict, equality: tuple | None,
+                mapped: ValueTable | None) -> Iterator[tuple[bytes, dict]]:
+        """A full scan through the row cache: by the map of an equality's path if there is one
+        (made by the first such scan), else each decoded document tested by the generated
         candidate test (``candidates``), then the filter; a match handed on as a copy (the
         cached one is shared), with its key."""
-        keep, matches = candidate_test(self._filter), self._matches
-        equality = path_equality(self._filter)
-
-        def values_at() -> ValueTable | None:  # the cached documents' values at the path, mapped
-            return reader.derived(entry["id"], DOCUMENT_ROWS, ("values at", equality[0]),
-                                  lambda batches: ValueTable(batches, equality[0])) if equality else None
-        table = values_at()
-        if table is not None:
-            found = table.candidates(equality[1])
-            self.stats["docs_examined"] += len(found)
-            for document in found:
-                if matches(document):
-                    yield id_key(document["_id"]), detached(document)
+        if equality is not None and mapped is None:
+            mapped = self._values_at(reader, entry, equality, build=True)
+        if mapped is not None:
+            yield from self._mapped(mapped, equality[1])  # type: ignore[index]
             return
+        keep, matches = candidate_test(self._filter), self._matches
         for rows in reader.decoded_batches(entry["id"], DOCUMENT_ROWS, document_rows):
             self.stats["docs_examined"] += len(rows)
             for document in keep(rows) if keep is not None else [row[0] for row in rows]:
                 if matches(document):
-                    yield id_key(document["_id"]), detached(document)
-        values_at()  # the scan filled the cache: map its values now, for the next equality here
+                    yield id_key(document["_id"]), copied(document)
+        if equality is not None:  # the scan filled the cache: map its values now, for the next one
+            self._values_at(reader, entry, equality, build=True)
 
     def _start(self) -> Iterator[dict]:
         reader, entry = self._collection._reader_entry()

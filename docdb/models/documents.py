@@ -74,6 +74,12 @@ def document_rows(raws: list[bytes]) -> list[tuple[dict]]:
     return [(document,) for document in orjson.loads(b"[" + b",".join(raws) + b"]")]
 
 
+def copied(document: dict) -> dict:
+    """A copy of a cached document (JSON all the way down, as it was decoded): one orjson
+    round trip, quicker than walking it in Python."""
+    return orjson.loads(orjson.dumps(document))
+
+
 def detached(value: Any) -> Any:
     """A copy of an object or array, all the way down (a list or dict subclass keeps its
     class); other values as they are -- what is handed out of a shared, cached document."""

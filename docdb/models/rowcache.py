@@ -52,17 +52,18 @@ class RowCache:
         self.hits = self.misses = 0
 
     def derived(self, store: int, version: Hashable, shape: Any, name: Hashable,
-                build: Callable[[list[list]], Any]) -> Any | None:
+                build: Callable[[list[list]], Any] | None) -> Any | None:
         """``build(batches)`` of the store's cached rows at ``version`` (an index of their
         values, say), computed once and kept with them -- dropped with them when the store
-        changes; None if the cache does not hold those rows."""
+        changes; None if the cache does not hold those rows (or, with no ``build``, if it
+        was not made yet)."""
         with self._lock:
             found = self._entries.get(store)
             if found is None or found[0] != version or found[1] is not shape:
                 return None
             made = found[4].get(name)
             self.hits += 1
-        if made is None:
+        if made is None and build is not None:
             made = build(found[2])
             with self._lock:
                 found[4][name] = made

@@ -169,7 +169,8 @@ class Snapshot:
         the view, and the newest commit of its log up to this snapshot that wrote the store."""
         return self.view.serial, self.view.log.version(store, self.at)
 
-    def derived(self, store: int, shape: Any, name: Any, build: Callable[[list[list]], Any]) -> Any | None:
+    def derived(self, store: int, shape: Any, name: Any,
+                build: Callable[[list[list]], Any] | None) -> Any | None:
         """``RowCache.derived`` for this snapshot's state of ``store`` (None: not cached)."""
         cache = self.view.rows
         if cache is None:

@@ -102,7 +102,8 @@ class Transaction:
         return batches_over(mine, self.base.scan_batches(store, start, stop, reverse, batch),
                             reverse, batch)
 
-    def derived(self, store: int, shape: Any, name: Any, build: Callable[[list[list]], Any]) -> Any | None:
+    def derived(self, store: int, shape: Any, name: Any,
+                build: Callable[[list[list]], Any] | None) -> Any | None:
         return None if store in self.overlay else self.base.derived(store, shape, name, build)
 
     def caches(self, store: int) -> bool:
