@@ -203,8 +203,11 @@ class Snapshot:
             return []
         at = self.at
         with self.view.lock:
+            keys = logged.irange(start, stop, (True, False), reverse)
+            if at >= self.view.log.commits:  # the newest state: every key's last version
+                return [(key, logged[key][-1][1]) for key in keys]
             mine = []
-            for key in logged.irange(start, stop, (True, False), reverse):
+            for key in keys:
                 value = _as_of(logged[key], at)
                 if value is not _ABSENT:
                     mine.append((key, value))
