@@ -64,6 +64,9 @@ class Context:
     # how to compile (SELECT ...), EXISTS and IN (SELECT ...): query.subqueries.compile_subquery,
     # handed in by the planner (which plans them), so this module does not import it
     subquery: Callable[[ast.Expr, Scope, Context], Compiled] | None = None
+    # above an aggregation: a mark is added here by each expression that reads a group's row
+    # (a bare column, a correlated subquery), so the aggregation keeps one only if asked
+    group_rows_read: list = field(default_factory=list)
 
 
 class Bag(list):
@@ -329,6 +332,7 @@ def _param(node: ast.Param) -> Compiled:
 
 def _reference(names: tuple[str, ...], tail: tuple, scope: Scope, ctx: Context) -> Compiled:
     if ctx.group_input is not None:  # above an aggregation: a bare column reads the group's row
+        ctx.group_rows_read.append(names)
         inner = _reference(names, tail, ctx.group_input,
                            Context(ctx.plan_query, partiql=ctx.partiql, functions=ctx.functions,
                                    subquery=ctx.subquery))

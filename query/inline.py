@@ -114,26 +114,39 @@ def pipeline(test: Callable | None, exprs: list[Callable] | None) -> Callable[[B
     return emitter.build("pipeline", body)
 
 
-def gathering(keys: list[Callable], args: list[Callable | None]) -> Callable[[Batches, Any], Iterator[dict]]:
+def gathering(keys: list[Callable], args: list[Callable | None],
+              keep_row: bool = True) -> Callable[[Batches, Any], Iterator[dict]]:
     """``f(batches, env)``: per batch, a dict of the batch's groups, each ``[a row of the
     group (its last), then per aggregate its argument's values in row order -- or, for an
     aggregate without one (count(*)), how many rows]``. ``keys`` give a row's group (none:
-    one group), each as a dict key (``values.hashable``); ``args`` the aggregates' arguments."""
+    one group), each as a dict key (``values.hashable``); ``args`` the aggregates' arguments.
+    Without ``keep_row`` (nothing reads a group's row) the row kept is the group's first;
+    a count(*) beside an aggregate with an argument is that one's list's length."""
     emitter = Emitter()
     key = _key_source(emitter, keys) if keys else "()"
     fresh = "[row" + "".join(", 0" if a is None else ", []" for a in args) + "]"
+    listed = next((i for i, a in enumerate(args, 1) if a is not None), None)  # a count(*) may use its length
     body = ["for batch in batches:",
             "    groups = {}",
             "    for row in batch:",
             f"        key = {key}",
             "        group = groups.get(key)",
             "        if group is None:",
-            f"            group = groups[key] = {fresh}",
-            "        else:",
-            "            group[0] = row"]
+            f"            group = groups[key] = {fresh}"]
+    if keep_row:
+        body += ["        else:",
+                 "            group[0] = row"]
+    counted = []
     for i, arg in enumerate(args, 1):
-        body.append(f"        group[{i}] += 1" if arg is None else
-                    f"        group[{i}].append({emitter.value(arg)})")
+        if arg is not None:
+            body.append(f"        group[{i}].append({emitter.value(arg)})")
+        elif listed is None:
+            body.append(f"        group[{i}] += 1")
+        else:
+            counted.append(i)
+    if counted:  # count(*) from the length of a list every row of the group added to
+        body += ["    for group in groups.values():",
+                 *(f"        group[{i}] = len(group[{listed}])" for i in counted)]
     body.append("    yield groups")
     return emitter.build("gathering", body)
 

@@ -460,6 +460,7 @@ class Aggregate(Plan):
     input_width: int
     grouped: bool
     count_only: bool = False  # no GROUP BY, only count(*), nothing reads a group's row: an index may count
+    keeps_row: bool = True  # something above reads a row of each group (a bare column)
 
     def rows(self, env: Env) -> Iterator[tuple]:
         if self.count_only:
@@ -476,7 +477,7 @@ class Aggregate(Plan):
         group's aggregates then take them a list at a time (``step_many``)."""
         aggregates = self.aggregates
         gather = self.compiled(lambda: gathering(self.keys, [args[0] if args else None
-                                                              for _, args, _ in aggregates]))
+                                                              for _, args, _ in aggregates], self.keeps_row))
         groups: dict[Any, list] = {}
         try:
             for batch in gather(self.input.batches(env), env):

@@ -164,8 +164,10 @@ class Planner:
         if sel.having is not None and not sel.group_by and \
                 not _aggregates(exprs + [o.expr for o in order], self.functions):
             raise ProgrammingError("HAVING clause on a non-aggregate query")  # as SQLite says
+        aggregation = None
         if calls or sel.group_by:
             plan, ctx, scope = self._aggregate(plan, sel, scope, calls, exprs, names)
+            aggregation = plan
             if sel.having is not None:
                 plan = p.Filter(plan, compile_expr(sel.having, scope, ctx), "HAVING " + sql(sel.having))
         compiled = [compile_expr(e, scope, ctx) for e in exprs]
@@ -179,6 +181,8 @@ class Planner:
                     compiled.append(compile_sort_key(ordering.expr, scope, ctx))
             keys.append((p.slot(position), ordering.descending,
                          ordering.nulls_first))
+        if aggregation is not None:  # compiled all that reads the groups: does any read a row?
+            aggregation.keeps_row = bool(ctx.group_rows_read)
         plan = p.Project(plan, compiled)
         if sel.distinct:
             plan = p.Distinct(plan, len(names))

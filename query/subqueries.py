@@ -29,6 +29,8 @@ def compile_subquery(node: Any, scope: Scope, ctx: Context) -> Compiled:
     plan, names = ctx.plan_query(node.query, outer)
     correlated = outer.chain_hits() != before
     grouped = ctx.group_input is not None
+    if grouped and correlated:
+        ctx.group_rows_read.append(node)  # it runs against each group's row
 
     def cached(run: Any) -> Compiled:
         return _memo(correlated, run, grouped)
