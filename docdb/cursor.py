@@ -14,24 +14,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from itertools import islice
-from typing import Any, NoReturn, Protocol
+from typing import Any, Protocol
 
 from docdb.adapters import PLAIN_TYPES, adapt
 from docdb.converters import column_converters, converted
 from docdb.errors import (
-    DatabaseError,
-    Error,
     InterfaceError,
-    InternalError,
-    OperationalError,
     ProgrammingError,
+    reraise,
 )
 from query.decltypes import declared_types
 from query.executor import Result, execute, execute_many
 from query.params import Slots, parameter_slots
 from query.parser import parse, parse_one
 from query.udf import BUILTINS, user_aggregate, user_collation, user_scalar
-from storage.errors import CorruptionError, StorageError
 
 
 class Connection(Protocol):
@@ -84,31 +80,6 @@ def run(conn: Any, statement: Any, params: Any) -> Result:
         return execute(conn, statement, params)
     except Exception as error:
         reraise(error)
-
-
-def reraise(error: Exception) -> NoReturn:
-    """Raise ``error`` -- caught inside a statement, as it ran or as its rows were read -- as
-    a PEP 249 error: a docdb error as it is, anything else as ``translated`` says."""
-    if isinstance(error, Error) and not isinstance(error, StorageError):
-        raise error
-    raise translated(error) from error
-
-
-def translated(error: Exception) -> Error:  # for a storage error, or an exception not an Error
-    """The PEP 249 error to raise for an exception from inside a statement -- while it ran or
-    while its rows were read: a plan streams its rows, so most of its work happens in the
-    fetches. A bug becomes InternalError with its cause attached; the storage layer's own
-    errors become their PEP 249 classes (damage, as sqlite3's "database disk image is
-    malformed", a DatabaseError; the rest OperationalError)."""
-    if isinstance(error, CorruptionError):
-        return DatabaseError(f"the database is damaged: {error} ('docdb check' says where)")
-    if isinstance(error, StorageError):
-        return OperationalError(str(error))
-    if isinstance(error, RecursionError):
-        return ProgrammingError("statement nests too deeply to run")
-    if isinstance(error, OSError):  # the disk failed under the statement, as sqlite3's "disk I/O error"
-        return OperationalError(f"disk I/O error: {error}")
-    return InternalError(f"internal error running the statement: {type(error).__name__}: {error}")
 
 
 def drain(rows: Iterator[Any]) -> None:

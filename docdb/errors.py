@@ -20,7 +20,9 @@ May import: the standard library and ``storage.errors``.
 
 from __future__ import annotations
 
-from storage.errors import DocDBError
+from typing import NoReturn
+
+from storage.errors import CorruptionError, DocDBError, StorageError
 
 __all__ = [
     "Warning",
@@ -34,6 +36,8 @@ __all__ = [
     "InternalError",
     "ProgrammingError",
     "NotSupportedError",
+    "reraise",
+    "translated",
 ]
 
 
@@ -79,3 +83,28 @@ class ProgrammingError(DatabaseError):
 
 class NotSupportedError(DatabaseError):
     """Something docdb does not do."""
+
+
+def reraise(error: Exception) -> NoReturn:
+    """Raise ``error`` -- caught inside a statement, as it ran or as its rows were read -- as
+    a PEP 249 error: a docdb error as it is, anything else as ``translated`` says."""
+    if isinstance(error, Error) and not isinstance(error, StorageError):
+        raise error
+    raise translated(error) from error
+
+
+def translated(error: Exception) -> Error:  # for a storage error, or an exception not an Error
+    """The PEP 249 error to raise for an exception from inside a statement -- while it ran or
+    while its rows were read: a plan streams its rows, so most of its work happens in the
+    fetches. A bug becomes InternalError with its cause attached; the storage layer's own
+    errors become their PEP 249 classes (damage, as sqlite3's "database disk image is
+    malformed", a DatabaseError; the rest OperationalError)."""
+    if isinstance(error, CorruptionError):
+        return DatabaseError(f"the database is damaged: {error} ('docdb check' says where)")
+    if isinstance(error, StorageError):
+        return OperationalError(str(error))
+    if isinstance(error, RecursionError):
+        return ProgrammingError("statement nests too deeply to run")
+    if isinstance(error, OSError):  # the disk failed under the statement, as sqlite3's "disk I/O error"
+        return OperationalError(f"disk I/O error: {error}")
+    return InternalError(f"internal error running the statement: {type(error).__name__}: {error}")

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any, Protocol
 
-from docdb.errors import InterfaceError, ProgrammingError
+from docdb.errors import InterfaceError, ProgrammingError, reraise
 from docdb.models.candidates import ValueTable, candidate_test, path_equality
 from docdb.models.documents import DOCUMENT_ROWS, copied, decode_document, document_rows
 from docdb.models.filters import compile_filter, raw_prefilter
@@ -37,6 +37,15 @@ class Collection(Protocol):
     def _reader_entry(self) -> tuple[Any, dict | None]: ...
 
     def access_for(self, entry: dict, filter: Any, both_bounds: bool = False) -> Access: ...
+
+
+def _guarded(documents: Iterator[dict]) -> Iterator[dict]:
+    """The documents, any failure while they are read a PEP 249 error (``errors.reraise``):
+    the storage layer's as its classes, a bug as InternalError -- never a bare KeyError."""
+    try:
+        yield from documents
+    except Exception as error:
+        reraise(error)
 
 
 def _count(value: Any, what: str) -> int:
@@ -146,7 +155,7 @@ class Cursor:
     def _start(self) -> Iterator[dict]:
         reader, entry = self._collection._reader_entry()
         documents = map(itemgetter(1), self.keyed(reader, entry))
-        return map(self._project, documents) if self._project else documents
+        return _guarded(map(self._project, documents) if self._project else documents)
 
     def __iter__(self) -> Iterator[dict]:
         """The results themselves (shared with ``next``), so ``list(cursor)`` runs in C."""
