@@ -515,6 +515,8 @@ def _leads(fields: list[str], where: dict) -> bool:
         condition = where.get(field, where)
         if condition is where:
             return False
+        if isinstance(condition, dict) and "$in" in condition and len(condition) > 1:
+            return False  # an IN list and a bound: the index reads the list's values, not the bound
         ranged = isinstance(condition, dict) and "$in" not in condition
         if ranged and (i != len(where) - 1 or not set(condition) <= {"$gt", "$gte", "$lt", "$lte"}
                        or {"$gt", "$gte"} <= set(condition) or {"$lt", "$lte"} <= set(condition)):

@@ -29,9 +29,10 @@ TERMS = st.sampled_from([
 VALUES = st.one_of(st.integers(-2, 90), st.sampled_from([2.5, "3", "b1", None, 1e30]))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(terms=st.lists(TERMS, min_size=1, max_size=3), x=VALUES, y=VALUES, s=VALUES)
 @example(terms=["id > :x", "id BETWEEN :x AND :y"], x=0, y=0, s=0)  # two lower bounds on one column
+@example(terms=["id IN (:x, 9, NULL)", "id > :x"], x=0, y=0, s=0)  # an IN list and a bound
 def test_an_index_count_is_the_count_of_the_rows(conn, terms, x, y, s):
     where = " AND ".join(terms)
     params = {"x": x, "y": y, "s": s}
