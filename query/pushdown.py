@@ -254,6 +254,10 @@ class DocumentFilter:
             elif type(x) in (int, float, str):
                 tighter = bounds.setdefault(dotted, {})
                 tighter.setdefault(op.rstrip("e"), (op, x))  # the first $gt/$gte, $lt/$lte given
+        for dotted, x in equal.items():
+            if type(x) is not str and x in (0, 1):  # SQL's 1 = TRUE, MongoDB's 1 is no boolean
+                booleans_too = {**equal, dotted: {"$in": [x, bool(x)]}}
+                return [booleans_too]
         query: dict[str, Any] = dict(equal)
         booleans = None
         for dotted, given in bounds.items():
