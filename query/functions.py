@@ -13,8 +13,8 @@ MISSING arguments reach the functions as NULL, except typeof(), which reports 'm
 Documents (dict/list) are NULL to the numeric functions and to sum/total/avg, and the text
 functions see their JSON text. Beyond SQLite: string_agg(x, sep) and array_agg(x) (a list of
 the values, NULLs included), as in PostgreSQL and PartiQL.
-May import: the standard library, ``query.values``, ``query.numbers``, ``query.mathfunctions`` and
-``query.datetimes``.
+May import: the standard library, ``query.values``, ``query.numbers``, ``query.mathfunctions``,
+``query.datetimes`` and ``query.jsonfunctions``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from query.datetimes import SPECS as DATE_SPECS
+from query.jsonfunctions import SPECS as JSON_SPECS
 from query.mathfunctions import SPECS as MATH_SPECS
 from query.numbers import I64_MIN, atof, int_value, numeric_affinity, real_to_text, real_value, render_real
 from query.values import MISSING, compare, glob, like, to_text, truth, type_name
@@ -549,7 +550,7 @@ def _table() -> dict[str, ScalarFunction]:
         ("format", _printf, 0, None), ("zeroblob", _zeroblob, 1, 1), ("like", _like, 2, 3),
         ("glob", lambda pattern, value: glob(value, pattern), 2, 2),
     ]
-    specs += MATH_SPECS + DATE_SPECS
+    specs += MATH_SPECS + DATE_SPECS + JSON_SPECS
     table = {name: ScalarFunction(name, _null_for_missing(fn), lo, hi) for name, fn, lo, hi in specs}
     table["typeof"] = ScalarFunction("typeof", type_name, 1, 1)
     return table

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import docdb
+from tests.query.sqlite_peer import ask
 
 UNARY = ["acos", "asin", "atan", "acosh", "asinh", "atanh", "cos", "sin", "tan", "cosh", "sinh", "tanh",
          "sqrt", "degrees", "radians", "exp", "ln", "log10", "log2", "log", "ceil", "ceiling", "floor",
@@ -37,13 +38,6 @@ def _agree(mine, theirs):
     return type(mine) is type(theirs) and mine == theirs
 
 
-def _ask(conn, sql, params):
-    try:
-        return ("value", conn.execute(sql, params).fetchone()[0])
-    except (docdb.Error, sqlite3.Error):
-        return ("error", None)
-
-
 @settings(max_examples=400, deadline=None)
 @given(name=st.sampled_from(UNARY + BINARY), x=VALUES, y=VALUES)
 def test_math_functions_agree_with_sqlite3(both, name, x, y):
@@ -51,7 +45,7 @@ def test_math_functions_agree_with_sqlite3(both, name, x, y):
     two = name in BINARY and (name != "log" or y is not None)
     sql = f"SELECT {name}(?, ?)" if two else f"SELECT {name}(?)"
     params = (x, y) if "?, ?" in sql else (x,)
-    mine, theirs = _ask(mine_conn, sql, params), _ask(peer, sql, params)
+    mine, theirs = ask(mine_conn, sql, params), ask(peer, sql, params)
     assert mine[0] == theirs[0], (sql, params, mine, theirs)
     assert _agree(mine[1], theirs[1]), (sql, params, mine, theirs)
 
