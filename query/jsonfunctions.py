@@ -1,5 +1,6 @@
-"""SQLite's JSON functions, first part: json_valid, json_type, json_extract,
-json_array_length and json_quote, over JSON text and docdb's own JSON values alike.
+"""SQLite's JSON functions, first part: json, json_valid, json_type, json_extract,
+json_array_length, json_quote, json_array and json_object, over JSON text and docdb's
+own JSON values alike.
 
 JSON text is parsed (malformed text is an error, as in SQLite; ``json_valid`` says 0);
 a docdb value (a JSON column's object or array, a document) is read as it is. A path
@@ -7,7 +8,9 @@ is SQLite's: ``$``, then ``.name``, ``."quoted name"``, ``[N]`` or ``[#-N]`` ste
 What ``json_extract`` finds comes back as SQLite gives it for text input -- an object
 or array as minified JSON text, true/false as 1/0, null as NULL -- and, for a docdb
 value, an object or array as the value itself.
-May import: the standard library and ``orjson``.
+Not yet SQLite's JSON subtype: text one JSON function makes is a string to another
+(``json_array(json_array(1))`` is ``'["[1]"]'``, where SQLite nests the array).
+May import: the standard library, ``orjson`` and ``query.numbers``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+
+from query.numbers import real_to_text
 
 __all__ = ["SPECS"]
 
@@ -132,12 +137,45 @@ def _array_length(json: object, *path: object) -> int | None:
     return len(value) if isinstance(value, list) else 0
 
 
-def _quote(value: object) -> str:
+def _element(value: object) -> str:
+    """One SQL value as JSON text inside an array or object (SQLite's jsonAppendValue)."""
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "null" if value is None else orjson.dumps(value).decode()
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return real_to_text(value) if value == value and abs(value) != float("inf") else "null"
+    if isinstance(value, bytes):
+        raise JsonError("JSON cannot hold BLOB values")
+    return orjson.dumps(value).decode()
+
+
+def _quote(value: object) -> str:
+    return _element(value)
+
+
+def _array(*values: object) -> str:
+    return "[" + ",".join(_element(v) for v in values) + "]"
+
+
+def _object(*pairs: object) -> str:
+    if len(pairs) % 2:
+        raise JsonError("json_object() requires an even number of arguments")
+    items = []
+    for label, value in zip(pairs[::2], pairs[1::2]):
+        if not isinstance(label, str):
+            raise JsonError("json_object() labels must be TEXT")
+        items.append(orjson.dumps(str(label)).decode() + ":" + _element(value))
+    return "{" + ",".join(items) + "}"
+
+
+def _minified(json: object) -> str | None:
+    if json is None:
+        return None
+    value, _ = _document(json)
+    return _element(value) if not isinstance(value, (dict, list)) else orjson.dumps(value).decode()
 
 
 def _reported(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -155,5 +193,8 @@ SPECS: list[tuple[str, Callable[..., object], int, int | None]] = [
     ("json_type", _reported(_type), 1, 2),
     ("json_valid", _valid, 1, 1),
     ("json_array_length", _reported(_array_length), 1, 2),
-    ("json_quote", _quote, 1, 1),
+    ("json_quote", _reported(_quote), 1, 1),
+    ("json_array", _reported(_array), 0, None),
+    ("json_object", _reported(_object), 0, None),
+    ("json", _reported(_minified), 1, 1),
 ]

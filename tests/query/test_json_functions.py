@@ -1,6 +1,6 @@
-"""SQLite's JSON functions (json_extract, json_type, json_valid, json_array_length,
-json_quote) agree with sqlite3 on random JSON text and paths, and read docdb's own JSON
-values (a JSON column's objects, documents) the same way."""
+"""SQLite's JSON functions (json, json_extract, json_type, json_valid, json_array_length,
+json_quote, json_array, json_object) agree with sqlite3 on random JSON text, paths and
+values, and read docdb's own JSON values (a JSON column's objects, documents) the same way."""
 
 from __future__ import annotations
 
@@ -53,3 +53,24 @@ def test_json_functions_read_json_columns_and_documents():
                         "json_array_length(doc, '$.a'), json_extract(doc, '$.a[1]') FROM t").fetchone() \
         == ("x", "array", 2, {"b": "x"})
     assert conn.execute("SELECT json_extract(d, '$.a[#-1].b') FROM c AS d").fetchone() == ("x",)
+
+
+SQL_VALUES = st.one_of(st.none(), st.integers(-10**6, 10**6), st.sampled_from([0.5, -2.25, 3.0, 1e20, 0.1]),
+                       st.text("ab\"\\é\n", max_size=3), st.just(b"x"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(SQL_VALUES, max_size=4), text=TEXTS,
+       call=st.sampled_from(["json_array", "json_object", "json_quote", "json"]))
+def test_json_makers_agree_with_sqlite3(both, values, text, call):
+    if call == "json":
+        params: tuple = (text,)
+    elif call == "json_quote":
+        params = tuple(values[:1]) or (None,)
+    elif call == "json_object":
+        params = tuple(v for pair in zip([f"k{i}" for i in range(len(values))], values) for v in pair)
+    else:
+        params = tuple(values)
+    sql = f"SELECT {call}({', '.join('?' * len(params))})"
+    mine, theirs = (ask(c, sql, params) for c in both)
+    assert mine == theirs, (sql, params, mine, theirs)
