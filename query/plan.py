@@ -21,6 +21,7 @@ from docdb.errors import DataError
 from query import values as v
 from query.expressions import Compiled, Env
 from query.inline import Emitter, gathering, hash_table, keyed, pipeline, probe, top
+from storage.batches import chunked
 
 MISSING = v.MISSING
 BATCH = 1024  # rows per list where a node makes its own lists
@@ -66,8 +67,7 @@ class Plan:
         """``rows`` a list at a time: what compiled pipelines (``query.inline``) loop over.
         Nodes that read storage or run a pipeline give their own lists; the lists may be
         shared (a scan's come from the row cache), so no consumer changes them."""
-        rows = self.rows(env)
-        return iter(lambda: list(itertools.islice(rows, BATCH)), [])
+        return chunked(self.rows(env), BATCH)
 
     def compiled(self, build: Callable[[], Callable]) -> Callable:
         """This node's generated function, built once (a plan is cached and run many times)."""
@@ -246,7 +246,7 @@ class DocumentScan(Plan):
             # decoded documents costs less than decoding the ones a MongoDB filter passes
             return self.collection.document_rows()
         rows = self._union(found) if len(found) > 1 else ((doc,) for doc in found[0])
-        return iter(lambda: list(itertools.islice(rows, BATCH)), [])
+        return chunked(rows, BATCH)
 
     def _union(self, candidates: list[Iterator[dict]]) -> Iterator[tuple]:
         seen: set = set()
@@ -297,8 +297,11 @@ class Project(Plan):
     def batches(self, env: Env) -> Iterator[list[tuple]]:
         """The projected rows; over a FILTER, one comprehension does both."""
         below = self.input
-        source = below.input if isinstance(below, Filter) else below
-        exprs = None if _whole_rows(self.exprs, source) else self.exprs  # SELECT *: the rows as they are
+        whole = self.__dict__.get("_whole")
+        if whole is None:  # decided once per plan: it reads the table's columns
+            source = below.input if isinstance(below, Filter) else below
+            whole = self.__dict__["_whole"] = _whole_rows(self.exprs, source)
+        exprs = None if whole else self.exprs  # SELECT *: the rows as they are
         if isinstance(below, Filter):
             run = self.compiled(lambda: pipeline(below.predicate, exprs))
             return run(below.input.batches(env), env)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 Lists = tuple[list[bytes], list]
@@ -47,6 +48,13 @@ class _Source:
             self.keys, self.values = nxt
             self.pos = 0
         return True
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterator[list]:
+    """``items`` as lists of ``size`` (the last shorter), read lazily: a reader that stops
+    early has taken at most one list more than it used."""
+    items = iter(items)
+    return iter(lambda: list(islice(items, size)), [])
 
 
 def _cut(keys: list[bytes], pos: int, bound: bytes, reverse: bool) -> int:

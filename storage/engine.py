@@ -48,9 +48,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from itertools import islice
 from typing import Any
 
+from storage.batches import chunked
 from storage.errors import ClosedError, CorruptionError
 from storage.record import MAX_KEY, MAX_VALUE
 
@@ -248,11 +248,7 @@ class Engine(ABC):
         self, start: bytes | None, stop: bytes | None, reverse: bool, batch: int
     ) -> Iterator[tuple[list[bytes], list[bytes]]]:
         """``_scan`` cut into lists; an engine with whole blocks at hand does better."""
-        entries = self._scan(start, stop, reverse, None)
-        while True:
-            chunk = list(islice(entries, batch))
-            if not chunk:
-                return
+        for chunk in chunked(self._scan(start, stop, reverse, None), batch):
             yield [key for key, _ in chunk], [value for _, value in chunk]
 
     @abstractmethod

@@ -99,14 +99,16 @@ class Cursor:
         if entry is None:
             return iter(())
         self.access = self._chosen or self._collection.access_for(entry, self._filter, self._both_bounds)
-        cached = reader.caches(entry["id"])
+        scanned = self.access.index is None
+        # one equality an index answers on a path (not _id: that is one key read) may be
+        # found through the cached documents' map of that path instead, if there is one
+        single = self.access.exact and self.access.index != "_id_" and len(self._filter) == 1
+        cached = (scanned or single) and reader.caches(entry["id"])
         equality = path_equality(self._filter) if cached else None
         mapped = self._values_at(reader, entry, equality, build=False) if equality else None
-        if cached and self.access.index is None:
+        if cached and scanned:
             found = self._cached(reader, entry, equality, mapped)
-        elif mapped is not None and self.access.exact and len(self._filter) == 1:
-            # one equality an index answers, on a path the cached documents' values are mapped
-            # for: the map finds the same documents, in the same (_id) order, without reading
+        elif mapped is not None:  # the same documents as the index, in the same (_id) order
             found = self._mapped(mapped, equality[1])
         else:
             found = read_access(reader, entry, self.access, self.stats, self._needles, decode_document)

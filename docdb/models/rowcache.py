@@ -62,11 +62,13 @@ class RowCache:
             if found is None or found[0] != version or found[1] is not shape:
                 return None
             made = found[4].get(name)
-            self.hits += 1
         if made is None and build is not None:
             made = build(found[2])
             with self._lock:
                 found[4][name] = made
+        if made is not None:
+            with self._lock:
+                self.hits += 1  # a read of the cached rows, through what was made of them
         return made
 
     def batches(self, store: int, version: Hashable, shape: Any, read: Callable[[], Iterable[list]],

@@ -41,6 +41,7 @@ from docdb.models.objects import (
 )
 from docdb.models.schema import TableSchema, TimeDefault, check_value, parse_column
 from docdb.models.txn import Transaction
+from storage.batches import chunked
 
 PRIMARY = "PRIMARY"
 
@@ -359,7 +360,7 @@ class Table:
         reader, entry, schema, access = planned
         if access.index is not None:
             rows = (row for _, row in self._read(planned, where, None, False)[1])
-            return iter(lambda: list(itertools.islice(rows, 1024)), [])
+            return chunked(rows, 1024)
         return self._batches(reader, entry, schema, access)
 
     def _batches(self, reader: Any, entry: dict, schema: TableSchema,
