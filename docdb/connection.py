@@ -26,6 +26,7 @@ language) only inside ``cursor()``, so importing docdb never loads the parser.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from docdb.conveniences import Sqlite3Conveniences
 from docdb.errors import DatabaseError, InterfaceError, OperationalError, ProgrammingError, SerializationError
 from docdb.models.check import check as check_database
 from docdb.models.collection import Collection, document_reader
+from docdb.models.constraints import install_check_loader
 from docdb.models.db import Database, NotCommitted
 from docdb.models.maintenance import describe, object_stats, tree_bytes
 from docdb.models.objects import check_name, create_object, create_view, drop_object, rename_object
@@ -43,6 +45,16 @@ from docdb.models.repair import salvage
 from docdb.models.table import Table, create_table
 from docdb.models.txn import Transaction
 from storage.engine import check_sync
+
+# a column definition with a constraint the models' spec does not read: the query layer parses it
+_CONSTRAINED = re.compile(r"\b(CHECK|REFERENCES|CONSTRAINT|COLLATE)\b", re.I)
+
+
+def _load_check_compiler() -> None:
+    import query.checks  # noqa: F401 - installs the compiler of CHECK constraints in docdb.models
+
+
+install_check_loader(_load_check_compiler)
 
 MEMORY = ":memory:"
 _open_lock = threading.Lock()
@@ -144,6 +156,8 @@ class Connection(Sqlite3Conveniences):
         self.row_factory: Any = None  # sqlite3's: new cursors start with it (docdb.Row, or any callable)
         self.functions: Any = None  # this connection's own SQL functions (query.udf.Functions)
         self.total_changes = 0  # rows inserted, updated or deleted by this connection's SQL
+        self.changes = 0  # ... by its latest INSERT, UPDATE or DELETE (SQL's changes())
+        self.last_insert_rowid = 0  # the row id (or INTEGER PRIMARY KEY) its latest INSERT gave
         self.detect_types = 0  # sqlite3's PARSE_DECLTYPES | PARSE_COLNAMES (docdb.converters)
         self._tracer: Any = None
 
@@ -390,14 +404,27 @@ class Connection(Sqlite3Conveniences):
         return Collection(self, name)
 
     def create_table(self, name: str, columns: dict[str, str], primary_key: str | list[str] | None = None,
-                     engine: str | None = None, if_not_exists: bool = False, autoincrement: bool = False
-                     ) -> Table:
+                     engine: str | None = None, if_not_exists: bool = False, autoincrement: bool = False,
+                     checks: Any = None, foreign_keys: Any = None) -> Table:
         """A new table. An INTEGER primary key left out of an insert gets the largest + 1;
-        with ``autoincrement`` it never reuses an id the table ever held (SQLite's rules)."""
+        with ``autoincrement`` it never reuses an id the table ever held (SQLite's rules).
+        ``checks``: SQL expressions (a list, or a dict of name -> expression) every row must
+        not make false. ``foreign_keys``: dicts of ``columns``, ``parent``, ``parent_columns``
+        (default: the parent's primary key), ``on_delete``, ``on_update`` (NO ACTION,
+        RESTRICT, CASCADE, SET NULL, SET DEFAULT) and ``name``. A column's definition may
+        hold its own: ``"INTEGER REFERENCES p(id) ON DELETE CASCADE CHECK (b > 0)"``."""
+        checks = [*checks.items()] if isinstance(checks, dict) else list(checks or ())
+        foreign_keys = list(foreign_keys or ())
+        if isinstance(columns, dict) and any(_CONSTRAINED.search(str(spec)) for spec in columns.values()):
+            from query.ddl import column_definitions  # the query layer reads SQL; loaded when needed
+            columns, column_checks, column_keys = column_definitions(name, columns)
+            checks, foreign_keys = [*column_checks, *checks], [*column_keys, *foreign_keys]
+        checks = [{"name": c[0], "sql": c[1]} if isinstance(c, tuple) else c for c in checks]
         with self.writing() as txn:
             existing = txn.catalog.get(name)
             if existing is None or not if_not_exists or existing["kind"] != "table":
-                create_table(txn, name, columns, primary_key, engine or self.default_engine, autoincrement)
+                create_table(txn, name, columns, primary_key, engine or self.default_engine, autoincrement,
+                             checks, foreign_keys)
         return Table(self, name)
 
     def table(self, name: str) -> Table:
@@ -433,6 +460,9 @@ class Connection(Sqlite3Conveniences):
                 if if_exists:
                     return
                 raise ProgrammingError(f"no table or collection named {name!r}")
+            children = [child for child, _ in txn.catalog.referencing(entry["name"])]
+            if any(child.lower() != entry["name"].lower() for child in children):
+                Table(self, entry["name"]).delete_all()  # as SQLite: the children's keys answer first
             drop_object(txn, entry)
 
     def flush(self) -> None:

@@ -23,6 +23,7 @@ from docdb.errors import (
     ProgrammingError,
     reraise,
 )
+from query import ast
 from query.decltypes import declared_types
 from query.executor import Result, execute, execute_many
 from query.params import Slots, parameter_slots
@@ -37,6 +38,8 @@ class Connection(Protocol):
     row_factory: Any
     detect_types: int
     total_changes: int
+    changes: int
+    last_insert_rowid: int
     _lock: Any
 
     def _check_open(self) -> None: ...
@@ -75,11 +78,23 @@ def _params(params: Any, slots: Slots) -> Any:
 
 
 def run(conn: Any, statement: Any, params: Any) -> Result:
-    """One statement, every failure a docdb error (a bug inside becomes InternalError)."""
+    """One statement, every failure a docdb error (a bug inside becomes InternalError); an
+    INSERT, UPDATE or DELETE counts its rows in the connection's changes (as SQLite's
+    changes(), total_changes() and last_insert_rowid() read them)."""
     try:
-        return execute(conn, statement, params)
+        result = execute(conn, statement, params)
     except Exception as error:
         reraise(error)
+    _count(conn, statement, result)
+    return result
+
+
+def _count(conn: Any, statement: Any, result: Result) -> None:
+    if isinstance(statement, (ast.Insert, ast.Update, ast.Delete)) and result.rowcount >= 0:
+        conn.changes = result.rowcount
+        conn.total_changes += result.rowcount
+        if isinstance(statement, ast.Insert) and isinstance(result.lastrowid, int):
+            conn.last_insert_rowid = result.lastrowid
 
 
 def drain(rows: Iterator[Any]) -> None:
@@ -156,6 +171,7 @@ class Cursor:
             except Exception as error:
                 reraise(error)
             if batched is not None:
+                _count(self.connection, statement, batched)
                 self._take(batched)
                 return self
             for params in seq_of_params:
@@ -179,8 +195,6 @@ class Cursor:
         self._result = result
         self._rows = iter(result.rows)
         self.rowcount = result.rowcount
-        if result.columns is None and result.rowcount > 0:
-            self.connection.total_changes += result.rowcount
         if result.lastrowid is not None:
             self.lastrowid = result.lastrowid
         names = result.columns

@@ -175,6 +175,28 @@ class Call(Expr):
     args: tuple[Expr, ...]
     distinct: bool = False
     star: bool = False  # count(*)
+    filter: Expr | None = None  # an aggregate's FILTER (WHERE ...): only rows it holds for count
+    over: Window | None = None  # a window function call: f(...) OVER (...)
+
+
+@dataclass(frozen=True)
+class Frame(Node):
+    """A window's frame: ``unit`` ROWS, RANGE or GROUPS; each bound a kind -- UNBOUNDED
+    PRECEDING, PRECEDING, CURRENT ROW, FOLLOWING, UNBOUNDED FOLLOWING -- and its offset
+    expression (for PRECEDING and FOLLOWING); ``exclude`` NO OTHERS, CURRENT ROW, GROUP or TIES."""
+    unit: str
+    start: tuple[str, Expr | None]
+    end: tuple[str, Expr | None] = ("CURRENT ROW", None)
+    exclude: str = "NO OTHERS"
+
+
+@dataclass(frozen=True)
+class Window(Node):
+    """``OVER (base PARTITION BY ... ORDER BY ... frame)``; ``OVER w`` is ``Window(base="w")``."""
+    base: str | None = None
+    partition: tuple[Expr, ...] = ()
+    order: tuple[Ordering, ...] = ()
+    frame: Frame | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +267,14 @@ class UnnestSource(Node):
 
 
 @dataclass(frozen=True)
+class FunctionSource(Node):
+    """A table-valued function in FROM: ``json_each(doc, '$.a') AS j``."""
+    name: str  # lower case
+    args: tuple[Expr, ...]
+    alias: str | None = None
+
+
+@dataclass(frozen=True)
 class Join(Node):
     kind: str  # "INNER", "LEFT", "CROSS"
     left: Any
@@ -262,6 +292,7 @@ class Select(Node):
     where: Expr | None = None
     group_by: tuple[Expr, ...] = ()
     having: Expr | None = None
+    windows: tuple[tuple[str, Window], ...] = ()  # WINDOW name AS (...), ...
 
 
 @dataclass(frozen=True)
@@ -298,6 +329,7 @@ class Query(Node):
     limit: Expr | None = None
     offset: Expr | None = None
     ctes: tuple[Cte, ...] = ()
+    recursive: bool = False  # WITH RECURSIVE: a CTE may read itself
     bare: bool = False  # a statement that is just an expression: its value, not a bag of rows
 
 
@@ -351,6 +383,25 @@ class Delete(Node):
 # ----- definitions and control ----------------------------------------------------------
 
 @dataclass(frozen=True)
+class Check(Node):
+    """CHECK (expr): ``text`` is the expression as written, which the catalog keeps."""
+    expr: Expr
+    text: str
+    name: str | None = None  # CONSTRAINT name
+
+
+@dataclass(frozen=True)
+class ForeignKey(Node):
+    """FOREIGN KEY (columns) REFERENCES parent (parent_columns) ON DELETE ... ON UPDATE ..."""
+    columns: tuple[str, ...]
+    parent: str
+    parent_columns: tuple[str, ...] = ()  # empty: the parent's primary key
+    on_delete: str = "NO ACTION"  # CASCADE, SET NULL, SET DEFAULT, RESTRICT, NO ACTION
+    on_update: str = "NO ACTION"
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class ColumnDef(Node):
     name: str
     type_name: str | None
@@ -359,6 +410,8 @@ class ColumnDef(Node):
     unique: bool = False
     default: Expr | None = None
     autoincrement: bool = False
+    checks: tuple[Check, ...] = ()
+    references: ForeignKey | None = None
 
 
 @dataclass(frozen=True)
@@ -370,6 +423,8 @@ class CreateTable(Node):
     engine: str | None = None
     if_not_exists: bool = False
     temporary: bool = False  # CREATE TEMP TABLE: this connection's alone, gone when it closes
+    checks: tuple[Check, ...] = ()  # table CHECKs (a column's are on its ColumnDef)
+    foreign_keys: tuple[ForeignKey, ...] = ()  # table FOREIGN KEYs (a column's REFERENCES too)
 
 
 @dataclass(frozen=True)
@@ -434,6 +489,19 @@ class AddColumn(Node):
 class RenameTable(Node):
     table: str
     new_name: str
+
+
+@dataclass(frozen=True)
+class RenameColumn(Node):
+    table: str
+    column: str
+    new_name: str
+
+
+@dataclass(frozen=True)
+class DropColumn(Node):
+    table: str
+    column: str
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ def _jd_of(year: int, month: int, day: int) -> float:
     """The Julian day of a Gregorian date at noon's start, as SQLite's computeJD (in days)."""
     if month <= 2:
         year, month = year - 1, month + 12
-    a = year // 100
-    b = 2 - a + a // 4
+    a = int(year / 100)  # C's division, which truncates: years before 0 need it
+    b = 2 - a + int(a / 4)
     x1 = int(36525 * (year + 4716) / 100)
     x2 = int(306001 * (month + 1) / 10000)
     return x1 + x2 + day + b - 1524.5
@@ -241,10 +241,11 @@ def _strftime(form: object, *args: object) -> str | None:
         "d": f"{day:02d}", "f": f"{millis // 1000:02d}.{millis % 1000:03d}", "H": f"{hour:02d}",
         "j": f"{day_of_year + 1:03d}", "J": f"{ms / _DAY_MS:.16g}", "m": f"{month:02d}",
         "M": f"{minute:02d}", "s": str((ms - 210_866_760_000_000) // 1000), "S": f"{int(second):02d}",
-        "w": str(weekday), "Y": _year(year), "%": "%",
+        "w": str(weekday), "Y": f"{year:04d}", "%": "%",
         "W": f"{(day_of_year + 7 - (weekday + 6) % 7) // 7:02d}",
     }
-    out, i, text = [], 0, str(form)
+    text = form.decode("utf-8", "replace") if isinstance(form, bytes) else str(form)  # a blob reads as text
+    out, i = [], 0
     while i < len(text):
         if text[i] == "%":
             code = text[i + 1:i + 2]

@@ -10,8 +10,10 @@ May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from docdb.dump import sql_literal
@@ -19,9 +21,13 @@ from docdb.errors import NotSupportedError, ProgrammingError
 from docdb.models.schema import storage_type
 from query import ast
 from query.expressions import Context, Env, compile_expr
+from query.parser import parse_one
+from query.pushdown import references
 from query.scope import Scope
+from query.sqltext import sql
 
-__all__ = ["add_column", "column_type", "create_index", "create_table", "drop", "rename_table"]
+__all__ = ["add_column", "column_type", "create_index", "create_table", "drop", "drop_column",
+           "rename_column", "rename_table"]
 
 
 def column_type(declared: str | None) -> str:
@@ -77,8 +83,39 @@ def create_table(conn: Any, node: ast.CreateTable, ctx: Context, env: Env) -> No
     if home is None:
         return
     autoincrement = any(column.autoincrement for column in node.columns)
+    checks, foreign_keys = constraints(node.columns, node.checks, node.foreign_keys)
     home.create_table(str(node.name), columns, [str(k) for k in keys] or None, engine=node.engine,
-                      autoincrement=autoincrement)
+                      autoincrement=autoincrement, checks=checks, foreign_keys=foreign_keys)
+
+
+def constraints(columns: Any, checks: Any = (), foreign_keys: Any = ()) -> tuple[list[dict], list[dict]]:
+    """The CHECKs and FOREIGN KEYs of column definitions and of the table, in the catalog's
+    form (``docdb.models.constraints``)."""
+    every_check = [c for column in columns for c in column.checks] + list(checks)
+    every_key = [column.references for column in columns if column.references is not None]
+    every_key += list(foreign_keys)
+    return ([{"name": c.name, "sql": c.text} for c in every_check],
+            [{"name": k.name, "columns": [str(c) for c in k.columns], "parent": str(k.parent),
+              "parent_columns": [str(c) for c in k.parent_columns], "on_delete": k.on_delete,
+              "on_update": k.on_update} for k in every_key])
+
+
+def column_definitions(table: str, columns: dict[str, str]) -> tuple[dict[str, str], list[dict], list[dict]]:
+    """Column definitions as the Python API takes them (``{"b": "INTEGER REFERENCES p(id)
+    CHECK (b > 0)"}``), read as SQL: the plain specs the models keep, the CHECKs and the
+    foreign keys."""
+    text = ", ".join(f'"{name.replace(chr(34), chr(34) * 2)}" {spec}' for name, spec in columns.items())
+    node = parse_one(f"CREATE TABLE _ ({text})")
+    if not isinstance(node, ast.CreateTable) or node.primary_key or node.unique or node.checks:
+        raise ProgrammingError(f"table {table}: a column definition holds one column's type and constraints")
+    ctx, env = Context(_no_queries), Env((), None)
+    specs = {str(column.name): _column_spec(column, ctx, env) for column in node.columns}
+    checks, foreign_keys = constraints(node.columns)
+    return specs, checks, foreign_keys
+
+
+def _no_queries(node: Any, scope: Scope) -> Any:
+    raise ProgrammingError("a column definition holds no query")
 
 
 def _result_type(values: list) -> str:
@@ -114,7 +151,65 @@ def add_column(conn: Any, node: ast.AddColumn, ctx: Context, env: Env) -> None:
     if node.column.primary_key:
         raise ProgrammingError("cannot add a PRIMARY KEY column")
     table = owner(conn, found[0]).table(found[0])
-    table.add_column(str(node.column.name), _column_spec(node.column, ctx, env))
+    checks, foreign_keys = constraints([node.column])
+    if foreign_keys and node.column.default is not None and not (
+            isinstance(node.column.default, ast.Literal) and node.column.default.value is None):
+        raise ProgrammingError("Cannot add a REFERENCES column with non-NULL default value")
+    table.add_column(str(node.column.name), _column_spec(node.column, ctx, env), checks, foreign_keys)
+
+
+def rename_column(conn: Any, node: ast.RenameColumn, views_plan: Callable[[], None]) -> None:
+    """ALTER TABLE t RENAME [COLUMN] a TO b: indexes, foreign keys and CHECKs follow the
+    column; a view that no longer plans refuses the change, which is then undone."""
+    home, table = _altered(conn, node.table)
+    checks = [{"name": c["name"], "sql": sql(_renamed(_check_expr(c["sql"]), node.column, node.new_name))}
+              for c in home.describe(table.name)["checks"]]
+    with home.writing():
+        table.rename_column(node.column, str(node.new_name), checks)
+        views_plan()
+
+
+def drop_column(conn: Any, node: ast.DropColumn, views_plan: Callable[[], None]) -> None:
+    """ALTER TABLE t DROP [COLUMN] a: refused, as SQLite refuses it, when an index, a key, a
+    CHECK or a view needs the column."""
+    home, table = _altered(conn, node.table)
+    with home.writing():
+        table.drop_column(node.column, _check_reads)
+        views_plan()
+
+
+def _altered(conn: Any, name: str) -> tuple[Any, Any]:
+    found = _find(conn, name)
+    if found is None or found[1] != "table":
+        raise ProgrammingError(f"no such table: {name}")
+    home = owner(conn, found[0])
+    return home, home.table(found[0])
+
+
+def _check_expr(text: str) -> ast.Expr:
+    return parse_one(f"SELECT ({text}\n)").body.columns[0].expr
+
+
+def _check_reads(text: str, column: str) -> bool:
+    """Whether the CHECK ``text`` reads ``column``."""
+    return any(isinstance(node, ast.Name) and node.name.lower() == column.lower()
+               or isinstance(node, ast.Field) and node.name.lower() == column.lower()
+               for node in references(_check_expr(text)))
+
+
+def _renamed(expr: Any, old: str, new: str) -> Any:
+    """``expr`` with the column ``old`` called ``new`` (as a bare name or ``t.old``)."""
+    if isinstance(expr, ast.Name) and expr.name.lower() == old.lower():
+        return ast.Name(new, pos=expr.pos)
+    if isinstance(expr, ast.Field) and isinstance(expr.base, ast.Name) and expr.name.lower() == old.lower():
+        return ast.Field(expr.base, new, pos=expr.pos)
+    if isinstance(expr, tuple):
+        return tuple(_renamed(item, old, new) for item in expr)
+    if not isinstance(expr, ast.Node):
+        return expr
+    changes = {f.name: _renamed(getattr(expr, f.name), old, new) for f in dataclasses.fields(expr)
+               if f.name != "pos"}
+    return dataclasses.replace(expr, **changes)
 
 
 def rename_table(conn: Any, node: ast.RenameTable) -> None:

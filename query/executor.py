@@ -17,7 +17,12 @@ from typing import Any
 
 from docdb.errors import Error, NotSupportedError, OperationalError, ProgrammingError
 from docdb.models.documents import detached
-from query import ast, ddl, dml
+from query import (
+    ast,
+    checks,  # noqa: F401 - installs the CHECK compiler in docdb.models
+    ddl,
+    dml,
+)
 from query.analyze import analyzed
 from query.cache import prepared
 from query.expressions import Env
@@ -177,6 +182,18 @@ def _returning_names(planner: Planner, conn: Any, node: Any, found: tuple[str, s
     return planner._expand(list(node.returning), scope)[1]
 
 
+def _views_plan(conn: Any) -> None:
+    """Every view still plans after a change of a table's columns; else the error names it."""
+    catalog = SessionCatalog(conn)
+    names = [*conn.reading().catalog.names("view"), *(v[0] for v in conn.temp_views.values())]
+    for name in names:
+        text, _columns = catalog.view(name)
+        try:
+            Planner(catalog, functions=getattr(conn, "functions", None)).query(parse_one(text))
+        except ProgrammingError as error:
+            raise ProgrammingError(f"error in view {name}: {error}") from None
+
+
 def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
     if isinstance(node, ast.CreateTable):
         ddl.create_table(conn, node, planner.context(), env)
@@ -195,6 +212,10 @@ def _define(conn: Any, node: Any, planner: Planner, env: Env) -> None:
         ddl.add_column(conn, node, planner.context(), env)
     elif isinstance(node, ast.RenameTable):
         ddl.rename_table(conn, node)
+    elif isinstance(node, ast.RenameColumn):
+        ddl.rename_column(conn, node, lambda: _views_plan(conn))
+    elif isinstance(node, ast.DropColumn):
+        ddl.drop_column(conn, node, lambda: _views_plan(conn))
     elif isinstance(node, ast.Begin):
         conn.begin(deferred=not node.immediate)
     elif isinstance(node, ast.Commit):

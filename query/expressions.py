@@ -24,6 +24,7 @@ from docdb.errors import DataError, ProgrammingError
 from docdb.models.schema import current_time_text
 from query import ast
 from query import functions as fn
+from query import jsonfunctions as jf
 from query import values as v
 from query.inline import FIXED, SIMPLE
 from query.scope import Ref, Scope
@@ -171,10 +172,20 @@ def _path_of(node: ast.Expr) -> tuple[tuple[str, ...], tuple] | None:
     return tuple(names), ()
 
 
+def _json_operator(operator: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], Any]:
+    def apply(json: Any, path: Any) -> Any:
+        try:
+            return operator(json, path)
+        except ValueError as error:
+            raise DataError(f"{symbol}: {error}") from None
+    return apply
+
+
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "=": v.eq, "!=": v.ne, "<": v.lt, "<=": v.le, ">": v.gt, ">=": v.ge,
     "+": v.add, "-": v.sub, "*": v.mul, "/": v.div, "%": v.mod, "||": v.concat,
     "&": v.bit_and, "|": v.bit_or, "<<": v.lshift, ">>": v.rshift,
+    "->": _json_operator(jf.arrow, "->"), "->>": _json_operator(jf.arrow_value, "->>"),
 }
 
 
@@ -566,7 +577,8 @@ def _case(node: ast.Case, scope: Scope, ctx: Context) -> Compiled:
     return case
 
 
-def _call(node: ast.Call, scope: Scope, ctx: Context) -> Compiled:
+def _call(node: ast.Call, scope: Scope, ctx: Context, instead: Callable[..., Any] | None = None) -> Compiled:
+    """A scalar function call (``instead``: call this in the function's place, with its checks)."""
     registry = ctx.functions or BUILTINS
     if registry.is_aggregate(node.name) and not (node.name in ("min", "max") and len(node.args) > 1):
         raise ProgrammingError(f"misuse of aggregate function {node.name}()")
@@ -580,8 +592,14 @@ def _call(node: ast.Call, scope: Scope, ctx: Context) -> Compiled:
         fn.check_arity(function, len(node.args))
     except ValueError as error:
         raise ProgrammingError(str(error)) from None
-    args = [compile_expr(arg, scope, ctx) for arg in node.args]
-    call = function.fn
+    builtin = function is fn.SCALARS.get(node.name)
+    if builtin and node.name in fn.SESSION:  # changes(), last_insert_rowid()...: the connection's
+        reads = fn.SESSION[node.name]
+        return lambda row, env: reads(env.session)
+    embeds = jf.EMBEDS.get(node.name) if builtin else None
+    args = [compile_json_argument(arg, scope, ctx) if embeds is not None and embeds(i) else
+            compile_expr(arg, scope, ctx) for i, arg in enumerate(node.args)]
+    call = function.fn if instead is None else instead
 
     def apply(row: tuple, env: Env) -> Any:
         try:
@@ -591,6 +609,27 @@ def _call(node: ast.Call, scope: Scope, ctx: Context) -> Compiled:
         except (ValueError, TypeError) as error:
             raise DataError(f"{node.name}(): {error}") from None
     return apply
+
+
+def compile_json_argument(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:
+    """An argument whose value a JSON function embeds: where it is itself JSON (SQLite's
+    subtype: what json(), json_array(), ``->`` ... made), the JSON value it stands for, which
+    embeds as JSON; anything else as it is, which embeds as a JSON string or number."""
+    registry = ctx.functions or BUILTINS
+    if isinstance(node, ast.Binary) and node.op == "->":
+        text = compile_expr(node, scope, ctx)
+        return lambda row, env: jf.embedded(text(row, env))
+    if not isinstance(node, ast.Call) or node.name not in jf.AS_VALUE or node.over is not None:
+        return compile_expr(node, scope, ctx)
+    if not registry.is_aggregate(node.name) and \
+            registry.lookup_scalar(node.name) is not fn.SCALARS.get(node.name):
+        return compile_expr(node, scope, ctx)  # a function of the connection's own by that name
+    variant = jf.AS_VALUE[node.name]
+    if variant is None:  # its result is JSON text: embed what it says
+        text = compile_expr(node, scope, ctx)
+        return lambda row, env: jf.embedded(text(row, env))
+    replaced = _call(node, scope, ctx, variant)
+    return replaced
 
 
 def _star_struct(node: ast.StarStruct, scope: Scope) -> Compiled:

@@ -25,12 +25,14 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from query.datetimes import SPECS as DATE_SPECS
+from query.jsonfunctions import AGGREGATES as JSON_AGGREGATES
 from query.jsonfunctions import SPECS as JSON_SPECS
 from query.mathfunctions import SPECS as MATH_SPECS
 from query.numbers import I64_MIN, atof, int_value, numeric_affinity, real_to_text, real_value, render_real
-from query.values import MISSING, compare, glob, like, to_text, truth, type_name
+from query.values import MISSING, compare, glob, hashable, like, to_text, truth, type_name
 
 __all__ = [
     "ScalarFunction", "SCALARS", "AGGREGATES", "lookup_scalar", "lookup_aggregate", "is_aggregate",
@@ -532,6 +534,43 @@ def _null_for_missing(fn: Callable[..., object]) -> Callable[..., object]:
     return call
 
 
+SQLITE_VERSION = "3.40.1"  # the SQLite release whose behaviour docdb's SQL follows (and is tested against)
+SOURCE_ID = "docdb: SQLite 3.40.1 semantics"
+
+# functions of the connection's state, not of their arguments: query.expressions gives
+# them the session (the connection) of the statement
+SESSION: dict[str, Callable[[Any], object]] = {
+    "changes": lambda session: getattr(session, "changes", 0),
+    "total_changes": lambda session: getattr(session, "total_changes", 0),
+    "last_insert_rowid": lambda session: getattr(session, "last_insert_rowid", 0),
+}
+
+
+def _needs_session(name: str) -> Callable[[], object]:
+    def unbound() -> object:
+        raise ValueError(f"{name}() reads the connection, and is called through a statement")
+    return unbound
+
+
+def _unhex(text: object, ignored: object = "") -> bytes | None:
+    """SQLite's unhex(X[, Y]): the blob X spells in hex, characters of Y allowed between
+    pairs of digits; NULL for anything else."""
+    if text is None or ignored is None:
+        return None
+    text, ignored = to_text(text), to_text(ignored)
+    digits, position = [], 0
+    while position < len(text):
+        if text[position] in ignored:
+            position += 1
+            continue
+        pair = text[position:position + 2]
+        if len(pair) < 2 or any(c not in "0123456789abcdefABCDEF" for c in pair):
+            return None
+        digits.append(pair)
+        position += 2
+    return bytes.fromhex("".join(digits))
+
+
 def _table() -> dict[str, ScalarFunction]:
     specs: list[tuple[str, Callable[..., object], int, int | None]] = [
         ("abs", _abs, 1, 1), ("length", _length, 1, 1), ("substr", _substr, 2, 3),
@@ -551,6 +590,9 @@ def _table() -> dict[str, ScalarFunction]:
         ("glob", lambda pattern, value: glob(value, pattern), 2, 2),
     ]
     specs += MATH_SPECS + DATE_SPECS + JSON_SPECS
+    specs += [("unhex", _unhex, 1, 2), ("sqlite_version", lambda: SQLITE_VERSION, 0, 0),
+              ("sqlite_source_id", lambda: SOURCE_ID, 0, 0)]
+    specs += [(name, _needs_session(name), 0, 0) for name in SESSION]
     table = {name: ScalarFunction(name, _null_for_missing(fn), lo, hi) for name, fn, lo, hi in specs}
     table["typeof"] = ScalarFunction("typeof", type_name, 1, 1)
     return table
@@ -558,7 +600,8 @@ def _table() -> dict[str, ScalarFunction]:
 
 SCALARS: dict[str, ScalarFunction] = _table()
 AGGREGATES: dict[str, type] = {cls.name: cls for cls in (Count, Sum, Total, Avg, Min, Max, GroupConcat,
-                                                          StringAgg, ArrayAgg, Every, AnyTrue, SomeTrue)}
+                                                          StringAgg, ArrayAgg, Every, AnyTrue, SomeTrue,
+                                                          *JSON_AGGREGATES)}
 
 
 def lookup_scalar(name: str) -> ScalarFunction:
@@ -585,3 +628,35 @@ def check_arity(fn: ScalarFunction | type, n: int) -> None:
     if n < lo or (hi is not None and n > hi):
         expected = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
         raise ValueError(f"wrong number of arguments to function {fn.name}(): expected {expected}, got {n}")
+
+
+def filtered(factory: Callable[[], Any], distinct: bool) -> Callable[[], Any]:
+    """``factory``'s aggregate under ``FILTER (WHERE ...)``: its ``step`` takes first whether
+    the row passes, then the aggregate's own arguments, and passes on only the rows that do
+    (with DISTINCT, only a first argument it has not had, as the aggregate would)."""
+    def make() -> Any:
+        return _Filtered(factory(), distinct)
+    return make
+
+
+class _Filtered:
+    __slots__ = ("inner", "seen")
+
+    def __init__(self, inner: Any, distinct: bool):
+        self.inner = inner
+        self.seen: set | None = set() if distinct else None
+
+    def step(self, keep: object, *args: object) -> None:
+        if keep is not True:
+            return
+        if self.seen is not None:
+            if not args or args[0] is None:
+                return
+            marker = hashable(args[0])
+            if marker in self.seen:
+                return
+            self.seen.add(marker)
+        self.inner.step(*args)
+
+    def final(self) -> Any:
+        return self.inner.final()

@@ -46,6 +46,7 @@ class Unit:
     lateral: ast.Expr | None = None  # ranges over this value (of earlier sources or variables)
     at: Source | None = None  # AT name: each element's position (or, unpivoting, key)
     unpivot: bool = False  # over a struct's values, not an array's elements
+    expand: Any = None  # a table-valued function of the values ``lateral`` (an array of them) gives
 
     @property
     def width(self) -> int:
@@ -149,7 +150,7 @@ def _join(planner: Planner, plan: p.Plan | None, unit: Unit, pending: list, join
     if unit.lateral is not None:
         scope_before = Scope(list(scope.sources), parent=outer, implicit_fields=False)
         value = compile_expr(unit.lateral, scope_before, planner.context())
-        unnest = p.Unnest(value, unit.source.alias, unit.at is not None, unit.unpivot)
+        unnest = p.Unnest(value, unit.source.alias, unit.at is not None, unit.unpivot, unit.expand)
         scope.add(unit.source)
         if unit.at is not None:
             scope.add(unit.at)

@@ -151,6 +151,13 @@ def _soundex(value: object) -> str:
     return (code + "000")[:4]
 
 
+def _likelihood(value: object, probability: object) -> object:
+    """likelihood(X, P): X, with P a probability (a REAL from 0.0 to 1.0), as SQLite demands."""
+    if not isinstance(probability, float) or not 0.0 <= probability <= 1.0:
+        raise ValueError("second argument to likelihood() must be a constant between 0.0 and 1.0")
+    return value
+
+
 SPECS: list[tuple[str, Callable[..., object], int, int | None]] = [
     *((name, _unary(fn), 1, 1) for name, fn in (
         ("acos", math.acos), ("asin", math.asin), ("atan", math.atan), ("acosh", math.acosh),
@@ -167,6 +174,6 @@ SPECS: list[tuple[str, Callable[..., object], int, int | None]] = [
     ("floor", _rounding(math.floor), 1, 1), ("trunc", _rounding(math.trunc), 1, 1),
     ("pi", lambda: math.pi, 0, 0),
     ("random", _random, 0, 0), ("randomblob", _randomblob, 1, 1),
-    ("likely", lambda x: x, 1, 1), ("unlikely", lambda x: x, 1, 1), ("likelihood", lambda x, p: x, 2, 2),
+    ("likely", lambda x: x, 1, 1), ("unlikely", lambda x: x, 1, 1), ("likelihood", _likelihood, 2, 2),
     ("soundex", _soundex, 1, 1),
 ]

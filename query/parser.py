@@ -12,6 +12,7 @@ May import: the standard library, lark, ``docdb.errors`` and ``query``'s own mod
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import pathlib
@@ -119,10 +120,6 @@ _UNSUPPORTED = [(re.compile(pattern, re.I), what) for pattern, what in [
     (r"^\s*(REINDEX|ANALYZE)\b", "{0}"),
     (r"\bCREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b", "CREATE TRIGGER (triggers)"),
     (r"\bCREATE\s+VIRTUAL\s+TABLE\b", "CREATE VIRTUAL TABLE"),
-    (r"\bWITH\s+RECURSIVE\b", "WITH RECURSIVE (recursive common table expressions)"),
-    (r"\bOVER\s*\(", "OVER (window functions)"),
-    (r"\b(REFERENCES|FOREIGN\s+KEY)\b", "{0} (foreign keys)"),
-    (r"\bCHECK\s*\(", "CHECK constraints"),
     (r"\bGENERATED\s+ALWAYS\b", "generated columns"),
     (r"\bWITHOUT\s+ROWID\b", "WITHOUT ROWID"),
     (r"\bSTRICT\s*;?\s*$", "STRICT tables (docdb's tables are always strictly typed)"),
@@ -195,6 +192,11 @@ def _tokens(children: list, kind: str) -> bool:
     return any(isinstance(c, Token) and c.type == kind for c in children)
 
 
+def _part(children: list, kind: str) -> Any:
+    """The value of a ``(kind, value)`` clause among ``children``, or None."""
+    return next((c[1] for c in children if isinstance(c, tuple) and c[:1] == (kind,)), None)
+
+
 def _nodes(children: list) -> list:
     """The children that are not keyword tokens."""
     return [c for c in children if not (isinstance(c, Token) and c.type.isupper() and c.type.isalpha()
@@ -260,10 +262,11 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
                 limit, offset = part[1], part[2]
             else:
                 body = part
-        return ast.Query(body, order, limit, offset, ctes, pos=_pos(meta))
+        recursive = any(isinstance(part, tuple) and part[:1] == ("WITH",) and part[2] for part in parts)
+        return ast.Query(body, order, limit, offset, ctes, recursive, pos=_pos(meta))
 
     def with_clause(self, meta, children):
-        return ("WITH", tuple(_nodes(children)))
+        return ("WITH", tuple(_nodes(children)), _tokens(children, "RECURSIVE"))
 
     def cte(self, meta, children):
         parts = _nodes(children)
@@ -289,14 +292,76 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         columns: tuple = ()
         value = None
         for c in _nodes(children):
-            if isinstance(c, tuple) and c and c[0] in ("FROM", "WHERE", "GROUP", "HAVING"):
+            if isinstance(c, tuple) and c and c[0] in ("FROM", "WHERE", "GROUP", "HAVING", "WINDOW"):
                 fields[c[0]] = c[1]
             elif isinstance(c, tuple) and c and c[0] == "COLUMNS":
                 columns = c[1]
             elif isinstance(c, tuple) and c and c[0] == "VALUE":
                 value = c[1]
         return ast.Select(columns, value, distinct, fields.get("FROM", ()), fields.get("WHERE"),
-                          fields.get("GROUP", ()), fields.get("HAVING"), pos=_pos(meta))
+                          fields.get("GROUP", ()), fields.get("HAVING"), fields.get("WINDOW", ()),
+                          pos=_pos(meta))
+
+    def window_clause(self, meta, children):
+        return ("WINDOW", tuple(_nodes(children)))
+
+    def named_window(self, meta, children):
+        name, window = _nodes(children)
+        return (name, window)
+
+    def window_def(self, meta, children):
+        base, partition, order, frame = None, (), (), None
+        for part in _nodes(children):
+            if isinstance(part, ast.Frame):
+                frame = part
+            elif isinstance(part, tuple) and part[:1] == ("PARTITION",):
+                partition = part[1]
+            elif isinstance(part, tuple) and part[:1] == ("ORDER",):
+                order = part[1]
+            else:
+                base = part
+        return ast.Window(base, partition, order, frame, pos=_pos(meta))
+
+    def partition_by(self, meta, children):
+        return ("PARTITION", tuple(_nodes(children)[0]))
+
+    def frame(self, meta, children):
+        parts = _nodes(children)
+        unit = parts[0]
+        exclude = parts[-1] if isinstance(parts[-1], str) else "NO OTHERS"
+        bounds = [p for p in parts[1:] if isinstance(p, tuple)]
+        end = bounds[1] if len(bounds) > 1 else ("CURRENT ROW", None)
+        return ast.Frame(unit, bounds[0], end, exclude, pos=_pos(meta))
+
+    def frame_unit(self, meta, children):
+        return str(children[0]).upper()
+
+    def unbounded_preceding(self, meta, children):
+        return ("UNBOUNDED PRECEDING", None)
+
+    def unbounded_following(self, meta, children):
+        return ("UNBOUNDED FOLLOWING", None)
+
+    def current_row(self, meta, children):
+        return ("CURRENT ROW", None)
+
+    def preceding(self, meta, children):
+        return ("PRECEDING", _nodes(children)[0])
+
+    def following(self, meta, children):
+        return ("FOLLOWING", _nodes(children)[0])
+
+    def exclude_no_others(self, meta, children):
+        return "NO OTHERS"
+
+    def exclude_current_row(self, meta, children):
+        return "CURRENT ROW"
+
+    def exclude_group(self, meta, children):
+        return "GROUP"
+
+    def exclude_ties(self, meta, children):
+        return "TIES"
 
     def distinct(self, meta, children):
         return ("DISTINCT",) if _tokens(children, "DISTINCT") else ("ALL",)
@@ -414,6 +479,13 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
     def subquery_source(self, meta, children):
         parts = _nodes(children)
         return ast.SubquerySource(parts[0], parts[1] if len(parts) > 1 else None, pos=_pos(meta))
+
+    def function_source(self, meta, children):
+        parts = _nodes(children)
+        args = next((c for c in parts[1:] if isinstance(c, list)), [])
+        names = [c for c in parts[1:] if isinstance(c, str)]
+        return ast.FunctionSource(str(parts[0]).lower(), tuple(args), names[0] if names else None,
+                                  pos=_pos(meta))
 
     def unnest_source(self, meta, children):
         alias, at = self._alias_at(children[1:])
@@ -559,8 +631,15 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         keys = [p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("PRIMARY",)]
         unique = tuple(p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("UNIQUE",))
         engine = next((p[1] for p in parts if isinstance(p, tuple) and p[:1] == ("USING",)), None)
+        checks = tuple(p for p in parts if isinstance(p, ast.Check))
+        foreign_keys = tuple(p for p in parts if isinstance(p, ast.ForeignKey))
         return ast.CreateTable(name, columns, keys[0] if keys else (), unique, engine, ("IF",) in parts,
-                               ("TEMP",) in parts, pos=_pos(meta))
+                               ("TEMP",) in parts, checks, foreign_keys, pos=_pos(meta))
+
+    def named_constraint(self, meta, children):
+        name, constraint = _nodes(children)
+        named = isinstance(constraint, (ast.Check, ast.ForeignKey))
+        return dataclasses.replace(constraint, name=name) if named else constraint
 
     def create_table_as(self, meta, children):
         parts = _nodes(children)
@@ -591,9 +670,69 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         type_name = next((r for r in rest if isinstance(r, tuple) and r[:1] == ("TYPE",)), None)
         flags = {r[0] for r in rest if isinstance(r, tuple)}
         default = next((r[1] for r in rest if isinstance(r, tuple) and r[:1] == ("DEFAULT",)), None)
+        checks, references, label = [], None, None
+        for r in rest:  # CONSTRAINT name names the constraint after it
+            if isinstance(r, tuple) and r[:1] == ("CONSTRAINT",):
+                label = r[1]
+            elif isinstance(r, ast.Check):
+                checks.append(dataclasses.replace(r, name=label))
+            elif isinstance(r, ast.ForeignKey):
+                references = dataclasses.replace(r, columns=(name,), name=label)
         return ast.ColumnDef(name, type_name[1] if type_name else None, "PRIMARY KEY" in flags,
                              "NOT NULL" in flags, "UNIQUE" in flags, default,
-                             ("PRIMARY KEY", "AUTOINCREMENT") in rest, pos=_pos(meta))
+                             ("PRIMARY KEY", "AUTOINCREMENT") in rest, tuple(checks), references,
+                             pos=_pos(meta))
+
+    def check_constraint(self, meta, children):
+        written = self._text[meta.start_pos:meta.end_pos]  # CHECK ( expr ): keep the expression's text
+        text = written[written.index("(") + 1:written.rindex(")")].strip()
+        return ast.Check(_nodes(children)[-1], text, pos=_pos(meta))
+
+    check_table = check_constraint
+
+    def references_constraint(self, meta, children):
+        return children[0]
+
+    def collate_constraint(self, meta, children):
+        return ("COLLATE", _nodes(children)[-1])
+
+    def constraint_name(self, meta, children):
+        return ("CONSTRAINT", _nodes(children)[-1])
+
+    def references(self, meta, children):
+        parts = _nodes(children)
+        actions = dict(p for p in parts if isinstance(p, tuple) and p[:1] in (("DELETE",), ("UPDATE",)))
+        columns = next((tuple(p) for p in parts[1:] if isinstance(p, list)), ())
+        return ast.ForeignKey((), parts[0], columns, actions.get("DELETE", "NO ACTION"),
+                              actions.get("UPDATE", "NO ACTION"), pos=_pos(meta))
+
+    def fk_on(self, meta, children):
+        return (str(children[1]).upper(), children[2])
+
+    def fk_deferrable(self, meta, children):
+        return ("DEFERRABLE",)
+
+    def fk_match(self, meta, children):
+        return ("MATCH",)
+
+    def set_null(self, meta, children):
+        return "SET NULL"
+
+    def set_default(self, meta, children):
+        return "SET DEFAULT"
+
+    def cascade(self, meta, children):
+        return "CASCADE"
+
+    def restrict(self, meta, children):
+        return "RESTRICT"
+
+    def no_action(self, meta, children):
+        return "NO ACTION"
+
+    def foreign_key(self, meta, children):
+        parts = _nodes(children)
+        return dataclasses.replace(parts[-1], columns=tuple(parts[0]))
 
     def type_name(self, meta, children):
         words = [c for c in children if isinstance(c, str) and not isinstance(c, Token)]
@@ -690,6 +829,14 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
     def rename_table(self, meta, children):
         parts = _nodes(children)
         return ast.RenameTable(parts[0], parts[1], pos=_pos(meta))
+
+    def rename_column(self, meta, children):
+        parts = _nodes(children)
+        return ast.RenameColumn(parts[0], parts[1], parts[2], pos=_pos(meta))
+
+    def drop_column(self, meta, children):
+        parts = _nodes(children)
+        return ast.DropColumn(parts[0], parts[1], pos=_pos(meta))
 
     # ----- expressions
 
@@ -791,10 +938,24 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
     def call(self, meta, children):
         name = children[0].lower()
         args = next((c for c in children[1:] if isinstance(c, list)), [])
-        return ast.Call(name, tuple(args), _tokens(children, "DISTINCT"), pos=_pos(meta))
+        return ast.Call(name, tuple(args), _tokens(children, "DISTINCT"), filter=_part(children, "FILTER"),
+                        over=_part(children, "OVER"), pos=_pos(meta))
 
     def call_star(self, meta, children):
-        return ast.Call(children[0].lower(), (), star=True, pos=_pos(meta))
+        return ast.Call(children[0].lower(), (), star=True, filter=_part(children, "FILTER"),
+                        over=_part(children, "OVER"), pos=_pos(meta))
+
+    def like_call(self, meta, children):  # like(pattern, value[, escape]): SQLite's function form
+        return ast.Call("like", tuple(_nodes(children)[0]), pos=_pos(meta))
+
+    def filter_clause(self, meta, children):
+        return ("FILTER", _nodes(children)[-1])
+
+    def over_name(self, meta, children):
+        return ("OVER", ast.Window(_nodes(children)[0], pos=_pos(meta)))
+
+    def over_window(self, meta, children):
+        return ("OVER", _nodes(children)[0])
 
     def object(self, meta, children):
         return ast.ObjectCtor(tuple(children), pos=_pos(meta))

@@ -431,9 +431,12 @@ class Unnest(Plan):
     alias: str
     at: bool = False  # rows carry each element's position (or key) too
     unpivot: bool = False  # a struct's values, keyed by name
+    expand: Callable[..., Iterable[tuple]] | None = None  # a table-valued function: value is its arguments
 
     def elements(self, left: tuple, env: Env) -> Iterator[tuple]:
         items = self.value(left, env)
+        if self.expand is not None:
+            return iter(self.expand(*[None if x is MISSING else x for x in items]))
         if self.unpivot:
             if isinstance(items, dict):
                 pairs = [(v, k) for k, v in items.items() if v is not MISSING]
@@ -450,7 +453,7 @@ class Unnest(Plan):
         return self.elements((), env)  # first in FROM: an expression over no source
 
     def label(self) -> str:
-        return f"UNNEST AS {self.alias}"
+        return f"{'TABLE FUNCTION' if self.expand is not None else 'UNNEST'} AS {self.alias}"
 
 
 @dataclass(eq=False)
@@ -588,6 +591,23 @@ def _group_key(keys: list[Compiled], env: Env) -> Callable[[tuple], Any]:
     return lambda row: tuple(hashable(k(row, env)) for k in keys)
 
 
+def sort_rows(rows: list[tuple], keys: list[tuple[Compiled, bool, bool | None]], env: Env) -> None:
+    """Sort ``rows`` in place by ORDER BY ``keys`` -- (key, descending, nulls first) -- as
+    SQLite orders values: one stable pass per key, the last key first."""
+    for key, descending, nulls_first in reversed(keys):
+        def sort_key(row: tuple, k: Compiled = key) -> Any:
+            return v.sort_key(k(row, env))
+        if nulls_first is None:
+            rows.sort(key=sort_key, reverse=descending)
+        else:
+            def nulls_key(row: tuple, k: Compiled = key, nf: bool = nulls_first,
+                          desc: bool = descending) -> Any:
+                value = k(row, env)
+                is_null = value is None or value is MISSING
+                return (is_null != nf if not desc else is_null == nf, v.sort_key(value))
+            rows.sort(key=nulls_key, reverse=descending)
+
+
 @dataclass(eq=False)
 class Sort(Plan):
     input: Plan
@@ -605,18 +625,7 @@ class Sort(Plan):
             pick = heapq.nlargest if directions.pop() else heapq.nsmallest  # as sorted(...)[:n]
             return (row for _, row in pick(wanted, itertools.chain.from_iterable(pairs), key=_first))
         rows = list(self.input.rows(env))
-        for key, descending, nulls_first in reversed(self.keys):
-            def sort_key(row: tuple, k: Compiled = key) -> Any:
-                return v.sort_key(k(row, env))
-            if nulls_first is None:
-                rows.sort(key=sort_key, reverse=descending)
-            else:
-                def nulls_key(row: tuple, k: Compiled = key, nf: bool = nulls_first,
-                              desc: bool = descending) -> Any:
-                    value = k(row, env)
-                    is_null = value is None or value is MISSING
-                    return (is_null != nf if not desc else is_null == nf, v.sort_key(value))
-                rows.sort(key=nulls_key, reverse=descending)
+        sort_rows(rows, self.keys, env)
         return iter(rows)
 
     def _top(self, wanted: int, env: Env) -> list[tuple]:
@@ -759,12 +768,19 @@ class SetOperation(Plan):
 
 @dataclass(eq=False)
 class Shared(Plan):
-    """A subquery or CTE read more than once per execution: computed once, then replayed."""
+    """A subquery or CTE read more than once per execution: computed once, then replayed.
+    ``lazy``: computed only as far as its readers read (a recursive CTE that never ends
+    by itself, read under a LIMIT)."""
     input: Plan
     name: str
+    lazy: bool = False
 
     def rows(self, env: Env) -> Iterator[tuple]:
         key = id(self)
+        if self.lazy:
+            if key not in env.cache:
+                env.cache[key] = ([], self.input.rows(env))
+            return _replay(*env.cache[key])
         if key not in env.cache:
             env.cache[key] = list(self.input.rows(env))
         return iter(env.cache[key])
@@ -774,3 +790,17 @@ class Shared(Plan):
 
     def label(self) -> str:
         return f"MATERIALIZE {self.name}"
+
+
+def _replay(done: list[tuple], source: Iterator[tuple]) -> Iterator[tuple]:
+    """The rows computed so far, then more from ``source`` as they are wanted (each kept
+    for the next reader)."""
+    i = 0
+    while True:
+        if i == len(done):
+            row = next(source, None)
+            if row is None:
+                return
+            done.append(row)
+        yield done[i]
+        i += 1

@@ -19,10 +19,12 @@ import dataclasses
 from dataclasses import replace
 from typing import Any, Protocol
 
-from docdb.errors import ProgrammingError
-from query import ast, functions
+from docdb.errors import DataError, ProgrammingError
+from query import ast, functions, recursion
+from query import jsonfunctions as jf
 from query import plan as p
-from query.expressions import Context, compile_expr, compile_sort_key
+from query import windows as w
+from query.expressions import Context, compile_expr, compile_json_argument, compile_sort_key
 from query.joins import Unit, join_written, order_joins, using_conditions
 from query.parser import parse_one
 from query.pushdown import and_all, conjuncts, constraints_for, covers, document_filter, references
@@ -30,6 +32,7 @@ from query.scope import ROWID_NAMES, Scope, Source
 from query.sqltext import sql
 from query.subqueries import compile_subquery
 from query.udf import BUILTINS, Functions
+from query.values import truth
 
 __all__ = ["Database", "Planner"]
 
@@ -76,6 +79,9 @@ class Planner:
         self.ctes.append({})
         try:
             for cte in node.ctes:
+                if node.recursive and reads_source(cte.query, cte.name):
+                    self._recursive(cte, outer)
+                    continue
                 plan, names = self.query(cte.query, outer)
                 if cte.columns:
                     if len(cte.columns) != len(names):
@@ -86,6 +92,36 @@ class Planner:
             return self._ordered(node, outer)
         finally:
             self.ctes.pop()
+
+    def _recursive(self, cte: ast.Cte, outer: Scope | None) -> None:
+        """A CTE that reads itself: ``initial UNION [ALL] recursive``, where only the last
+        SELECT reads the CTE (``query.recursion``)."""
+        body, name = cte.query.body, cte.name
+        if not isinstance(body, ast.SetOperation) or body.op not in ("UNION", "UNION ALL") \
+                or reads_source(body.left, name) or isinstance(body.right, ast.SetOperation):
+            raise ProgrammingError(f"recursive CTE {name} must be an initial SELECT, then UNION or "
+                                   f"UNION ALL, then one SELECT that reads {name}")
+        if cte.query.order_by:
+            raise ProgrammingError(f"ORDER BY in the recursive CTE {name} is not supported")
+        if _aggregates(_select_exprs(body.right), self.functions):
+            raise ProgrammingError(f"recursive aggregate queries not supported ({name})")
+        initial, names = self.compound(body.left, outer)
+        if cte.columns:
+            if len(cte.columns) != len(names):
+                raise ProgrammingError(f"table {name} has {len(names)} values for {len(cte.columns)} columns")
+            names = list(cte.columns)
+        working = recursion.WorkingRow(name)
+        self.ctes[-1][name.lower()] = (working, names)
+        step, step_names = self.compound(body.right, outer)
+        if len(step_names) != len(names):
+            raise ProgrammingError(f"SELECTs to the left and right of {body.op} do not have the same number "
+                                   "of result columns")
+        plan: p.Plan = recursion.Recursive(initial, step, working, body.op == "UNION", name)
+        if cte.query.limit is not None or cte.query.offset is not None:
+            ctx, empty = self.context(), Scope(parent=outer)
+            plan = p.Limit(plan, *[compile_expr(e, empty, ctx) if e is not None else None
+                                   for e in (cte.query.limit, cte.query.offset)])
+        self.ctes[-1][name.lower()] = (p.Shared(plan, name, lazy=True), names)
 
     def _ordered(self, node: ast.Query, outer: Scope | None) -> tuple[p.Plan, list[str]]:
         body = node.body
@@ -146,6 +182,7 @@ class Planner:
     def select(self, sel: ast.Select, outer: Scope | None, order: tuple[ast.Ordering, ...]
                ) -> tuple[p.Plan, list[str], int]:
         scope = Scope(parent=outer)
+        _refuse_windows([sel.where, *sel.group_by], [])
         plan = self.from_clause(sel, scope)
         ctx = self.context()
         items = list(sel.columns) if sel.value is None else [ast.ResultColumn(sel.value, "value")]
@@ -161,6 +198,8 @@ class Planner:
         if sel.group_by:
             sel = replace(sel, group_by=tuple(_aliased(g, aliases, scope, first=False) for g in sel.group_by))
         calls = _aggregates([e for e in exprs] + [sel.having] + [o.expr for o in order], self.functions)
+        windows = _window_calls(exprs + [o.expr for o in order])
+        _refuse_windows([sel.having, *calls, *windows], exprs)
         if sel.having is not None and not sel.group_by and \
                 not _aggregates(exprs + [o.expr for o in order], self.functions):
             raise ProgrammingError("HAVING clause on a non-aggregate query")  # as SQLite says
@@ -170,6 +209,9 @@ class Planner:
             aggregation = plan
             if sel.having is not None:
                 plan = p.Filter(plan, compile_expr(sel.having, scope, ctx), "HAVING " + sql(sel.having))
+        if windows:
+            width = 1 + len(calls) if aggregation is not None else scope.width
+            plan, ctx = self._windowed(plan, sel, scope, ctx, windows, width)
         compiled = [compile_expr(e, scope, ctx) for e in exprs]
         keys = []
         for ordering in order:
@@ -256,14 +298,73 @@ class Planner:
                 raise ProgrammingError(f"misuse of aggregate function {call.name}()")
             if call.distinct and len(call.args) != 1:
                 raise ProgrammingError("DISTINCT aggregates must have exactly one argument")
-            aggregates.append((factory, [compile_expr(a, scope, inner) for a in call.args], call.distinct))
+            embeds = jf.EMBEDS.get(call.name) if factory is functions.AGGREGATES.get(call.name) else None
+            args = [compile_json_argument(a, scope, inner) if embeds is not None and embeds(i) else
+                    compile_expr(a, scope, inner) for i, a in enumerate(call.args)]
+            distinct = call.distinct
+            if call.filter is not None:  # FILTER (WHERE ...): a first argument says whether the row counts
+                args = [_passes(compile_expr(call.filter, scope, inner)), *args]
+                factory, distinct = functions.filtered(factory, distinct), False
+            aggregates.append((factory, args, distinct))
         counts_only = not sel.group_by and sel.having is None and all(
-            isinstance(e, ast.Call) and e.name == "count" and e.star and not e.distinct for e in exprs)
+            isinstance(e, ast.Call) and e.name == "count" and e.star and not e.distinct and e.over is None
+            for e in exprs)
         node = p.Aggregate(plan, keys, aggregates, scope.width, bool(sel.group_by),
                            count_only=counts_only and all(f is functions.Count for f, _, _ in aggregates))
         ctx = Context(self.query, {call: 1 + i for i, call in enumerate(calls)}, scope, self.partiql,
                       self.functions, compile_subquery)
         return node, ctx, Scope(parent=scope.parent)
+
+    def _windowed(self, plan: p.Plan, sel: ast.Select, scope: Scope, ctx: Context, calls: list[ast.Call],
+                  width: int) -> tuple[p.Plan, Context]:
+        """The window calls computed over ``plan``'s rows and appended to them; the
+        context that reads each call from its slot."""
+        named = {name.lower(): window for name, window in sel.windows}
+        grouped: dict[tuple, tuple[w.WindowSpec, list]] = {}
+        for position, call in enumerate(calls):
+            window = _resolve_window(call.over, named)
+            spec_key = (window.partition, window.order)
+            if spec_key not in grouped:
+                order = [(compile_sort_key(o.expr, scope, ctx), o.descending, o.nulls_first)
+                         for o in window.order]
+                grouped[spec_key] = (w.WindowSpec([compile_expr(e, scope, ctx) for e in window.partition],
+                                                  order), [])
+            grouped[spec_key][1].append((position, self._window_call(call, window, scope, ctx)))
+        node = w.Windowed(plan, list(grouped.values()), len(calls), [sql(c) for c in calls])
+        slots = {call: width + i for i, call in enumerate(calls)}
+        return node, replace(ctx, aggregates={**ctx.aggregates, **slots})
+
+    def _window_call(self, call: ast.Call, window: ast.Window, scope: Scope, ctx: Context) -> w.WindowCall:
+        arity = w.window_arity(call.name)
+        factory = None
+        if arity is not None:
+            if not arity[0] <= len(call.args) <= arity[1] or call.star:
+                raise ProgrammingError(f"wrong number of arguments to function {call.name}()")
+            if call.filter is not None:
+                raise ProgrammingError("FILTER clause may only be used with aggregate window functions")
+        else:
+            try:
+                factory = self.functions.lookup_aggregate(call.name)
+            except KeyError:
+                known = _is_scalar(self.functions, call.name)
+                raise ProgrammingError(f"{call.name}() may not be used as a window function" if known
+                                       else f"no such function: {call.name}") from None
+            try:
+                functions.check_arity(factory, len(call.args))
+            except ValueError as error:
+                raise ProgrammingError(str(error)) from None
+        if call.distinct:
+            raise ProgrammingError("DISTINCT is not supported for window functions")
+        frame = window.frame or ast.Frame("RANGE", ("UNBOUNDED PRECEDING", None))
+        w.check_frame(frame.unit, frame.start[0], frame.end[0], len(window.order))
+
+        def offset(bound: tuple) -> Any:
+            return compile_expr(bound[1], scope, ctx) if bound[1] is not None else None
+        compiled = w.Frame(frame.unit, frame.start[0], offset(frame.start), frame.end[0], offset(frame.end),
+                           frame.exclude)
+        return w.WindowCall(call.name, factory, [compile_expr(a, scope, ctx) for a in call.args], compiled,
+                            compile_expr(call.filter, scope, ctx) if call.filter is not None else None,
+                            call.star, runs=factory in functions.AGGREGATES.values())
 
     # ----- FROM
 
@@ -309,6 +410,8 @@ class Planner:
             if self.partiql:  # a PartiQL subquery is a bag of values (structs), not rows of columns
                 return Unit(p.Project(plan, [_as_value(names)]), Source(alias, None, origin="subquery"))
             return Unit(plan, Source(alias, tuple(names), origin="subquery"))
+        if isinstance(item, ast.FunctionSource):
+            return _table_function(item)
         if isinstance(item, ast.UnnestSource):
             alias = item.alias or f"_{len(earlier) + 1}"  # PartiQL names an unnamed source by position
             return _ranging(alias, item.value, item.at, item.unpivot)
@@ -362,6 +465,30 @@ def _as_value(names: list[str]) -> Any:
     if names in (["value"], ["*"]):
         return lambda row, env: row[0]
     return lambda row, env: {n: x for n, x in zip(names, row) if x is not p.MISSING}
+
+
+TABLE_FUNCTIONS = {"json_each": jf.each, "json_tree": jf.tree}
+
+
+def _table_function(item: ast.FunctionSource) -> Unit:
+    """``FROM json_each(doc [, path])``: a lateral source whose rows the function makes from
+    its arguments (which may read the sources before it)."""
+    expand = TABLE_FUNCTIONS.get(item.name)
+    if expand is None:
+        raise ProgrammingError(f"no such table-valued function: {item.name}")
+    if not 1 <= len(item.args) <= 2:
+        raise ProgrammingError(f"{item.name}() takes a JSON value and, optionally, a path")
+    source = Source(item.alias or item.name, jf.EACH_COLUMNS, origin=item.name)
+    return Unit(p.OneRow(), source, lateral=ast.ArrayCtor(item.args), expand=_reporting(item.name, expand))
+
+
+def _reporting(name: str, expand: Any) -> Any:
+    def rows(*args: Any) -> list[tuple]:
+        try:
+            return list(expand(*args))
+        except ValueError as error:
+            raise DataError(f"{name}(): {error}") from None
+    return rows
 
 
 def _ranging(alias: str, value: ast.Expr, at: str | None, unpivot: bool = False) -> Unit:
@@ -428,19 +555,38 @@ def _alias_position(expr: ast.Expr, items: list, names: list[str], exprs: list |
     return None
 
 
-def mentions_rowid(node: Any) -> bool:
-    """Whether a name in the statement is rowid, oid or _rowid_ (an iterative walk)."""
+def reads_source(node: Any, name: str) -> bool:
+    """Whether a FROM anywhere in ``node`` (subqueries too) names ``name``."""
+    wanted = name.lower()
+    return _any_node(node, lambda item: isinstance(item, ast.NamedSource)
+                     and str(item.path[0]).lower() == wanted)
+
+
+def _any_node(node: Any, test: Any) -> bool:
+    """Whether ``test`` holds for a node anywhere in the statement (an iterative walk)."""
     stack = [node]
     while stack:
         item = stack.pop()
-        if isinstance(item, (ast.Name, ast.Field)) and isinstance(item.name, str) \
-                and item.name.lower() in ROWID_NAMES:
+        if test(item):
             return True
         if dataclasses.is_dataclass(item):
             stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
         elif isinstance(item, (tuple, list)):
             stack.extend(item)
     return False
+
+
+def _select_exprs(body: Any) -> list:
+    if not isinstance(body, ast.Select):
+        return []
+    return [c.expr for c in body.columns if isinstance(c, ast.ResultColumn)] + \
+        ([body.value] if body.value is not None else []) + ([body.having] if body.having is not None else [])
+
+
+def mentions_rowid(node: Any) -> bool:
+    """Whether a name in the statement is rowid, oid or _rowid_."""
+    return _any_node(node, lambda item: isinstance(item, (ast.Name, ast.Field)) and isinstance(item.name, str)
+                     and item.name.lower() in ROWID_NAMES)
 
 
 def _rowid_column(expr: ast.Expr, scope: Scope) -> str | None:
@@ -490,14 +636,68 @@ def _has_left_join(item: Any) -> bool:
 
 
 def _aggregates(exprs: list, registry: Functions) -> list[ast.Call]:
-    """The aggregate calls in ``exprs``, each once, not looking into subqueries."""
+    """The aggregate calls in ``exprs``, each once, not looking into subqueries (a window
+    call is none, but what its arguments and window hold may be)."""
     found: list[ast.Call] = []
     for expr in exprs:
         for node in references(expr, into_calls=True):
-            if isinstance(node, ast.Call) and registry.is_aggregate(node.name) and node not in found \
-                    and not (node.name in ("min", "max") and len(node.args) > 1):
+            if isinstance(node, ast.Call) and node.over is None and registry.is_aggregate(node.name) \
+                    and node not in found and not (node.name in ("min", "max") and len(node.args) > 1):
                 found.append(node)
     return found
+
+
+def _window_calls(exprs: list) -> list[ast.Call]:
+    """The window function calls (``f(...) OVER ...``) in ``exprs``, each once, not in subqueries."""
+    found: list[ast.Call] = []
+    for expr in exprs:
+        for node in references(expr, into_calls=True):
+            if isinstance(node, ast.Call) and node.over is not None and node not in found:
+                found.append(node)
+    return found
+
+
+def _refuse_windows(places: list, others: list) -> None:
+    """A window call where none may stand (WHERE, GROUP BY, HAVING, an aggregate's or another
+    window call's arguments), or a window-only function without OVER anywhere (``others``
+    too): SQLite's "misuse of window function"."""
+    for place in places:
+        inner = place
+        if isinstance(place, ast.Call):  # a call's own window is its business; look inside it
+            inner = (place.args, place.filter, place.over)
+        for call in _window_calls([inner]):
+            raise ProgrammingError(f"misuse of window function {call.name}()")
+    for node in references(tuple(places + others), into_calls=True):
+        if isinstance(node, ast.Call) and node.over is None and w.window_arity(node.name) is not None:
+            raise ProgrammingError(f"misuse of window function {node.name}()")
+
+
+def _resolve_window(window: ast.Window, named: dict[str, ast.Window]) -> ast.Window:
+    """``OVER w`` or ``OVER (w ORDER BY ...)``: the named window with this one's additions."""
+    if window.base is None:
+        return window
+    base = named.get(window.base.lower())
+    if base is None:
+        raise ProgrammingError(f"no such window: {window.base}")
+    base = _resolve_window(base, named)
+    if window.partition:
+        raise ProgrammingError(f"cannot override PARTITION clause of window: {window.base}")
+    if window.order and base.order:
+        raise ProgrammingError(f"cannot override ORDER BY clause of window: {window.base}")
+    return ast.Window(None, base.partition, window.order or base.order, window.frame or base.frame)
+
+
+def _is_scalar(registry: Functions, name: str) -> bool:
+    try:
+        registry.lookup_scalar(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _passes(condition: Any) -> Any:
+    """Whether a row passes a FILTER's condition: True, or False for false, NULL and MISSING."""
+    return lambda row, env: truth(condition(row, env)) is True
 
 
 __all__ += ["Unit"]

@@ -1,9 +1,9 @@
 """PRAGMA: SQLite's introspection statements, answered from docdb's catalog.
 
 Supported, each returning SQLite's columns: ``table_info(t)``, ``table_list``,
-``index_list(t)``, ``index_info(i)``, ``database_list``, ``user_version`` (read and set; kept
-in the database), ``foreign_keys`` (reads 0; setting it has no effect: docdb does not
-enforce foreign keys), ``journal_mode`` (``wal``: docdb always has its log) and
+``index_list(t)``, ``index_info(i)``, ``foreign_key_list(t)``, ``database_list``,
+``user_version`` (read and set; kept in the database), ``foreign_keys`` (reads 1; setting it
+has no effect: docdb always enforces foreign keys), ``journal_mode`` (``wal``: docdb always has its log) and
 ``synchronous`` (the connection's sync mode). As in SQLite, an unknown pragma returns no
 rows and is not an error.
 May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
@@ -113,6 +113,20 @@ def _integrity_check(conn: Any, _value: Any) -> Answer:
     return ["integrity_check"], rows
 
 
+def _foreign_key_list(conn: Any, name: Any) -> Answer:
+    """SQLite's columns: one row per column of each foreign key (``to`` is NULL where the
+    key names the parent's primary key)."""
+    described = _described(conn, name)
+    rows = []
+    keys = (described or {}).get("foreign_keys", [])
+    for number, key in reversed(list(enumerate(reversed(keys)))):  # SQLite numbers the last one 0
+        targets = key["parent_columns"] or [None] * len(key["columns"])
+        for seq, (source, target) in enumerate(zip(key["columns"], targets)):
+            rows.append((number, seq, key["parent"], source, target, key["on_update"], key["on_delete"],
+                         "NONE"))
+    return ["id", "seq", "table", "from", "to", "on_update", "on_delete", "match"], rows
+
+
 PRAGMAS: dict[str, Callable[[Any, Any], Answer]] = {
     "integrity_check": _integrity_check,
     "quick_check": _integrity_check,
@@ -122,7 +136,8 @@ PRAGMAS: dict[str, Callable[[Any, Any], Answer]] = {
     "table_list": _table_list,
     "user_version": _user_version,
     "database_list": lambda conn, _v: (["seq", "name", "file"], [(0, "main", conn.path)]),
-    "foreign_keys": lambda conn, v: (["foreign_keys"], [(0,)]) if v is None else ([], []),
+    "foreign_keys": lambda conn, v: (["foreign_keys"], [(1,)]) if v is None else ([], []),
+    "foreign_key_list": _foreign_key_list,
     "journal_mode": lambda conn, _v: (["journal_mode"], [("wal",)]),
     "synchronous": lambda conn, v: (["synchronous"], [(_SYNC.get(conn.sync, 1),)]) if v is None else ([], []),
 }

@@ -46,7 +46,31 @@ def _case(e: ast.Case) -> str:
 
 def _call(e: ast.Call) -> str:
     inside = "*" if e.star else ("DISTINCT " if e.distinct else "") + ", ".join(map(sql, e.args))
-    return f"{e.name}({inside})"
+    text = f"{e.name}({inside})"
+    if e.filter is not None:
+        text += f" FILTER (WHERE {sql(e.filter)})"
+    if e.over is not None:
+        text += f" OVER {_window(e.over)}"
+    return text
+
+
+def _window(w: ast.Window) -> str:
+    if w.base is not None and not (w.partition or w.order or w.frame):
+        return _name(w.base)
+    parts = [_name(w.base)] if w.base is not None else []
+    if w.partition:
+        parts.append("PARTITION BY " + ", ".join(map(sql, w.partition)))
+    if w.order:
+        parts.append("ORDER BY " + ", ".join(sql(o.expr) + (" DESC" if o.descending else "")
+                                             + ("" if o.nulls_first is None else
+                                                " NULLS FIRST" if o.nulls_first else " NULLS LAST")
+                                             for o in w.order))
+    if w.frame is not None:
+        f = w.frame
+        bounds = [kind if offset is None else f"{sql(offset)} {kind}" for kind, offset in (f.start, f.end)]
+        exclude = "" if f.exclude == "NO OTHERS" else f" EXCLUDE {f.exclude}"
+        parts.append(f"{f.unit} BETWEEN {bounds[0]} AND {bounds[1]}{exclude}")
+    return "(" + " ".join(parts) + ")"
 
 
 def _array(e: ast.ArrayCtor) -> str:

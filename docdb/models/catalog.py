@@ -59,6 +59,7 @@ class Catalog:
         self._entries = entries
         self.next_id = next_id
         self._folded: dict[str, str] | None = None  # lower-case name -> stored name, made on need
+        self._referencing: dict[str, list[tuple[str, dict]]] | None = None  # parent -> its children
 
     @classmethod
     def load(cls, items: Iterator[tuple[bytes, bytes]]) -> Catalog:
@@ -97,6 +98,17 @@ class Catalog:
         if entry is None:
             raise ProgrammingError(f"no table, collection or view named {name!r}")
         return entry
+
+    def referencing(self, name: str) -> list[tuple[str, dict]]:
+        """(table, foreign key) of every foreign key that names the table ``name`` (any case)
+        as its parent: what a change of one of its rows must answer to."""
+        if self._referencing is None:
+            found: dict[str, list[tuple[str, dict]]] = {}
+            for entry in self._entries.values():
+                for key in entry.get("foreign_keys", ()):
+                    found.setdefault(key["parent"].lower(), []).append((entry["name"], key))
+            self._referencing = found
+        return self._referencing.get(name.lower(), [])
 
     def names(self, kind: str) -> list[str]:
         return sorted(n for n, e in self._entries.items() if e["kind"] == kind)

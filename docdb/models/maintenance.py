@@ -23,7 +23,8 @@ def describe(entry: dict) -> dict[str, Any]:
 
     Tables: ``columns`` (name -> declared type and constraints, in order), ``types`` (name ->
     the docdb type it holds: INTEGER, REAL, TEXT, BOOLEAN, BLOB or JSON), ``primary_key``
-    (``[]`` for a hidden row id); collections and tables: ``engine`` and ``indexes`` (name ->
+    (``[]`` for a hidden row id), ``checks`` and ``foreign_keys`` (``docdb.models.constraints``);
+    collections and tables: ``engine`` and ``indexes`` (name ->
     ``{"fields": [...], "unique": bool, "implied": bool}``, ``implied`` for the indexes
     CREATE TABLE made for UNIQUE columns, which a copy of the table gets without asking);
     views: ``sql`` and ``columns``.
@@ -42,6 +43,8 @@ def describe(entry: dict) -> dict[str, Any]:
         out["types"] = {column.name: column.type for column in schema.columns}
         out["primary_key"] = list(entry.get("primary_key") or [])
         out["autoincrement"] = bool(entry.get("autoincrement"))
+        out["checks"] = copy.deepcopy(entry.get("checks", []))
+        out["foreign_keys"] = copy.deepcopy(entry.get("foreign_keys", []))
         implied = set(constraint_indexes(schema))
     out["indexes"] = {name: {"fields": [field for field, _order in spec["fields"]],
                              "unique": bool(spec["unique"]), "implied": name in implied}

@@ -115,7 +115,13 @@ def rename_object(txn: Transaction, entry: dict, new_name: str) -> dict:
     catalog = txn.catalog.without(entry["name"]).with_entry(changed)
     _publish(txn, catalog, entry["name"])  # the old name's entry goes
     _publish(txn, catalog, new_name)
-    return changed
+    for child, _ in catalog.referencing(entry["name"]):  # foreign keys follow their parent, as in SQLite
+        other = edited(txn.catalog.get(child))
+        for key in other["foreign_keys"]:
+            if key["parent"].lower() == entry["name"].lower():
+                key["parent"] = new_name
+        update_entry(txn, other)
+    return txn.catalog.get(new_name)
 
 
 def update_entry(txn: Transaction, changed: dict) -> None:

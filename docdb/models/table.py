@@ -26,6 +26,7 @@ import orjson
 from docdb.errors import DataError, IntegrityError, ProgrammingError
 from docdb.models import keycode
 from docdb.models.catalog import SEQUENCE_PREFIX, SYSTEM, edited
+from docdb.models.constraints import Rules, normalized_checks, normalized_foreign_keys, rules_for
 from docdb.models.gcpause import without_collection
 from docdb.models.index import Access, choose
 from docdb.models.objects import (
@@ -64,9 +65,14 @@ _INFINITIES = (float("inf"), float("-inf"))
 
 
 def create_table(txn: Transaction, name: str, columns: dict, primary_key: Any, engine: str,
-                 autoincrement: bool = False) -> None:
+                 autoincrement: bool = False, checks: Any = None, foreign_keys: Any = None) -> None:
     schema = TableSchema.define(check_name(name, "table"), columns, primary_key)
     extra: dict[str, Any] = {"columns": dict(columns), "primary_key": list(schema.primary_key)}
+    names = [c.name for c in schema.columns]
+    if checks:
+        extra["checks"] = normalized_checks(name, names, checks)
+    if foreign_keys:
+        extra["foreign_keys"] = normalized_foreign_keys(name, names, foreign_keys)
     if autoincrement:
         if schema.rowid_column is None:
             raise ProgrammingError(f"table {name}: AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY")
@@ -82,6 +88,7 @@ class Table:
         self._session = session
         self.name = check_name(name, "table")
         self._schema: tuple[dict, TableSchema] | None = None
+        self._rules: tuple[dict, Rules] | None = None
 
     def __repr__(self) -> str:
         return f"Table({self.name!r})"
@@ -176,13 +183,124 @@ class Table:
             return [[row[names.index(f)]] for f in fields]
         return values
 
-    def _write(self, txn: Transaction, entry: dict, key: bytes, old: tuple | None, new: tuple | None) -> None:
+    def _write(self, txn: Transaction, entry: dict, key: bytes, old: tuple | None, new: tuple | None,
+               was: tuple | None | bool = True) -> None:
+        """Every row write of the table: its CHECKs and foreign keys first, the row and its
+        index entries, then what the change does to rows of tables referencing this one --
+        judged from ``was``, the row before the statement changed it (True: ``old``; False:
+        the children are answered by another write, as when an update moves a row's key)."""
         schema = self.schema_of(entry)
+        if new is not None and ("checks" in entry or "foreign_keys" in entry):
+            rules = self.rules_of(entry)
+            rules.check_row(self.name, [c.name for c in schema.columns], new)
+            for foreign_key in rules.foreign_keys:
+                self._check_parent(txn, schema, foreign_key, old, new)
         write_indexes(txn, entry, key, old, new, self._values_of(schema),
                       lambda values: any(v is None for vs in values for v in vs))
         txn.put(entry["id"], key, self._encode(schema, new) if new is not None else None)
         if new is None:
             txn.next_rowids.pop(entry["id"], None)  # the largest row id may be gone
+        before = old if was is True else was or None
+        if before is not None:
+            for child, foreign_key in txn.catalog.referencing(self.name):
+                self._change_children(txn, schema, child, foreign_key, before, new)
+
+    def rules_of(self, entry: dict) -> Rules:
+        """The CHECKs (compiled) and foreign keys of this version of the table's entry."""
+        if self._rules is None or self._rules[0] is not entry:
+            columns = [c.name for c in self.schema_of(entry).columns]
+            self._rules = (entry, rules_for(self.name, columns, entry))
+        return self._rules[1]
+
+    def _check_parent(self, txn: Transaction, schema: TableSchema, foreign_key: dict, old: tuple | None,
+                      new: tuple) -> None:
+        """A child row's key must name a parent row -- unless a part of it is NULL, or an
+        update left it as it was."""
+        names = [c.name for c in schema.columns]
+        values = [new[names.index(c)] for c in foreign_key["columns"]]
+        if any(v is None for v in values) or (
+                old is not None and values == [old[names.index(c)] for c in foreign_key["columns"]]):
+            return
+        parent = foreign_key["parent"]
+        if txn.catalog.get(parent) is None or txn.catalog.get(parent)["kind"] != "table":
+            raise IntegrityError(f"FOREIGN KEY constraint failed: table {self.name} references {parent}, "
+                                 "which is no table")
+        if not Table(self._session, parent).holds_key(txn, foreign_key["parent_columns"], values, self.name):
+            shown = ", ".join(f"{c} = {v!r:.60}" for c, v in zip(foreign_key["columns"], values))
+            raise IntegrityError(f"FOREIGN KEY constraint failed{_label(foreign_key)}: table {self.name} "
+                                 f"({shown}) has no row in {parent} to refer to")
+
+    def holds_key(self, reader: Any, columns: list[str], values: list, child: str) -> bool:
+        """Whether a row's ``columns`` (empty: the primary key) equal ``values``; the columns
+        must be the primary key or have a UNIQUE index, as SQLite requires of a parent key."""
+        entry = self._entry(reader)
+        schema = self.schema_of(entry)
+        columns = self.parent_key(entry, columns, child)
+        if [c.lower() for c in columns] == [k.lower() for k in schema.primary_key]:
+            try:
+                key = self._pk_key(schema, values)
+            except (DataError, ProgrammingError):
+                return False  # a value the key's type cannot hold: no row has it
+            return reader.get(entry["id"], key) is not None
+        try:
+            where = {schema.column(c).name: check_value(self.name, schema.column(c), v)
+                     for c, v in zip(columns, values)}
+        except DataError:
+            return False
+        return any(True for _ in self._select(where, None, 1)[0])
+
+    def parent_key(self, entry: dict, columns: list[str], child: str) -> list[str]:
+        """The columns a foreign key into this table names: given, or the primary key --
+        "foreign key mismatch" unless they are the primary key or UNIQUE."""
+        schema = self.schema_of(entry)
+        chosen = list(columns) or list(schema.primary_key)
+        folded = [c.lower() for c in chosen]
+        unique = [[f.lower() for f in index_fields(ix)] for ix in entry["indexes"].values()
+                  if ix.get("unique")]
+        if not chosen or (folded != [k.lower() for k in schema.primary_key] and folded not in unique):
+            raise ProgrammingError(f'foreign key mismatch - "{child}" referencing "{self.name}"')
+        return chosen
+
+    def _change_children(self, txn: Transaction, schema: TableSchema, child: str, foreign_key: dict,
+                         old: tuple, new: tuple | None) -> None:
+        """A parent row deleted, or its key changed: the referencing rows of ``child`` are
+        refused (NO ACTION, RESTRICT), follow (CASCADE), or lose their key (SET NULL, SET DEFAULT)."""
+        names = [c.name.lower() for c in schema.columns]
+        entry = txn.catalog.require(self.name, "table")
+        columns = self.parent_key(entry, foreign_key["parent_columns"], child)
+        before = [old[names.index(c.lower())] for c in columns]
+        after = None if new is None else [new[names.index(c.lower())] for c in columns]
+        if any(v is None for v in before) or before == after:
+            return
+        action = foreign_key["on_delete" if new is None else "on_update"]
+        table = Table(self._session, child)
+        where = dict(zip(foreign_key["columns"], before))
+        referring = [pk for pk, row in table.candidates(where)[1]
+                     if all(row[i] == v for i, v in table._positions(where))]
+        if not referring:
+            return
+        if action in ("NO ACTION", "RESTRICT"):
+            shown = ", ".join(f"{c} = {v!r:.60}" for c, v in zip(columns, before))
+            raise IntegrityError(f"FOREIGN KEY constraint failed{_label(foreign_key)}: {len(referring)} "
+                                 f"row(s) of {child} still refer to the row of {self.name} with {shown}")
+        for pk in referring:
+            if action == "CASCADE" and new is None:
+                table.delete(pk)
+            elif action == "CASCADE":
+                table.update(pk, dict(zip(foreign_key["columns"], after or ())))
+            else:
+                child_schema = table.schema()
+                values = [_default(child_schema.column(c)) if action == "SET DEFAULT" else None
+                          for c in foreign_key["columns"]]
+                table.update(pk, dict(zip(foreign_key["columns"], values)))
+                parent_columns = foreign_key["parent_columns"]
+                if None not in values and not self.holds_key(txn, parent_columns, values, child):
+                    raise IntegrityError(f"FOREIGN KEY constraint failed{_label(foreign_key)}: the default "
+                                         f"{values!r:.60} of {child} names no row of {self.name}")
+
+    def _positions(self, where: dict) -> list[tuple[int, Any]]:
+        names = [c.name for c in self.schema().columns]
+        return [(names.index(c), v) for c, v in where.items()]
 
     def _next_rowid(self, txn: Transaction, entry: dict) -> int:
         """The largest row id (or INTEGER PRIMARY KEY) + 1; with AUTOINCREMENT, also above any
@@ -260,8 +378,9 @@ class Table:
                 if txn.get(entry["id"], new_key) is not None:
                     raise IntegrityError(f"table {self.name}: primary key "
                                          f"{self._pk_of(schema, new_key)!r} already exists")
-                self._write(txn, entry, key, old, None)
-                old = None
+                self._write(txn, entry, key, old, None, was=False)
+                self._write(txn, entry, new_key, None, new, was=old)
+                return True
             self._write(txn, entry, new_key, old, new)
             return True
 
@@ -273,6 +392,13 @@ class Table:
                 return False
             self._write(txn, entry, key, old, None)
             return True
+
+    def delete_all(self) -> int:
+        """Delete every row, one at a time, so that tables referencing this one answer for
+        each (what DROP TABLE does first to a table others refer to, as in SQLite)."""
+        with self._session.writing():
+            keys = [pk for pk, _ in self.candidates()[1]]
+            return sum(self.delete(pk) for pk in keys)
 
     # ----- reads ----------------------------------------------------------------------
 
@@ -438,9 +564,11 @@ class Table:
         entry = self._entry(reader)
         return sum(len(keys) for keys, _ in reader.scan_batches(entry["id"]))
 
-    def add_column(self, name: str, spec: str) -> None:
+    def add_column(self, name: str, spec: str, checks: Any = None, foreign_keys: Any = None) -> None:
         """A new last column; rows already stored read it as its default (or NULL). As in
-        SQLite, it cannot be UNIQUE or a primary key, nor NOT NULL without a default."""
+        SQLite, it cannot be UNIQUE or a primary key, nor NOT NULL without a default; its
+        ``checks`` (and ``foreign_keys``, in ``create_table``'s forms) join the table's, and
+        the rows already there must pass the checks."""
         with self._session.writing() as txn:
             entry = self._entry(txn)
             if any(c.lower() == str(name).lower() for c in entry["columns"]):
@@ -455,7 +583,74 @@ class Table:
                                        "with default value NULL")
             changed = edited(entry)
             changed["columns"][name] = spec
+            names = [*entry["columns"], name]
+            if checks:
+                changed["checks"] = [*entry.get("checks", ()), *normalized_checks(self.name, names, checks)]
+            if foreign_keys:
+                changed["foreign_keys"] = [*entry.get("foreign_keys", ()),
+                                           *normalized_foreign_keys(self.name, names, foreign_keys)]
             update_entry(txn, changed)
+            if checks:
+                rules, wider = self.rules_of(changed), self.schema_of(changed)
+                for _, raw in txn.scan(entry["id"]):
+                    rules.check_row(self.name, names, self._decode(wider, raw))
+
+    def rename_column(self, name: str, new_name: str, checks: list[dict] | None = None) -> None:
+        """Call a column another name, in the table's indexes and foreign keys and in those
+        of tables referencing it; ``checks``: the table's CHECKs with the column renamed (the
+        query layer rewrites their SQL)."""
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            column = self.schema_of(entry).column(name).name
+            if any(c.lower() == str(new_name).lower() for c in entry["columns"]) and \
+                    column.lower() != str(new_name).lower():
+                raise ProgrammingError(f"table {self.name}: duplicate column name: {new_name}")
+            check_name(new_name, "column")
+
+            def renamed(names: list[str]) -> list[str]:
+                return [new_name if n.lower() == column.lower() else n for n in names]
+            changed = edited(entry)
+            changed["columns"] = {new_name if c == column else c: spec
+                                  for c, spec in entry["columns"].items()}
+            changed["primary_key"] = renamed(entry["primary_key"])
+            for index in changed["indexes"].values():
+                index["fields"] = [[renamed([f])[0], order] for f, order in index["fields"]]
+            for key in changed.get("foreign_keys", ()):
+                key["columns"] = renamed(key["columns"])
+                if key["parent"].lower() == self.name.lower():
+                    key["parent_columns"] = renamed(key["parent_columns"])
+            if checks is not None:
+                changed["checks"] = checks
+            update_entry(txn, changed)
+            for child, _ in txn.catalog.referencing(self.name):
+                if child.lower() == self.name.lower():
+                    continue
+                other = edited(txn.catalog.require(child, "table"))
+                for key in other["foreign_keys"]:
+                    if key["parent"].lower() == self.name.lower():
+                        key["parent_columns"] = renamed(key["parent_columns"])
+                update_entry(txn, other)
+
+    def drop_column(self, name: str, reads: Any = None) -> None:
+        """Remove a column and its values from every row. Refused, as SQLite refuses it, for
+        a primary key or UNIQUE column, one an index or a foreign key holds, one a CHECK
+        reads (``reads(sql, column)`` says whether it does; the query layer gives it), or
+        the table's only column."""
+        with self._session.writing() as txn:
+            entry = self._entry(txn)
+            schema = self.schema_of(entry)
+            column = schema.column(name)
+            problem = _undroppable(entry, schema, column.name, reads)
+            if problem:
+                raise ProgrammingError(f"cannot drop column \"{column.name}\" of {self.name}: {problem}")
+            position = [c.name for c in schema.columns].index(column.name)
+            changed = edited(entry)
+            del changed["columns"][column.name]
+            rows = [(key, self._decode(schema, raw)) for key, raw in txn.scan(entry["id"])]
+            update_entry(txn, changed)
+            narrower = self.schema_of(changed)
+            for key, row in rows:
+                txn.put(entry["id"], key, self._encode(narrower, row[:position] + row[position + 1:]))
 
     # ----- indexes --------------------------------------------------------------------
 
@@ -487,6 +682,39 @@ class Table:
 
 
 _SCHEMAS: dict[int, tuple[dict, TableSchema]] = {}  # id(catalog entry) -> (that entry, its schema)
+
+
+def _undroppable(entry: dict, schema: TableSchema, column: str, reads: Any) -> str | None:
+    """Why ``column`` cannot be dropped, or None (a column a foreign key refers to is the
+    parent's primary key or UNIQUE, refused as such)."""
+    folded = column.lower()
+    if folded in (k.lower() for k in schema.primary_key):
+        return "it is the PRIMARY KEY"
+    if schema.column(column).unique:
+        return "it is UNIQUE"
+    if len(schema.columns) == 1:
+        return "no other columns exist"
+    for name, index in entry["indexes"].items():
+        if folded in (f.lower() for f in index_fields(index)):
+            return f"index {name} is on it"
+    for key in entry.get("foreign_keys", ()):
+        if folded in (c.lower() for c in key["columns"]):
+            return f"it is in a foreign key to {key['parent']}"
+    for check in entry.get("checks", ()):
+        if reads is not None and reads(check["sql"], column):
+            return f"CHECK ({check['sql']}) reads it"
+    return None
+
+
+def _default(column: Any) -> Any:
+    """What a column holds when nothing is given: its default (a time default taken now), or NULL."""
+    if not column.has_default:
+        return None
+    return column.default() if isinstance(column.default, TimeDefault) else column.default
+
+
+def _label(foreign_key: dict) -> str:
+    return f" ({foreign_key['name']})" if foreign_key.get("name") else ""
 
 
 def _parsed_schema(name: str, entry: dict) -> TableSchema:

@@ -213,7 +213,7 @@ def test_registry_shapes():
                  "glob"):
         assert lookup_scalar(name.upper()).name == name
     assert set(AGGREGATES) == {"count", "sum", "total", "avg", "min", "max", "group_concat", "string_agg",
-                               "array_agg", "every", "any", "some"}
+                               "array_agg", "every", "any", "some", "json_group_array", "json_group_object"}
     assert is_aggregate("COUNT") and is_aggregate("max") and not is_aggregate("abs")
     assert lookup_aggregate("Sum") is functions.Sum
 

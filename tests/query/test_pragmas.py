@@ -31,7 +31,7 @@ def both(tmp_path):
         "PRAGMA main.table_info('t')",
         "PRAGMA index_info(t_score)",
         "PRAGMA user_version",
-        "PRAGMA foreign_keys",
+        "PRAGMA foreign_key_list(t)",
         "PRAGMA table_info(nope)",
         "PRAGMA no_such_pragma",
         "PRAGMA foreign_keys = ON",
@@ -44,6 +44,19 @@ def test_same_answers_as_sqlite3(both, sql):
     assert (got.description is None) == (expected.description is None)
     if got.description:
         assert [d[0] for d in got.description] == [d[0] for d in expected.description]
+
+
+def test_foreign_keys_read_as_sqlite3_with_them_on(both):
+    mine, theirs = both
+    theirs.execute("PRAGMA foreign_keys = ON")
+    assert mine.execute("PRAGMA foreign_keys").fetchall() == theirs.execute("PRAGMA foreign_keys").fetchall()
+    for conn in both:
+        conn.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, t_id INTEGER REFERENCES t ON DELETE CASCADE, "
+                     "u TEXT, FOREIGN KEY (u) REFERENCES t (u) ON UPDATE SET NULL)")
+    got = mine.execute("PRAGMA foreign_key_list(c)")
+    want = theirs.execute("PRAGMA foreign_key_list(c)")
+    assert sorted(got.fetchall()) == sorted(want.fetchall())
+    assert [d[0] for d in got.description] == [d[0] for d in want.description]
 
 
 def test_index_list_names_docdb_indexes(both):

@@ -1,0 +1,77 @@
+"""WITH RECURSIVE: a CTE that reads itself, run as SQLite runs it.
+
+``Recursive`` yields the initial SELECT's rows and queues them; then, one queued
+row at a time, it runs the recursive SELECT with the CTE's name standing for
+that row alone (``WorkingRow``), yields what comes out and queues it too, until
+the queue is empty. ``UNION`` drops rows already produced (which is what makes
+a walk over a cyclic graph end); ``UNION ALL`` keeps them. The rows are yielded
+as they are made, so a recursion that does not end by itself can still be read
+under a LIMIT; past ``MAX_ROWS`` rows it is stopped with an error rather than
+left to run out of memory.
+May import: the standard library, ``docdb.errors`` and ``query``'s own modules.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from docdb.errors import OperationalError
+from query.expressions import Env
+from query.plan import Plan, row_key
+
+__all__ = ["MAX_ROWS", "Recursive", "WorkingRow"]
+
+MAX_ROWS = 10_000_000  # rows a recursive CTE may produce before it is taken for a runaway
+
+
+@dataclass(eq=False)
+class WorkingRow(Plan):
+    """The row of a recursive CTE the recursive SELECT is working from."""
+    name: str
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        return iter(env.cache.get(id(self), ()))
+
+    def label(self) -> str:
+        return f"RECURSIVE ROW OF {self.name}"
+
+
+@dataclass(eq=False)
+class Recursive(Plan):
+    initial: Plan
+    step: Plan  # reads ``working``
+    working: WorkingRow
+    union: bool  # UNION (each row once) rather than UNION ALL
+    name: str
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        queue: deque[tuple] = deque()
+        seen: set | None = set() if self.union else None
+        produced = 0
+        rows = self.initial.rows(env)
+        while True:
+            for row in rows:
+                if seen is not None:
+                    key = row_key(row)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                produced += 1
+                if produced > MAX_ROWS:
+                    raise OperationalError(
+                        f"recursive CTE {self.name} has made {MAX_ROWS:,} rows and goes on: its recursive "
+                        "SELECT needs a WHERE that ends it (or read it under a LIMIT)")
+                queue.append(row)
+                yield row
+            if not queue:
+                return
+            env.cache[id(self.working)] = (queue.popleft(),)
+            rows = list(self.step.rows(env))
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.initial, self.step)
+
+    def label(self) -> str:
+        return f"RECURSIVE {self.name} ({'UNION' if self.union else 'UNION ALL'})"
