@@ -18,6 +18,7 @@ SUITES = {
     "transfer": "bench.transfer",
     "processes": "bench.processes",
     "load": "bench.load",
+    "language": "bench.language",
 }
 
 

@@ -207,6 +207,7 @@ class Exists(Expr):
 @dataclass(frozen=True)
 class Subquery(Expr):
     query: Query
+    bag: bool = False  # PartiQL: the subquery's whole answer, a bag -- not its one value
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,9 @@ class Select(Node):
     group_by: tuple[Expr, ...] = ()
     having: Expr | None = None
     windows: tuple[tuple[str, Window], ...] = ()  # WINDOW name AS (...), ...
+    group_names: tuple[str | None, ...] = ()  # PartiQL's GROUP BY expr AS name, one per key
+    group_as: str | None = None  # PartiQL's GROUP AS g: each group's rows, as a bag of structs
+    pivot: bool = False  # PartiQL's PIVOT v AT k: ``value`` is [k, v]; the rows fold into one struct
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from query.parser import parse_one
 from query.planner import Planner
 from query.pragmas import pragma
 from query.scope import Scope, Source
-from query.values import MISSING
+from query.values import MISSING, struct
 
 __all__ = ["Result", "evaluate", "execute", "execute_many"]
 
@@ -120,10 +120,13 @@ def execute_many(conn: Any, statement: Any, params: Any) -> Result | None:
     return Result(None, iter(()), count, last)
 
 
-def evaluate(conn: Any, text: str, bindings: dict | None = None) -> Any:
+def evaluate(conn: Any, text: str, bindings: dict | None = None, permissive: bool = False) -> Any:
     """PartiQL's answer to ``text``: a bare expression's value, or the query's bag (a list)
     of structs -- or of values, for SELECT VALUE -- with MISSING kept. ``bindings`` are
-    named values the statement reads like variables (a FROM over one ranges over it)."""
+    named values the statement reads like variables (a FROM over one ranges over it).
+    ``permissive``: PartiQL's permissive mode -- a name bound to nothing, a path into NULL
+    and a comparison of values of different kinds are MISSING (else they are docdb's SQL:
+    an error, NULL, SQLite's order)."""
     statement = parse_one(text)
     if not isinstance(statement, ast.Query):
         return execute(conn, statement).rowcount
@@ -131,9 +134,9 @@ def evaluate(conn: Any, text: str, bindings: dict | None = None) -> Any:
     root = Scope([Source(name, None) for name in names], implicit_fields=False) if names else None
     env = Env((), conn, outer=(tuple((bindings or {}).values()),) if names else ())
     plan, columns = Planner(SessionCatalog(conn), partiql=True, functions=getattr(conn, "functions", None),
-                            statement=statement).query(statement, root)
+                            statement=statement, permissive=permissive).query(statement, root)
     rows = list(_guarded(plan.rows(env)))
-    if statement.bare:
+    if statement.bare or isinstance(statement.body, ast.Select) and statement.body.pivot:
         return rows[0][0] if rows else MISSING
     if _selects_value(statement.body) or columns == ["*"]:
         return [row[0] for row in rows]
@@ -141,14 +144,15 @@ def evaluate(conn: Any, text: str, bindings: dict | None = None) -> Any:
 
 
 def _struct(columns: list[str], row: tuple) -> dict:
-    """A PartiQL result row: its named values, with each ``t.*`` merged in; MISSING left out."""
-    made: dict = {}
+    """A PartiQL result row: its named values, with each ``t.*`` merged in; MISSING left out
+    (a name given twice is there twice: ``values.Fields``)."""
+    pairs: list = []
     for name, value in zip(columns, row):
         if name == "*" and isinstance(value, dict):
-            made.update(value)
+            pairs += value.items()
         elif value is not MISSING:
-            made[name] = value
-    return made
+            pairs.append((name, value))
+    return struct(pairs)
 
 
 def _selects_value(body: Any) -> bool:

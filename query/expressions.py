@@ -27,10 +27,11 @@ from query import functions as fn
 from query import jsonfunctions as jf
 from query import values as v
 from query.inline import FIXED, SIMPLE
+from query.numbers import numeric_affinity
 from query.scope import Ref, Scope
 from query.udf import BUILTINS
 
-__all__ = ["Compiled", "Context", "Env", "compile_expr", "navigate"]
+__all__ = ["Compiled", "Context", "Env", "as_bag", "compile_expr", "navigate"]
 
 MISSING = v.MISSING
 Compiled = Callable[[tuple, "Env"], Any]
@@ -68,12 +69,12 @@ class Context:
     # above an aggregation: a mark is added here by each expression that reads a group's row
     # (a bare column, a correlated subquery), so the aggregation keeps one only if asked
     group_rows_read: list = field(default_factory=list)
+    # PartiQL's permissive mode: a name bound to nothing, a path into NULL, a comparison of
+    # values of different kinds are MISSING (query.executor.evaluate)
+    permissive: bool = False
 
 
-class Bag(list):
-    """PartiQL's bag (``<<...>>``): a collection with no order, so no element has a position."""
-
-    __slots__ = ()
+Bag, Fields = v.Bag, v.Fields
 
 
 class Spread(Bag):
@@ -137,6 +138,85 @@ def _field(base: Compiled, step: str) -> Compiled:
         return (f"({found} if type({t} := {emitter.value(base)}) is dict and ({found} := {t}.get({name}, "
                 f"MISSING)) is not MISSING else {emitter.constant(navigate)}({t}, {name}))")
     return _emits(field, value=emit)
+
+
+def _rows_of(left: ast.Expr, right: ast.Expr) -> bool:
+    """Whether both sides are row values of one width: ``(a, b) = (1, 2)``."""
+    return all(isinstance(side, ast.ArrayCtor) and not side.bag and len(side.items) > 1
+               for side in (left, right)) and len(left.items) == len(right.items)  # type: ignore[attr-defined]
+
+
+def _row_comparison(node: ast.Binary, scope: Scope, ctx: Context) -> Compiled:
+    """SQLite's row-value comparison: pair by pair, the first pair that is not equal
+    decides (``=``/``!=``: any unequal pair); a NULL met before that makes it NULL."""
+    lefts = [compile_expr(x, scope, ctx) for x in node.left.items]  # type: ignore[attr-defined]
+    rights = [compile_expr(x, scope, ctx) for x in node.right.items]  # type: ignore[attr-defined]
+    op, decide = node.op, _BINARY[node.op]
+
+    def compare(row: tuple, env: Env) -> Any:
+        unknown = False
+        for left, right in zip(lefts, rights):
+            a, b = left(row, env), right(row, env)
+            if a is None or b is None or a is MISSING or b is MISSING:
+                unknown = True
+                if op in ("=", "!="):
+                    continue
+                return None
+            if v.eq(a, b) is True:
+                continue
+            if op in ("=", "!="):
+                return op == "!="
+            return decide(a, b)
+        if unknown:
+            return None
+        return op in ("=", "<=", ">=")
+    return compare
+
+
+def _comparable(compare: Callable[[Any, Any], Any], left: Compiled, right: Compiled) -> Compiled:
+    """PartiQL's permissive ordering: a number and text that spells one compare as numbers;
+    values of kinds that do not compare (a number and other text) give MISSING, where SQL
+    orders them."""
+    def permissive(row: tuple, env: Env) -> Any:
+        a, b = left(row, env), right(row, env)
+        if a is None or b is None or a is MISSING or b is MISSING:
+            return MISSING if a is MISSING or b is MISSING else None
+        if _kind(a) != _kind(b):
+            a, b = _as_number(a), _as_number(b)
+            if a is None or b is None:
+                return MISSING
+        return compare(a, b)
+    return permissive
+
+
+def _as_number(value: Any) -> Any:
+    if _kind(value) == "number":
+        return value
+    return numeric_affinity(value) if isinstance(value, str) else None  # only text that is a number
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__ if not isinstance(value, (dict, list)) else "container"
+
+
+def _step(index: ast.Expr, scope: Scope, ctx: Context) -> Compiled:
+    """A ``[index]`` step. In PartiQL only a literal names a struct's field this way
+    (``s['a']``); a computed one (``s[v]``) reaches array elements, and in a struct, nothing."""
+    compiled = compile_expr(index, scope, ctx)
+    if not ctx.partiql or isinstance(index, (ast.Literal, ast.Cast)):  # a CAST names it explicitly
+        return compiled
+
+    def position(row: tuple, env: Env) -> Any:
+        value = compiled(row, env)
+        return value if not isinstance(value, str) else _NO_FIELD
+    return position
+
+
+_NO_FIELD = object()  # a step that names no field of any struct
 
 
 def _column(ref: Ref) -> Compiled:
@@ -250,19 +330,26 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
             names, tail = path
             return _reference(names, tail, scope, ctx)
         base = compile_expr(node.base, scope, ctx)
-        step = node.name if isinstance(node, ast.Field) else compile_expr(node.index, scope, ctx)
-        return _walk(base, (step,))
+        step = node.name if isinstance(node, ast.Field) else _step(node.index, scope, ctx)
+        walked = _walk(base, (step,))
+        if ctx.permissive:  # a path into NULL is MISSING
+            return lambda row, env: MISSING if base(row, env) is None else walked(row, env)
+        return walked
+    if isinstance(node, ast.Binary) and node.op in _COMPARING and _rows_of(node.left, node.right):
+        return _row_comparison(node, scope, ctx)
     if isinstance(node, ast.Binary):
         left, right = compile_expr(node.left, scope, ctx), compile_expr(node.right, scope, ctx)
         fold = _folding(node, ctx) if node.op in _COMPARING else None
         if fold is not None:  # a COLLATE on either side: both compare as the collation folds them
             left, right = _folded(left, fold), _folded(right, fold)
+        if ctx.permissive and node.op in ("<", "<=", ">", ">="):
+            return _comparable(_BINARY[node.op], left, right)
         return _binary(_BINARY[node.op], left, right)
     if isinstance(node, ast.Logical):
         left, right = compile_expr(node.left, scope, ctx), compile_expr(node.right, scope, ctx)
         return _logical(left, right, decides=node.op == "OR")
     if isinstance(node, ast.Unary):
-        return _unary(node.op, compile_expr(node.operand, scope, ctx))
+        return _unary(node.op, compile_expr(node.operand, scope, ctx), ctx.permissive)
     if isinstance(node, ast.Is):
         return _is(node, scope, ctx)
     if isinstance(node, ast.NullTest):
@@ -299,7 +386,7 @@ def compile_expr(node: ast.Expr, scope: Scope, ctx: Context) -> Compiled:  # noq
     if isinstance(node, ast.ObjectCtor):
         return _object(node, scope, ctx)
     if isinstance(node, ast.ArrayCtor):
-        items = [compile_expr(item, scope, ctx) for item in node.items]
+        items = [compile_expr(as_bag(item, ctx), scope, ctx) for item in node.items]
         kind = Bag if node.bag else list
         if ctx.partiql:
             return lambda row, env: kind([item(row, env) for item in items])
@@ -346,10 +433,15 @@ def _reference(names: tuple[str, ...], tail: tuple, scope: Scope, ctx: Context) 
         ctx.group_rows_read.append(names)
         inner = _reference(names, tail, ctx.group_input,
                            Context(ctx.plan_query, partiql=ctx.partiql, functions=ctx.functions,
-                                   subquery=ctx.subquery))
+                                   subquery=ctx.subquery, permissive=ctx.permissive))
         return lambda row, env: inner(row[0], env)
-    ref = scope.resolve(names)
-    steps = tuple(compile_expr(step, scope, ctx) if isinstance(step, ast.Expr) else step for step in tail)
+    try:
+        ref = scope.resolve(names)
+    except ProgrammingError:
+        if ctx.partiql and ctx.permissive:  # PartiQL's permissive mode: a name bound to nothing is MISSING
+            return lambda row, env: MISSING
+        raise
+    steps = tuple(_step(step, scope, ctx) if isinstance(step, ast.Expr) else step for step in tail)
     return _walk(_column(ref), ref.rest + steps)
 
 
@@ -441,7 +533,10 @@ def _binary(op: Callable[[Any, Any], Any], left: Compiled, right: Compiled) -> C
     return binary
 
 
-def _unary(op: str, operand: Compiled) -> Compiled:
+def _unary(op: str, operand: Compiled, permissive: bool = False) -> Compiled:
+    if op == "NOT" and permissive:  # NOT of a struct or array is MISSING (PartiQL)
+        return lambda row, env: MISSING if isinstance(x := operand(row, env), (dict, list)) else \
+            v.not_(v.truth(x))
     if op == "NOT":
         return lambda row, env: v.not_(v.truth(operand(row, env)))
     if op == "-":
@@ -636,32 +731,45 @@ def _star_struct(node: ast.StarStruct, scope: Scope) -> Compiled:
     sources = [scope.source(alias) for alias in node.aliases]
 
     def merge(row: tuple, env: Env) -> dict:
-        made: dict = {}
+        pairs: list = []
         for position, src in enumerate(sources, 1):
             assert src is not None
             if src.columns is not None:
-                made.update(zip(src.columns, row[src.offset:src.offset + len(src.columns)]))
+                pairs += zip(src.columns, row[src.offset:src.offset + len(src.columns)])
                 continue
             value = row[src.offset]
             if isinstance(value, dict):
-                made.update(value)
-            elif value is not MISSING:
-                made[f"_{position}"] = value  # PartiQL names a non-struct by its position
-        return made
+                pairs += value.items()
+            elif value is not MISSING:  # PartiQL names a non-struct by its position, an AT name by itself
+                pairs.append((src.alias if src.origin == "position" else f"_{position}", value))
+        return v.struct(pairs)
     return merge
 
 
+def as_bag(node: ast.Expr, ctx: Context) -> ast.Expr:
+    """In PartiQL, a ``(SELECT VALUE ...)`` that builds part of an array or struct is the bag
+    of its values, not one of them."""
+    if ctx.partiql and isinstance(node, ast.Subquery) and isinstance(node.query.body, ast.Select) \
+            and node.query.body.value is not None and not node.query.body.pivot:
+        return ast.Subquery(node.query, bag=True, pos=node.pos)
+    return node
+
+
 def _object(node: ast.ObjectCtor, scope: Scope, ctx: Context) -> Compiled:
-    pairs = [(compile_expr(k, scope, ctx), compile_expr(val, scope, ctx)) for k, val in node.pairs]
+    pairs = [(compile_expr(k, scope, ctx), compile_expr(as_bag(val, ctx), scope, ctx))
+             for k, val in node.pairs]
+    partiql = ctx.partiql
 
     def construct(row: tuple, env: Env) -> dict:
-        made = {}
+        made = []
         for key, value in pairs:
             name = key(row, env)
             if not isinstance(name, str):
+                if partiql:  # permissive: a field whose name is no text is left out
+                    continue
                 raise DataError(f"an object's keys are text, not {name!r:.40}")
             item = value(row, env)
             if item is not MISSING:  # PartiQL: a MISSING value leaves the field out
-                made[name] = item
-        return made
+                made.append((name, item))
+        return v.struct(made)
     return construct

@@ -546,6 +546,19 @@ SESSION: dict[str, Callable[[Any], object]] = {
 }
 
 
+def _collection_aggregate(name: str) -> Callable[[object], object]:
+    """PartiQL's COLL_COUNT, COLL_SUM...: the aggregate over a collection's elements (NULL
+    for anything that is not a collection)."""
+    def apply(collection: object) -> object:
+        if not isinstance(collection, list):
+            return None
+        aggregate = AGGREGATES[name]()
+        for value in collection:
+            aggregate.step(value)
+        return aggregate.final()
+    return apply
+
+
 def _needs_session(name: str) -> Callable[[], object]:
     def unbound() -> object:
         raise ValueError(f"{name}() reads the connection, and is called through a statement")
@@ -593,6 +606,8 @@ def _table() -> dict[str, ScalarFunction]:
     specs += [("unhex", _unhex, 1, 2), ("sqlite_version", lambda: SQLITE_VERSION, 0, 0),
               ("sqlite_source_id", lambda: SOURCE_ID, 0, 0)]
     specs += [(name, _needs_session(name), 0, 0) for name in SESSION]
+    specs += [(f"coll_{name}", _collection_aggregate(name), 1, 1)
+              for name in ("count", "sum", "avg", "min", "max", "every", "any", "some")]
     table = {name: ScalarFunction(name, _null_for_missing(fn), lo, hi) for name, fn, lo, hi in specs}
     table["typeof"] = ScalarFunction("typeof", type_name, 1, 1)
     return table

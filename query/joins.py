@@ -65,8 +65,10 @@ def _aliases(expr: ast.Expr, units: list[Unit], outer: Scope | None, implicit: b
     (not so for what a FROM item ranges over: there a bare name is a source or a variable)."""
     if has_subquery(expr):
         return None
-    probe = Scope([Source(u.source.alias, u.source.columns, rowid=u.source.rowid) for u in units],
-                  implicit_fields=implicit)
+    sources = [Source(u.source.alias, u.source.columns, rowid=u.source.rowid) for u in units]
+    owners = {u.at.alias: u.source.alias for u in units if u.at is not None}  # AT names are their unit's
+    sources += [Source(name, None, origin="position") for name in owners]
+    probe = Scope(sources, implicit_fields=implicit)
     found: set[str] = set()
     for path in source_paths(expr):
         try:
@@ -74,7 +76,7 @@ def _aliases(expr: ast.Expr, units: list[Unit], outer: Scope | None, implicit: b
         except ProgrammingError:
             return None
         if ref is not None and ref.source is not None:
-            found.add(ref.source.alias)
+            found.add(owners.get(ref.source.alias, ref.source.alias))
     return found
 
 

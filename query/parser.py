@@ -293,14 +293,24 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         value = None
         for c in _nodes(children):
             if isinstance(c, tuple) and c and c[0] in ("FROM", "WHERE", "GROUP", "HAVING", "WINDOW"):
-                fields[c[0]] = c[1]
+                fields[c[0]] = c[1:] if c[0] == "GROUP" else c[1]
             elif isinstance(c, tuple) and c and c[0] == "COLUMNS":
                 columns = c[1]
             elif isinstance(c, tuple) and c and c[0] == "VALUE":
                 value = c[1]
+        keys, names, group_as = fields.get("GROUP", ((), (), None))
         return ast.Select(columns, value, distinct, fields.get("FROM", ()), fields.get("WHERE"),
-                          fields.get("GROUP", ()), fields.get("HAVING"), fields.get("WINDOW", ()),
-                          pos=_pos(meta))
+                          keys, fields.get("HAVING"), fields.get("WINDOW", ()),
+                          names if any(names) else (), group_as, pos=_pos(meta))
+
+    def pivot(self, meta, children):  # PIVOT v AT k FROM ...: SELECT VALUE [k, v] ..., folded
+        parts = _nodes(children)
+        value, key = parts[0], parts[1]
+        fields = {c[0]: (c[1:] if c[0] == "GROUP" else c[1]) for c in parts[2:] if isinstance(c, tuple)}
+        keys, names, group_as = fields.get("GROUP", ((), (), None))
+        return ast.Select((), ast.ArrayCtor((key, value), pos=_pos(meta)), False, fields.get("FROM", ()),
+                          fields.get("WHERE"), keys, fields.get("HAVING"), (), names if any(names) else (),
+                          group_as, pivot=True, pos=_pos(meta))
 
     def window_clause(self, meta, children):
         return ("WINDOW", tuple(_nodes(children)))
@@ -477,8 +487,18 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return alias, at
 
     def subquery_source(self, meta, children):
-        parts = _nodes(children)
-        return ast.SubquerySource(parts[0], parts[1] if len(parts) > 1 else None, pos=_pos(meta))
+        alias, at = self._alias_at(children)
+        query = _nodes(children)[0]
+        if at is not None:  # (SELECT ...) AS v AT i: range over its bag (PartiQL)
+            return ast.UnnestSource(ast.Subquery(query, bag=True, pos=_pos(meta)), alias, at, pos=_pos(meta))
+        return ast.SubquerySource(query, alias, pos=_pos(meta))
+
+    def lateral_source(self, meta, children):  # LATERAL: every FROM item may read those before it
+        return _nodes(children)[-1]
+
+    def variable_path(self, meta, children):  # UNPIVOT @v.a.b: the variable v's path, never a table
+        steps = next((c for c in children if isinstance(c, list)), [])
+        return _path_expr((str(children[0])[1:], *steps), meta)
 
     def function_source(self, meta, children):
         parts = _nodes(children)
@@ -492,8 +512,18 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return ast.UnnestSource(_nodes(children)[0], alias, at, pos=_pos(meta))
 
     def value_source(self, meta, children):  # FROM <<...>>, [...], {...}, 1: range over the value
-        alias, at = self._alias_at(children)
-        return ast.UnnestSource(children[0], alias, at, pos=_pos(meta))
+        value = children[0]
+        for step in children[1:]:  # wildcard steps: <<...>>.*, [...][*]
+            if step in ("STAR_FIELD", "STAR_INDEX"):
+                value = (ast.FieldStar if step == "STAR_FIELD" else ast.IndexStar)(value, pos=_pos(meta))
+        alias, at = self._alias_at([c for c in children if c not in ("STAR_FIELD", "STAR_INDEX")])
+        return ast.UnnestSource(value, alias, at, pos=_pos(meta))
+
+    def star_field(self, meta, children):
+        return "STAR_FIELD"
+
+    def star_index(self, meta, children):
+        return "STAR_INDEX"
 
     def grouped_source(self, meta, children):
         return children[0]
@@ -513,7 +543,19 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         return ("WHERE", _nodes(children)[0])
 
     def group_by(self, meta, children):
-        return ("GROUP", tuple(_nodes(children)[0]))
+        keys = [c for c in _nodes(children) if isinstance(c, tuple) and c[:1] == ("KEY",)]
+        group_as = next((c[1] for c in _nodes(children) if isinstance(c, tuple) and c[:1] == ("AS",)), None)
+        return ("GROUP", tuple(k[1] for k in keys), tuple(k[2] for k in keys), group_as)
+
+    def group_all(self, meta, children):
+        return ("GROUP", (), (), _nodes(children)[-1])
+
+    def group_key(self, meta, children):
+        parts = _nodes(children)
+        return ("KEY", parts[0], parts[1] if len(parts) > 1 else None)
+
+    def group_as(self, meta, children):
+        return ("AS", _nodes(children)[-1])
 
     def having(self, meta, children):
         return ("HAVING", _nodes(children)[0])
@@ -897,6 +939,9 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
     def field(self, meta, children):
         return ast.Field(children[0], children[1], pos=_pos(meta))
 
+    def field_string(self, meta, children):  # PartiQL's {...}.'a': a field named by a string literal
+        return ast.Field(children[0], ast.Quoted(_unquote(children[1])), pos=_pos(meta))
+
     def index_star(self, meta, children):
         return ast.IndexStar(children[0], pos=_pos(meta))
 
@@ -944,6 +989,14 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
     def call_star(self, meta, children):
         return ast.Call(children[0].lower(), (), star=True, filter=_part(children, "FILTER"),
                         over=_part(children, "OVER"), pos=_pos(meta))
+
+    def call_query(self, meta, children):  # PartiQL's COLL_COUNT(SELECT ...): the query's bag
+        name, query = _nodes(children)
+        return ast.Call(name.lower(), (ast.Subquery(query, bag=True, pos=_pos(meta)),), pos=_pos(meta))
+
+    def row_constructor(self, meta, children):  # (a, b, ...): a row value, as an array of its values
+        first, rest = _nodes(children)
+        return ast.ArrayCtor((first, *rest), pos=_pos(meta))
 
     def like_call(self, meta, children):  # like(pattern, value[, escape]): SQLite's function form
         return ast.Call("like", tuple(_nodes(children)[0]), pos=_pos(meta))

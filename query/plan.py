@@ -664,6 +664,27 @@ class Sort(Plan):
 
 
 @dataclass(eq=False)
+class Pivot(Plan):
+    """PartiQL's PIVOT: rows of one ``[key, value]`` each, folded into one struct -- a key
+    that is not text, or a MISSING value, leaves its pair out."""
+    input: Plan
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        made: list = []
+        for (pair,) in self.input.rows(env):
+            key, value = pair
+            if isinstance(key, str) and value is not MISSING:
+                made.append((key, value))
+        yield (v.struct(made),)
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.input,)
+
+    def label(self) -> str:
+        return "PIVOT"
+
+
+@dataclass(eq=False)
 class Distinct(Plan):
     input: Plan
     width: int | None = None  # only the first ``width`` values decide (hidden sort keys follow)

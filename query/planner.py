@@ -24,7 +24,7 @@ from query import ast, functions, recursion
 from query import jsonfunctions as jf
 from query import plan as p
 from query import windows as w
-from query.expressions import Context, compile_expr, compile_json_argument, compile_sort_key
+from query.expressions import Context, as_bag, compile_expr, compile_json_argument, compile_sort_key
 from query.joins import Unit, join_written, order_joins, using_conditions
 from query.parser import parse_one
 from query.pushdown import and_all, conjuncts, constraints_for, covers, document_filter, references
@@ -49,13 +49,14 @@ class Database(Protocol):
 
 class Planner:
     def __init__(self, db: Database, partiql: bool = False, functions: Functions | None = None,
-                 statement: Any = None):
+                 statement: Any = None, permissive: bool = False):
         """``partiql``: shape results as PartiQL does -- ``*`` is one struct merging the
         sources, an unnamed expression column is ``_1``, ``_2``... (``query.executor.evaluate``).
         ``functions``: what statements may call (a connection's own functions and the built-ins).
         ``statement``: the whole statement planned, which says whether row ids are wanted."""
         self.db = db
         self.partiql = partiql
+        self.permissive = permissive  # PartiQL's permissive mode (query.executor.evaluate)
         self.functions = functions or BUILTINS
         self.statement = statement
         self._wants_rowid: bool | None = None
@@ -71,7 +72,8 @@ class Planner:
         return self._wants_rowid
 
     def context(self) -> Context:
-        return Context(self.query, partiql=self.partiql, functions=self.functions, subquery=compile_subquery)
+        return Context(self.query, partiql=self.partiql, functions=self.functions, subquery=compile_subquery,
+                       permissive=self.permissive)
 
     # ----- queries
 
@@ -142,6 +144,8 @@ class Planner:
             plan = p.Limit(plan, limit, offset)
         if width != len(names):
             plan = p.Strip(plan, len(names))
+        if isinstance(body, ast.Select) and body.pivot:
+            return p.Pivot(plan), ["value"]
         return plan, names
 
     def compound(self, body: Any, outer: Scope | None) -> tuple[p.Plan, list[str]]:
@@ -181,6 +185,8 @@ class Planner:
 
     def select(self, sel: ast.Select, outer: Scope | None, order: tuple[ast.Ordering, ...]
                ) -> tuple[p.Plan, list[str], int]:
+        if sel.group_as is not None or sel.group_names:
+            sel, order = _regrouped(sel, order, self.functions)
         scope = Scope(parent=outer)
         _refuse_windows([sel.where, *sel.group_by], [])
         plan = self.from_clause(sel, scope)
@@ -212,7 +218,7 @@ class Planner:
         if windows:
             width = 1 + len(calls) if aggregation is not None else scope.width
             plan, ctx = self._windowed(plan, sel, scope, ctx, windows, width)
-        compiled = [compile_expr(e, scope, ctx) for e in exprs]
+        compiled = [compile_expr(as_bag(e, ctx), scope, ctx) for e in exprs]
         keys = []
         for ordering in order:
             position = _ordinal(ordering.expr, len(names))
@@ -312,7 +318,7 @@ class Planner:
         node = p.Aggregate(plan, keys, aggregates, scope.width, bool(sel.group_by),
                            count_only=counts_only and all(f is functions.Count for f, _, _ in aggregates))
         ctx = Context(self.query, {call: 1 + i for i, call in enumerate(calls)}, scope, self.partiql,
-                      self.functions, compile_subquery)
+                      self.functions, compile_subquery, permissive=self.permissive)
         return node, ctx, Scope(parent=scope.parent)
 
     def _windowed(self, plan: p.Plan, sel: ast.Select, scope: Scope, ctx: Context, calls: list[ast.Call],
@@ -457,6 +463,56 @@ class Planner:
             unit.plan.filter = document_filter(local, unit.filters, self.context())
         if unit.filters and unit.rank > 1:
             unit.rank = 1
+
+
+def _regrouped(sel: ast.Select, order: tuple[ast.Ordering, ...], registry: Functions
+               ) -> tuple[ast.Select, tuple[ast.Ordering, ...]]:
+    """PartiQL's ``GROUP BY k AS name ... GROUP AS g`` (or ``GROUP ALL AS g``) as SQL: a
+    grouping subquery giving each group's keys by those names and, as ``g``, the bag of its
+    rows (a struct of the FROM variables each), which the SELECT then reads. Without GROUP
+    AS, a key's name in the SELECT, HAVING and ORDER BY is the key's expression."""
+    names = list(sel.group_names) + [None] * (len(sel.group_by) - len(sel.group_names))
+    if sel.group_as is None:
+        keys = {n.lower(): k for n, k in zip(names, sel.group_by) if n}
+        sel = replace(sel, columns=tuple(replace(c, expr=_aliased(c.expr, keys, Scope(), True))
+                                         if isinstance(c, ast.ResultColumn) else c for c in sel.columns),
+                      value=_aliased(sel.value, keys, Scope(), True) if sel.value is not None else None,
+                      having=_aliased(sel.having, keys, Scope(), True) if sel.having is not None else None,
+                      group_names=())
+        return sel, tuple(replace(o, expr=_aliased(o.expr, keys, Scope(), True)) for o in order)
+    items = [c.expr for c in sel.columns if isinstance(c, ast.ResultColumn)] + \
+        [e for e in (sel.value, sel.having) if e is not None]
+    if _aggregates(items, registry):
+        raise ProgrammingError("GROUP AS with aggregate functions is not supported: use COLL_COUNT(g) ... "
+                               "over the group")
+    variables = _variables(sel.sources)
+    # a MISSING key groups with NULL, as NULL (PartiQL)
+    keys = [ast.Case(None, ((ast.NullTest(k, False), ast.Literal(None)),), k) for k in sel.group_by]
+    rows = ast.ObjectCtor(tuple((ast.Literal(name), ast.Name(name)) for name in variables))
+    inner = ast.Select(tuple(ast.ResultColumn(key, name or f"$key{i}") for i, (key, name) in
+                             enumerate(zip(keys, names)))
+                       + (ast.ResultColumn(ast.Call("array_agg", (rows,)), sel.group_as),),
+                       sources=sel.sources, where=sel.where, group_by=tuple(keys))
+    grouped = ast.SubquerySource(ast.Query(inner), "$grouped")
+    return replace(sel, sources=(grouped,), where=sel.having, group_by=(), having=None, group_names=(),
+                   group_as=None), order
+
+
+def _variables(sources: Any) -> list[str]:
+    """The names a FROM clause binds (aliases and AT names), in order."""
+    found: list[str] = []
+    for item in sources:
+        if isinstance(item, ast.Join):
+            found += _variables((item.left, item.right))
+            continue
+        alias = getattr(item, "alias", None)
+        if alias is None and isinstance(item, ast.NamedSource):
+            alias = str(item.path[-1])
+        if alias is not None:
+            found.append(alias)
+        if getattr(item, "at", None):
+            found.append(item.at)
+    return found
 
 
 def _as_value(names: list[str]) -> Any:

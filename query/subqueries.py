@@ -15,7 +15,7 @@ from typing import Any
 from docdb.errors import ProgrammingError
 from query import ast
 from query import values as v
-from query.expressions import Compiled, Context, Env, compile_expr
+from query.expressions import Bag, Compiled, Context, Env, compile_expr
 from query.scope import Scope
 
 __all__ = ["compile_subquery"]
@@ -36,14 +36,32 @@ def compile_subquery(node: Any, scope: Scope, ctx: Context) -> Compiled:
         return _memo(correlated, run, grouped)
     if isinstance(node, ast.Exists):
         return cached(lambda env: next(iter(plan.rows(env)), None) is not None)
+    if isinstance(node, ast.Subquery) and node.bag:
+        return cached(_bag(plan, names))
+    if isinstance(node, ast.InQuery) and isinstance(node.left, ast.ArrayCtor) \
+            and len(node.left.items) == len(names) > 1:  # (a, b) IN (SELECT x, y ...): rows as row values
+        rows = cached(lambda env: list(plan.rows(env)))
+        return _row_membership(node, [compile_expr(x, scope, ctx) for x in node.left.items], rows)
     if len(names) != 1:
         raise ProgrammingError(f"sub-select returns {len(names)} columns - expected 1")
     if isinstance(node, ast.Subquery):
         def scalar(env: Env) -> Any:
-            first = next(iter(plan.rows(env)), None)
+            rows = iter(plan.rows(env))
+            first = next(rows, None)
+            if ctx.partiql and (first is None or next(rows, None) is not None):
+                return v.MISSING  # PartiQL's coercion to a scalar: only one row of one value
             return None if first is None else first[0]
         return cached(scalar)
     return _membership(node, compile_expr(node.left, scope, ctx), cached(_collector(plan)))
+
+
+def _bag(plan: Any, names: list[str]) -> Any:
+    """The subquery's rows as PartiQL's bag: its values (SELECT VALUE), or structs."""
+    def collect(env: Env) -> Bag:
+        if names in (["value"], ["*"]):
+            return Bag(row[0] for row in plan.rows(env))
+        return Bag({n: x for n, x in zip(names, row) if x is not v.MISSING} for row in plan.rows(env))
+    return collect
 
 
 def _memo(correlated: bool, run: Any, grouped: bool = False) -> Compiled:
@@ -61,6 +79,26 @@ def _memo(correlated: bool, run: Any, grouped: bool = False) -> Compiled:
             cache[key] = run(env)  # type: ignore[index]
         return cache[key]  # type: ignore[index]
     return once
+
+
+def _row_membership(node: ast.InQuery, parts: list[Compiled], rows: Compiled) -> Compiled:
+    """``(a, b) IN (SELECT x, y ...)`` as SQLite has it: true if a row equals the row value,
+    else NULL if one might (a NULL in a pair that would decide), else false."""
+    negated = node.negated
+
+    def member(row: tuple, env: Env) -> Any:
+        mine = [part(row, env) for part in parts]
+        result: bool | None = False
+        for other in rows(row, env):
+            pairs = list(zip(mine, other))
+            if any(a is None or b is None or a is v.MISSING or b is v.MISSING for a, b in pairs):
+                if all(v.eq(a, b) is not False for a, b in pairs):
+                    result = None
+            elif all(v.eq(a, b) is True for a, b in pairs):
+                result = True
+                break
+        return v.not_(result) if negated else result
+    return member
 
 
 def _collector(plan: Any) -> Any:

@@ -126,8 +126,40 @@ def _rank(v: object) -> int:
         raise TypeError(f"not a docdb value: {type(v).__name__} {v!r}") from None
 
 
+class Bag(list):
+    """PartiQL's bag (``<<...>>``): a collection with no order, so no element has a position."""
+
+    __slots__ = ()
+
+
+class Fields(dict):
+    """A PartiQL struct in which a name repeats (``SELECT *`` over two sources that both have
+    ``id``; ``{v.a: 1, v.b: 2}`` where both name the same): a dict -- a name looks up its
+    last value -- whose ``items()`` are every pair, in order."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[str, Any]]):
+        super().__init__(pairs)
+        self.pairs = pairs
+
+    def items(self) -> Any:  # type: ignore[override]
+        return list(self.pairs)
+
+
+def struct(pairs: list[tuple[str, Any]]) -> dict:
+    """A struct of ``pairs``: a dict, or ``Fields`` when a name repeats."""
+    made = dict(pairs)
+    return made if len(made) == len(pairs) else Fields(pairs)
+
+
 def hashable(value: Any) -> Any:
-    """A dict-key form of a value: documents and arrays by their JSON text."""
+    """A dict-key form of a value: documents and arrays by their JSON text (a bag's elements
+    in any order)."""
+    if isinstance(value, Bag):
+        return ("\0bag", tuple(sorted(repr(hashable(x)) for x in value)))
+    if isinstance(value, dict) and any(isinstance(x, Bag) for x in value.values()):  # {'_1': <<...>>}
+        return ("\0struct", tuple(sorted((k, repr(hashable(x))) for k, x in value.items())))
     if isinstance(value, (dict, list)):
         return ("\0json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
     if value is MISSING:

@@ -167,3 +167,24 @@ def test_explain_prints_the_window_calls_as_sql_that_parses_back():
     conn, _ = _both([])
     plan = [row[0] for row in conn.execute("EXPLAIN SELECT sum(c) OVER (PARTITION BY a) FROM t")]
     assert any("WINDOW sum(c) OVER (PARTITION BY a)" in line for line in plan), plan
+
+
+def test_a_users_own_aggregate_runs_over_a_window():
+    class Longest:
+        def __init__(self):
+            self.best = ""
+
+        def step(self, value):
+            if value is not None and len(value) > len(self.best):
+                self.best = value
+
+        def finalize(self):
+            return self.best
+
+    conn = docdb.connect(":memory:")  # sqlite3 would need create_window_function; docdb takes any aggregate
+    conn.create_aggregate("longest", 1, Longest)
+    conn.execute("CREATE TABLE w (id INTEGER PRIMARY KEY, s TEXT)")
+    conn.executemany("INSERT INTO w (s) VALUES (?)", [("a",), ("abc",), ("ab",), (None,), ("abcd",)])
+    assert conn.execute("SELECT id, longest(s) OVER (ORDER BY id ROWS 1 PRECEDING), "
+                        "longest(s) OVER (ORDER BY id) FROM w ORDER BY id").fetchall() == [
+        (1, "a", "a"), (2, "abc", "abc"), (3, "abc", "abc"), (4, "ab", "abc"), (5, "abcd", "abcd")]
