@@ -462,43 +462,73 @@ def _rows(json: object, path: tuple, whole_tree: bool) -> Iterator[tuple]:
         return iter(())
     value, _ = _document(json)
     steps = _steps(path[0]) if path and path[0] is not None else []
-    nodes = _nodes(value)
-    at = next((n for n in nodes if _same_place(n[0], steps, value)), None)
-    if at is None:
+    located = _locate(value, steps)
+    if located is None:
         return iter(())
-    start, written = len(at[0]), path[0] if path and path[0] is not None and not whole_tree else at[4]
-    parent_path = _parent_path(at[4], at[0])
-    # json_each's full keys begin with the path as written ($[#-1] stays $[#-1]), as SQLite prints them
-    below = [(s, v, i, p, written + f[len(at[4]):]) for s, v, i, p, f in nodes if s[:start] == at[0]]
-    at = below[0]
-    container = isinstance(at[1], (dict, list))
-    # the starting element's key, as SQLite 3.40 shows it: an object member's name when it
-    # holds an object or array (json_tree), else none
-    first = at[0] if whole_tree and container and at[0] and isinstance(at[0][-1], str) else []
+    node, own, where = located
+    full = "$" + "".join(f"[{s}]" if isinstance(s, int) else _key_step(s) for s in where)
+    container = isinstance(node, (dict, list))
     if whole_tree:
-        def tree_row(steps: list[Any], value: Any, own: int, parent: int | None, full: str) -> tuple:
-            if steps == at[0]:
-                return _row(first, value, own, None, full, parent_path)
-            return _row(steps, value, own, parent, full, _parent_path(full, steps))
-        return (tree_row(*node) for node in below)
+        # the starting element's key, as SQLite 3.40 shows it: an object member's name when it
+        # holds an object or array, else none
+        first = where if container and where and isinstance(where[-1], str) else []
+        rows = [_row(first, node, own, None, full, _parent_path(full, where))]
+        for steps_below, item, number, parent, text in _nodes(node)[1:]:
+            at = full + text[1:]
+            rows.append(_row(steps_below, item, own + number, own + (parent or 0), at,
+                             _parent_path(at, steps_below)))
+        return iter(rows)
+    written = path[0] if path and path[0] is not None else "$"  # json_each prints the path as written
     if not container:
-        return iter([_row([], at[1], at[2], None, at[4], at[4])])
-    return (_row(s, v, i, None, f, at[4]) for s, v, i, p, f in below if len(s) == start + 1)
+        return iter([_row([], node, own, None, written, written)])
+    rows, number = [], own + 1
+    if isinstance(node, dict):
+        for key, child in node.items():
+            number += 1  # the key's own node
+            rows.append(_row([key], child, number, None, written + _key_step(key), written))
+            number += _size(child)
+    else:
+        for position, child in enumerate(node):
+            rows.append(_row([position], child, number, None, f"{written}[{position}]", written))
+            number += _size(child)
+    return iter(rows)
 
 
-def _same_place(found: list[Any], steps: list[Any], root: Any) -> bool:
-    """Whether ``steps`` (which may count from an array's end) lead to the node at ``found``."""
-    if len(found) != len(steps):
-        return False
-    node = root
-    for want, have in zip(steps, found):
-        if isinstance(want, tuple):
-            if not isinstance(node, list) or len(node) - want[1] != have:
-                return False
-        elif want != have:
-            return False
-        node = node[have] if isinstance(node, list) else node.get(have) if isinstance(node, dict) else None
-    return True
+def _size(value: Any) -> int:
+    """How many ids a value takes in SQLite 3.40's numbering (``_nodes``)."""
+    if isinstance(value, dict):
+        return 1 + sum(1 + _size(child) for child in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_size(child) for child in value)
+    return 1
+
+
+def _locate(root: Any, steps: list[Any]) -> tuple[Any, int, list[Any]] | None:
+    """(the element at ``steps``, its id, the steps to it with positions counted from the
+    start), or None when nothing is there."""
+    node, own, where = root, 0, []
+    for step in steps:
+        if isinstance(step, str):
+            if not isinstance(node, dict) or step not in node:
+                return None
+            number = own + 1
+            for key, child in node.items():
+                number += 1
+                if key == step:
+                    break
+                number += _size(child)
+            node, own = node[step], number
+            where.append(step)
+            continue
+        if not isinstance(node, list):
+            return None
+        index = len(node) - step[1] if isinstance(step, tuple) else step
+        if not 0 <= index < len(node):
+            return None
+        own = own + 1 + sum(_size(child) for child in node[:index])
+        node = node[index]
+        where.append(index)
+    return node, own, where
 
 
 def _parent_path(full: str, steps: list[Any]) -> str:

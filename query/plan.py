@@ -382,6 +382,7 @@ class HashJoin(Plan):
     outer: bool
     right_width: int
     text: str = ""  # the equalities, as EXPLAIN prints them
+    reuse: bool = False  # in a recursive CTE's step: the build side's table is made once per run
 
     def rows(self, env: Env) -> Iterator[tuple]:
         if not self.outer:
@@ -394,6 +395,8 @@ class HashJoin(Plan):
         if self.outer:
             return super().batches(env)
         build = self.compiled(lambda: (hash_table(self.right_keys), probe(self.left_keys, self.residual)))
+        if self.reuse:
+            return _probed(build, self.left, self.right, env, (id(self), "built"))
         return _probed(build, self.left, self.right, env)
 
     def _outer_rows(self, env: Env) -> Iterator[tuple]:
@@ -417,8 +420,14 @@ class HashJoin(Plan):
         return ("LEFT " if self.outer else "") + f"HASH JOIN {on}"
 
 
-def _probed(build: tuple[Callable, Callable], left: Plan, right: Plan, env: Env) -> Iterator[list[tuple]]:
-    table = build[0](right.batches(env), env)
+def _probed(build: tuple[Callable, Callable], left: Plan, right: Plan, env: Env,
+            keep: tuple | None = None) -> Iterator[list[tuple]]:
+    """``keep``: the key in ``env.cache`` under which the built table is kept for the next call."""
+    table = env.cache.get(keep) if keep is not None else None
+    if table is None:
+        table = build[0](right.batches(env), env)
+        if keep is not None:
+            env.cache[keep] = table
     if table:
         yield from build[1](left.batches(env), env, table)
 

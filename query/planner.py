@@ -118,7 +118,8 @@ class Planner:
         if len(step_names) != len(names):
             raise ProgrammingError(f"SELECTs to the left and right of {body.op} do not have the same number "
                                    "of result columns")
-        plan: p.Plan = recursion.Recursive(initial, step, working, body.op == "UNION", name)
+        together = not getattr(body.right, "distinct", False) and not _window_calls(_select_exprs(body.right))
+        plan: p.Plan = recursion.Recursive(initial, step, working, body.op == "UNION", name, together)
         if cte.query.limit is not None or cte.query.offset is not None:
             ctx, empty = self.context(), Scope(parent=outer)
             plan = p.Limit(plan, *[compile_expr(e, empty, ctx) if e is not None else None
@@ -431,7 +432,10 @@ class Planner:
         for frame in reversed(self.ctes):
             if first.lower() in frame:
                 shared, names = frame[first.lower()]
-                return Unit(shared, Source(alias, tuple(names), origin=f"cte {first}"))
+                unit = Unit(shared, Source(alias, tuple(names), origin=f"cte {first}"))
+                if isinstance(shared, recursion.WorkingRow):
+                    unit.rank = -1  # joined first: the tables it meets are built once (HashJoin.reuse)
+                return unit
         kind = self.db.kind(first)
         if kind == "table":
             table = self.db.table(first)

@@ -1,10 +1,16 @@
 """WITH RECURSIVE: a CTE that reads itself, run as SQLite runs it.
 
-``Recursive`` yields the initial SELECT's rows and queues them; then, one queued
-row at a time, it runs the recursive SELECT with the CTE's name standing for
-that row alone (``WorkingRow``), yields what comes out and queues it too, until
-the queue is empty. ``UNION`` drops rows already produced (which is what makes
-a walk over a cyclic graph end); ``UNION ALL`` keeps them. The rows are yielded
+``Recursive`` yields the initial SELECT's rows and queues them; then it runs
+the recursive SELECT with the CTE's name standing for queued rows
+(``WorkingRow``), yields what comes out and queues it too, until the queue is
+empty. SQLite takes one queued row at a time; as the recursive SELECT reads the
+CTE once and cannot aggregate, running it over all the rows queued so far (a
+level of the recursion) makes the same rows -- so that is what is done, unless
+the SELECT is DISTINCT or has window functions, which see the rows together.
+A hash join in the recursive SELECT whose build side does not read the CTE
+builds its table once per run, not once per level (``HashJoin.reuse``).
+``UNION`` drops rows already produced (which is what makes a walk over a cyclic
+graph end); ``UNION ALL`` keeps them. The rows are yielded
 as they are made, so a recursion that does not end by itself can still be read
 under a LIMIT; past ``MAX_ROWS`` rows it is stopped with an error rather than
 left to run out of memory.
@@ -15,11 +21,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from docdb.errors import OperationalError
 from query.expressions import Env
-from query.plan import Plan, row_key
+from query.plan import HashJoin, Plan, row_key
 
 __all__ = ["MAX_ROWS", "Recursive", "WorkingRow"]
 
@@ -28,7 +34,7 @@ MAX_ROWS = 10_000_000  # rows a recursive CTE may produce before it is taken for
 
 @dataclass(eq=False)
 class WorkingRow(Plan):
-    """The row of a recursive CTE the recursive SELECT is working from."""
+    """The rows of a recursive CTE the recursive SELECT is working from."""
     name: str
 
     def rows(self, env: Env) -> Iterator[tuple]:
@@ -45,8 +51,18 @@ class Recursive(Plan):
     working: WorkingRow
     union: bool  # UNION (each row once) rather than UNION ALL
     name: str
+    by_level: bool = True  # run the recursive SELECT over every queued row at once
+    reused: list = field(default_factory=list)  # hash joins in ``step`` that build once per run
+
+    def __post_init__(self) -> None:
+        self.reused = [node for node in _nodes(self.step) if isinstance(node, HashJoin)
+                       and not any(isinstance(n, WorkingRow) for n in _nodes(node.right))]
+        for node in self.reused:
+            node.reuse = True
 
     def rows(self, env: Env) -> Iterator[tuple]:
+        for node in self.reused:  # a run starts afresh (a correlated subquery runs it per outer row)
+            env.cache.pop((id(node), "built"), None)
         queue: deque[tuple] = deque()
         seen: set | None = set() if self.union else None
         produced = 0
@@ -67,7 +83,10 @@ class Recursive(Plan):
                 yield row
             if not queue:
                 return
-            env.cache[id(self.working)] = (queue.popleft(),)
+            if self.by_level:
+                env.cache[id(self.working)], queue = tuple(queue), deque()
+            else:
+                env.cache[id(self.working)] = (queue.popleft(),)
             rows = list(self.step.rows(env))
 
     def children(self) -> tuple[Plan, ...]:
@@ -75,3 +94,9 @@ class Recursive(Plan):
 
     def label(self) -> str:
         return f"RECURSIVE {self.name} ({'UNION' if self.union else 'UNION ALL'})"
+
+
+def _nodes(plan: Plan) -> Iterator[Plan]:
+    yield plan
+    for child in plan.children():
+        yield from _nodes(child)

@@ -121,10 +121,13 @@ class Windowed(Plan):
         peer_of = _key_function([k for k, _, _ in spec.order], env)
         start = 0
         while start < len(tagged):
-            key = partition_of(tagged[start])
-            end = start + 1
-            while end < len(tagged) and partition_of(tagged[end]) == key:
-                end += 1
+            if not spec.partition:  # one partition: every row
+                end = len(tagged)
+            else:
+                key = partition_of(tagged[start])
+                end = start + 1
+                while end < len(tagged) and partition_of(tagged[end]) == key:
+                    end += 1
             part = tagged[start:end]
             groups = _peer_groups([peer_of(row) for row in part])
             for position, call in calls:
@@ -144,6 +147,9 @@ class Windowed(Plan):
 def _key_function(keys: list[Compiled], env: Env) -> Callable[[tuple], Any]:
     if not keys:
         return lambda row: ()
+    if len(keys) == 1:
+        only = keys[0]
+        return lambda row: hashable(only(row, env))
     return lambda row: tuple(hashable(k(row, env)) for k in keys)
 
 
@@ -175,7 +181,13 @@ def _run(call: WindowCall, part: list[tuple], groups: _Groups, spec: WindowSpec,
         return _ranking(call, part, groups, env)
     if name in ("lag", "lead"):
         return _shifted(call, part, env)
-    frames = _frames(call.frame, part, groups, spec, env)
+    frame = call.frame
+    if frame.running and call.runs and frame.end in ("CURRENT ROW", "UNBOUNDED FOLLOWING"):
+        # the usual frames, whose ends need no search: the row, its last peer, the partition's end
+        ends: Any = [n - 1] * n if frame.end == "UNBOUNDED FOLLOWING" else range(n) if frame.unit == "ROWS" \
+            else [groups.last[g] for g in groups.of]
+        return _running(call, part, ends, env)
+    frames = _frames(frame, part, groups, spec, env)
     if name in VALUE_FUNCTIONS:
         return [_nth(call, part, rows, i, env) for i, rows in enumerate(frames)]
     if call.frame.running and call.runs:
@@ -217,6 +229,9 @@ def _ranking(call: WindowCall, part: list[tuple], groups: _Groups, env: Env) -> 
 def _shifted(call: WindowCall, part: list[tuple], env: Env) -> list:
     """lag(x, k, default) / lead(...): x at the row k before (after) in the partition."""
     sign = -1 if call.name == "lag" else 1
+    values = [_plain(call.args[0](row, env)) for row in part]
+    if len(call.args) == 1:  # one row back (forward), NULL past the end: the values shifted
+        return [None, *values[:-1]] if sign < 0 else [*values[1:], None]
     out = []
     for i, row in enumerate(part):
         k = call.args[1](row, env) if len(call.args) > 1 else 1
@@ -228,7 +243,7 @@ def _shifted(call: WindowCall, part: list[tuple], env: Env) -> list:
             raise OperationalError(f"second argument to {call.name}() must be an integer")
         j = i + sign * int(k)
         if 0 <= j < len(part):
-            out.append(_plain(call.args[0](part[j], env)))
+            out.append(values[j])
         else:
             out.append(_plain(call.args[2](row, env)) if len(call.args) > 2 else None)
     return out
@@ -273,18 +288,35 @@ def _final(acc: Any) -> Any:
     return list(value) if isinstance(value, list) else value  # a running array_agg keeps growing
 
 
-def _running(call: WindowCall, part: list[tuple], ends: list[int], env: Env) -> list:
+def _running(call: WindowCall, part: list[tuple], ends: Any, env: Env) -> list:
     """A frame from the partition's start to ``ends[i]`` (never moving back): one
-    aggregate, stepped along, its value read after each row's end."""
+    aggregate, stepped along, its value read after each row's end. A call of one
+    argument and no FILTER has its values computed in one pass first."""
     acc = call.factory()  # type: ignore[misc]
-    fed, out, last = -1, [], None
+    if call.filter is None and len(call.args) == 1 and not call.star:
+        arg = call.args[0]
+        values = [_plain(arg(row, env)) for row in part]
+        step, final = acc.step, acc.final
+        fed, out, last = -1, [], None
+        try:
+            for end in ends:
+                if end > fed or last is None:
+                    while fed < end:
+                        fed += 1
+                        step(values[fed])
+                    last = final()
+                out.append(last if type(last) is not list else list(last))
+        except OverflowError:
+            raise DataError("integer overflow") from None
+        return out
+    fed, out, last_value = -1, [], None
     for end in ends:
-        if end > fed or last is None:
+        if end > fed or last_value is None:
             while fed < end:
                 fed += 1
                 _step(call, acc, part[fed], env)
-            last = (_final(acc),)
-        out.append(last[0] if not isinstance(last[0], list) else list(last[0]))
+            last_value = (_final(acc),)
+        out.append(last_value[0] if not isinstance(last_value[0], list) else list(last_value[0]))
     return out
 
 

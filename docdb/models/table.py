@@ -89,6 +89,7 @@ class Table:
         self.name = check_name(name, "table")
         self._schema: tuple[dict, TableSchema] | None = None
         self._rules: tuple[dict, Rules] | None = None
+        self._others: dict[str, Table] = {}  # the tables its keys refer to or are referred by (schemas kept)
 
     def __repr__(self) -> str:
         return f"Table({self.name!r})"
@@ -205,6 +206,13 @@ class Table:
             for child, foreign_key in txn.catalog.referencing(self.name):
                 self._change_children(txn, schema, child, foreign_key, before, new)
 
+    def _other(self, name: str) -> Table:
+        """Another table of the session, kept so its parsed schema is too."""
+        table = self._others.get(name)
+        if table is None:
+            table = self._others[name] = Table(self._session, name)
+        return table
+
     def rules_of(self, entry: dict) -> Rules:
         """The CHECKs (compiled) and foreign keys of this version of the table's entry."""
         if self._rules is None or self._rules[0] is not entry:
@@ -225,7 +233,7 @@ class Table:
         if txn.catalog.get(parent) is None or txn.catalog.get(parent)["kind"] != "table":
             raise IntegrityError(f"FOREIGN KEY constraint failed: table {self.name} references {parent}, "
                                  "which is no table")
-        if not Table(self._session, parent).holds_key(txn, foreign_key["parent_columns"], values, self.name):
+        if not self._other(parent).holds_key(txn, foreign_key["parent_columns"], values, self.name):
             shown = ", ".join(f"{c} = {v!r:.60}" for c, v in zip(foreign_key["columns"], values))
             raise IntegrityError(f"FOREIGN KEY constraint failed{_label(foreign_key)}: table {self.name} "
                                  f"({shown}) has no row in {parent} to refer to")
@@ -273,7 +281,7 @@ class Table:
         if any(v is None for v in before) or before == after:
             return
         action = foreign_key["on_delete" if new is None else "on_update"]
-        table = Table(self._session, child)
+        table = self._other(child)
         where = dict(zip(foreign_key["columns"], before))
         referring = [pk for pk, row in table.candidates(where)[1]
                      if all(row[i] == v for i, v in table._positions(where))]
