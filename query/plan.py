@@ -521,9 +521,9 @@ class Aggregate(Plan):
         """Row by row: for aggregates of several arguments (group_concat(x, sep))."""
         groups: dict[Any, list] = {}
         keys, aggregates = self.keys, self.aggregates
-        group_key = _group_key(keys, env)
+        key_of = group_key(keys, env)
         for row in self.input.rows(env):
-            key = group_key(row)
+            key = key_of(row)
             state = groups.get(key)
             if state is None:
                 state = groups[key] = [row, [f() for f, _, _ in aggregates], [set() for _ in aggregates]]
@@ -590,7 +590,7 @@ def _feed(acc: Any, values: Any, distinct: bool, seen: set) -> None:
             acc.step(x)
 
 
-def _group_key(keys: list[Compiled], env: Env) -> Callable[[tuple], Any]:
+def group_key(keys: list[Compiled], env: Env) -> Callable[[tuple], Any]:
     """The function giving a row's group: no keys, one (its value), or a tuple of several."""
     if not keys:
         return lambda row: ()

@@ -31,7 +31,7 @@ from typing import Any
 from docdb.errors import DataError, OperationalError, ProgrammingError
 from query import values as v
 from query.expressions import Compiled, Env
-from query.plan import Plan, hashable, sort_rows
+from query.plan import Plan, group_key, sort_rows
 
 __all__ = ["RANKING", "VALUE_FUNCTIONS", "Frame", "WindowCall", "WindowSpec", "Windowed", "check_frame",
            "window_arity"]
@@ -117,8 +117,8 @@ class Windowed(Plan):
         keys = [(k, False, None) for k in spec.partition] + spec.order
         sort_rows(tagged, keys, env)
         order = [row[-1] for row in tagged]
-        partition_of = _key_function([k for k in spec.partition], env)
-        peer_of = _key_function([k for k, _, _ in spec.order], env)
+        partition_of = group_key([k for k in spec.partition], env)
+        peer_of = group_key([k for k, _, _ in spec.order], env)
         start = 0
         while start < len(tagged):
             if not spec.partition:  # one partition: every row
@@ -142,15 +142,6 @@ class Windowed(Plan):
 
     def label(self) -> str:
         return "WINDOW " + ", ".join(self.labels) if self.labels else "WINDOW"
-
-
-def _key_function(keys: list[Compiled], env: Env) -> Callable[[tuple], Any]:
-    if not keys:
-        return lambda row: ()
-    if len(keys) == 1:
-        only = keys[0]
-        return lambda row: hashable(only(row, env))
-    return lambda row: tuple(hashable(k(row, env)) for k in keys)
 
 
 @dataclass
@@ -192,6 +183,9 @@ def _run(call: WindowCall, part: list[tuple], groups: _Groups, spec: WindowSpec,
         return [_nth(call, part, rows, i, env) for i, rows in enumerate(frames)]
     if call.frame.running and call.runs:
         return _running(call, part, [rows[-1] if rows else -1 for rows in frames], env)
+    sliding = _sliding(call, part, frames, env)
+    if sliding is not None:
+        return sliding
     out = []
     for rows in frames:
         acc = call.factory()  # type: ignore[misc]
@@ -320,10 +314,48 @@ def _running(call: WindowCall, part: list[tuple], ends: Any, env: Env) -> list:
     return out
 
 
+_EXACT = 1 << 53  # integers whose sums a float holds exactly: avg over them is avg as stepped
+
+
+def _sliding(call: WindowCall, part: list[tuple], frames: list, env: Env) -> list | None:
+    """count, sum, total or avg of integers over frames that slide (``ROWS 1 PRECEDING``...),
+    from prefix sums: one pass, the same answers as an aggregate per frame -- when every
+    value is an integer or NULL and their magnitudes add up to less than 2**53, so no sum
+    overflows or rounds. None when that does not hold (each frame is then aggregated)."""
+    if call.name not in ("count", "sum", "total", "avg") or not call.runs or call.filter is not None \
+            or len(call.args) > 1 or not all(type(rows) is range for rows in frames):
+        return None
+    if call.star or not call.args:
+        return [len(rows) for rows in frames]
+    values = [_plain(call.args[0](row, env)) for row in part]
+    if any(type(x) is not int for x in values if x is not None) or \
+            sum(abs(x) for x in values if x is not None) >= _EXACT:
+        return None
+    sums, counts = [0], [0]
+    for x in values:
+        sums.append(sums[-1] + (x or 0))
+        counts.append(counts[-1] + (x is not None))
+    out: list = []
+    for rows in frames:
+        lo, hi = rows.start, rows.stop
+        total, count = sums[hi] - sums[lo], counts[hi] - counts[lo]
+        if call.name == "count":
+            out.append(count)
+        elif call.name == "total":
+            out.append(float(total))
+        elif count == 0:
+            out.append(None)
+        else:
+            out.append(total if call.name == "sum" else total / count)
+    return out
+
+
 def _frames(frame: Frame, part: list[tuple], groups: _Groups, spec: WindowSpec, env: Env) -> list:
     """For each row of the partition, the positions its frame holds, in order (a range
     unless EXCLUDE takes some out)."""
     n = len(part)
+    if frame.unit == "ROWS" and frame.exclude == "NO OTHERS":
+        return _row_frames(frame, part, env)
     out: list = []
     numbers = _RangeValues(part, spec, env) if frame.unit == "RANGE" and \
         {frame.start, frame.end} & {"PRECEDING", "FOLLOWING"} else None
@@ -341,6 +373,32 @@ def _frames(frame: Frame, part: list[tuple], groups: _Groups, spec: WindowSpec, 
                     dropped.discard(i)
             rows = [j for j in rows if j not in dropped]
         out.append(rows)
+    return out
+
+
+def _row_frames(frame: Frame, part: list[tuple], env: Env) -> list[range]:
+    """ROWS frames without EXCLUDE: positions relative to each row, their offsets (constant
+    expressions, as SQLite requires) taken once."""
+    n = len(part)
+
+    def reach(kind: str, offset: Compiled | None, starting: bool) -> tuple[int, int | None]:
+        """(relative position, or the fixed one for UNBOUNDED) of a bound."""
+        if kind == "UNBOUNDED PRECEDING":
+            return 0, 0
+        if kind == "UNBOUNDED FOLLOWING":
+            return 0, n - 1
+        if kind == "CURRENT ROW":
+            return 0, None
+        assert offset is not None
+        k = _offset(frame, offset, part[0], env, starting)
+        return (-k if kind == "PRECEDING" else k), None
+    start, fixed_start = reach(frame.start, frame.start_offset, True)
+    end, fixed_end = reach(frame.end, frame.end_offset, False)
+    out = []
+    for i in range(n):
+        lo = max(fixed_start if fixed_start is not None else i + start, 0)
+        hi = min(fixed_end if fixed_end is not None else i + end, n - 1)
+        out.append(range(lo, max(hi + 1, lo)))
     return out
 
 
