@@ -117,6 +117,12 @@ _UNITS = {"day": _DAY_MS, "hour": 3_600_000, "minute": 60_000, "second": 1000}
 _SHIFT = re.compile(r"^([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s+(day|hour|minute|second|month|year)s?$")
 
 
+def _lost(ms: int) -> bool:
+    """A modifier that reads the date's fields finds none: an earlier one moved the time out
+    of SQLite's range (its computeYMD marks the value as an error, and so NULL)."""
+    return _RAW.fields is None and not 0 <= ms <= _MAX_JD
+
+
 def _modified(ms: int, number: bool, modifier: object) -> int | None:
     if not isinstance(modifier, str):
         return None
@@ -126,6 +132,8 @@ def _modified(ms: int, number: bool, modifier: object) -> int | None:
         amount, unit = float(shift.group(1)), shift.group(2)
         if unit in _UNITS:
             return ms + round(amount * _UNITS[unit])
+        if _lost(ms):
+            return None
         year, month, day = _RAW.fields or _ymd(ms)  # the date as written, if it is
         hour, minute, second = _hms(ms)
         whole = int(amount)
@@ -138,6 +146,8 @@ def _modified(ms: int, number: bool, modifier: object) -> int | None:
         moved = _ms_of(year, month, day, hour, minute, second)
         return moved + round((amount - whole) * (30 if unit == "month" else 365) * _DAY_MS)
     if word.startswith("start of "):  # on the date as written, if it is (SQLite's computeYMD)
+        if _lost(ms):
+            return None
         year, month, day = _RAW.fields or _ymd(ms)
         part = word[len("start of "):].strip()
         fields = {"month": (year, month, 1), "year": (year, 1, 1), "day": (year, month, day)}.get(part)
@@ -150,7 +160,7 @@ def _modified(ms: int, number: bool, modifier: object) -> int | None:
             want = float(word[len("weekday "):])
         except ValueError:
             return None
-        if not want.is_integer() or not 0 <= want <= 6:
+        if not want.is_integer() or not 0 <= want <= 6 or _lost(ms):
             return None
         today = ((ms + 129_600_000) // _DAY_MS) % 7  # 0 is Sunday
         return ms + int((want - today) % 7) * _DAY_MS

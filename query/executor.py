@@ -156,8 +156,8 @@ def _struct(columns: list[str], row: tuple) -> dict:
 
 
 def _selects_value(body: Any) -> bool:
-    while isinstance(body, ast.SetOperation):
-        body = body.left
+    while isinstance(body, (ast.SetOperation, ast.Query)):
+        body = body.left if isinstance(body, ast.SetOperation) else body.body
     return isinstance(body, ast.Select) and body.value is not None or (
         isinstance(body, ast.Values) and body.single)
 

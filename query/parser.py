@@ -273,6 +273,9 @@ class _ToAst(Transformer):  # noqa: PLR0904 - one method per grammar rule is the
         columns = parts[1] if len(parts) == 3 else ()
         return ast.Cte(parts[0], tuple(columns), parts[-1], pos=_pos(meta))
 
+    def paren_query(self, meta, children):  # an operand of a set operation, in parentheses
+        return _nodes(children)[0]
+
     def set_operation(self, meta, children):
         left, op, right = children
         return ast.SetOperation(op, left, right, pos=_pos(meta))

@@ -105,6 +105,10 @@ class Planner:
                                    f"UNION ALL, then one SELECT that reads {name}")
         if cte.query.order_by:
             raise ProgrammingError(f"ORDER BY in the recursive CTE {name} is not supported")
+        if _any_node(body.right, lambda item: isinstance(item, (ast.Subquery, ast.Exists, ast.InQuery,
+                                                                  ast.SubquerySource))
+                     and reads_source(item.query, name)):
+            raise ProgrammingError(f"recursive reference in a subquery: {name}")  # as SQLite says
         if _aggregates(_select_exprs(body.right), self.functions):
             raise ProgrammingError(f"recursive aggregate queries not supported ({name})")
         initial, names = self.compound(body.left, outer)
@@ -150,6 +154,8 @@ class Planner:
         return plan, names
 
     def compound(self, body: Any, outer: Scope | None) -> tuple[p.Plan, list[str]]:
+        if isinstance(body, ast.Query):  # (SELECT ... ORDER BY ... LIMIT n) UNION ...: its own query
+            return self.query(body, outer)
         if isinstance(body, ast.SetOperation):
             left, names = self.compound(body.left, outer)
             right, right_names = self.compound(body.right, outer)
@@ -250,6 +256,10 @@ class Planner:
                 if isinstance(item, ast.ResultColumn):
                     base = item.expr.base  # type: ignore[attr-defined]
                     src = scope.source(base.name) if isinstance(base, ast.Name) else None
+                    if src is None and self.partiql and not isinstance(base, ast.Name):
+                        exprs.append(base)  # PartiQL's r.commander.*: the struct's fields, merged in
+                        names.append("*")
+                        continue
                     if src is None:
                         raise ProgrammingError(f"no such table: {getattr(base, 'name', '?')}")
                     chosen = [src]

@@ -72,3 +72,16 @@ def test_repeated_names_and_bags_and_permissive_mode():
     assert evaluate(conn, "(1, 2) IN (VALUES (1, 2), (3, 4))") is True
     assert evaluate(conn, "{'a': 1}.'a'") == 1
     assert evaluate(conn, "COLL_SUM([1, 2, NULL])") == 3
+
+
+def test_parenthesised_operands_of_a_set_operation_keep_their_own_order_and_limit():
+    conn = docdb.connect(":memory:")
+    conn.execute("CREATE TABLE a (x INTEGER)")
+    conn.executemany("INSERT INTO a VALUES (?)", [(i,) for i in range(10)])
+    assert conn.execute("(SELECT x FROM a ORDER BY x LIMIT 3) UNION "
+                        "(SELECT x FROM a ORDER BY x DESC LIMIT 2) "
+                        "ORDER BY 1 DESC LIMIT 4").fetchall() == [(9,), (8,), (2,), (1,)]
+    assert conn.execute("((SELECT x FROM a WHERE x < 2) UNION ALL (SELECT x FROM a WHERE x > 8)) "
+                        "ORDER BY x DESC").fetchall() == [(9,), (1,), (0,)]
+    assert conn.execute("SELECT x FROM a WHERE x < 1 EXCEPT (SELECT 5)").fetchall() == [(0,)]
+    assert conn.execute("(SELECT 1)").fetchall() == [(1,)]  # alone: a parenthesised expression, as before

@@ -86,6 +86,8 @@ def test_misshapen_recursive_ctes_are_refused():
          "recursive aggregate"),
         ("WITH RECURSIVE c(x, y) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT * FROM c", "2 columns"),
         ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x, x FROM c) SELECT * FROM c", "same number"),
+        ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x IN (SELECT x FROM c)) "
+         "SELECT * FROM c", "recursive reference in a subquery: c"),
     ]:
         with pytest.raises(docdb.ProgrammingError, match=message):
             conn.execute(sql).fetchall()
