@@ -90,6 +90,7 @@ class Table:
         self._schema: tuple[dict, TableSchema] | None = None
         self._rules: tuple[dict, Rules] | None = None
         self._others: dict[str, Table] = {}  # the tables its keys refer to or are referred by (schemas kept)
+        self._parent_keys: dict[tuple, tuple] = {}  # (entry, columns) -> (entry, key columns, is primary)
 
     def __repr__(self) -> str:
         return f"Table({self.name!r})"
@@ -243,8 +244,15 @@ class Table:
         must be the primary key or have a UNIQUE index, as SQLite requires of a parent key."""
         entry = self._entry(reader)
         schema = self.schema_of(entry)
-        columns = self.parent_key(entry, columns, child)
-        if [c.lower() for c in columns] == [k.lower() for k in schema.primary_key]:
+        known = self._parent_keys.get((id(entry), tuple(columns)))
+        if known is None or known[0] is not entry:  # which columns, and whether they are the key
+            chosen = self.parent_key(entry, columns, child)
+            whole = [c.lower() for c in chosen] == [k.lower() for k in schema.primary_key]
+            known = self._parent_keys[(id(entry), tuple(columns))] = (entry, chosen, whole)
+        _, columns, whole = known
+        if whole:
+            if len(values) == 1 and type(values[0]) is int and schema.column(columns[0]).type == "INTEGER":
+                return reader.get(entry["id"], keycode.encode_tuple(values)) is not None  # as row_at
             try:
                 key = self._pk_key(schema, values)
             except (DataError, ProgrammingError):
