@@ -716,10 +716,16 @@ class Limit(Plan):
     input: Plan
     limit: Compiled | None
     offset: Compiled | None
+    permissive: bool = False  # PartiQL's permissive mode: an OFFSET that is no integer is no OFFSET
 
     def rows(self, env: Env) -> Iterator[tuple]:
         limit = _count(self.limit, env, "LIMIT")
-        offset = _count(self.offset, env, "OFFSET") or 0
+        try:
+            offset = _count(self.offset, env, "OFFSET") or 0
+        except DataError:
+            if not self.permissive:
+                raise
+            offset = 0
         rows = self.input.rows(env)
         for _ in range(offset):
             if next(rows, None) is None:

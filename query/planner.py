@@ -146,7 +146,9 @@ class Planner:
             offset = compile_expr(node.offset, empty, ctx) if node.offset is not None else None
             if isinstance(plan, p.Sort):
                 plan.limit, plan.offset = limit, offset  # keep only the rows LIMIT can reach
-            plan = p.Limit(plan, limit, offset)
+            if self.partiql and _negative_literal(node.offset):  # PartiQL: OFFSET -1 is an error
+                raise ProgrammingError("OFFSET takes a non-negative integer")
+            plan = p.Limit(plan, limit, offset, self.permissive)
         if width != len(names):
             plan = p.Strip(plan, len(names))
         if isinstance(body, ast.Select) and body.pivot:
@@ -755,6 +757,11 @@ def _resolve_window(window: ast.Window, named: dict[str, ast.Window]) -> ast.Win
     if window.order and base.order:
         raise ProgrammingError(f"cannot override ORDER BY clause of window: {window.base}")
     return ast.Window(None, base.partition, window.order or base.order, window.frame or base.frame)
+
+
+def _negative_literal(expr: Any) -> bool:
+    return isinstance(expr, ast.Unary) and expr.op == "-" and isinstance(expr.operand, ast.Literal) \
+        and isinstance(expr.operand.value, (int, float)) and expr.operand.value > 0
 
 
 def _is_scalar(registry: Functions, name: str) -> bool:

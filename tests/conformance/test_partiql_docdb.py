@@ -13,7 +13,7 @@ from query.values import MISSING
 from tests.conformance.partiql import load_cases, run_cases
 from tests.conformance.partiql_docdb import evaluate, parse
 
-FLOOR = 409
+FLOOR = 411
 
 
 def test_partiql_cases_pass_at_least_the_floor():
