@@ -20,6 +20,7 @@ May import: the standard library, ``orjson`` and ``query.numbers``.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -70,10 +71,17 @@ def _document(value: object) -> tuple[Any, bool]:
     raise JsonError("malformed JSON")
 
 
-def _steps(path: object) -> list[Any]:
+def _steps(path: object) -> tuple[Any, ...]:
+    """A path's steps: names, positions and ("end", n) for [#-n]; each text parsed once."""
     if not isinstance(path, str) or not path.startswith("$"):
         raise JsonError(f"bad JSON path: {path!r}")
-    steps, position = [], 1
+    return _parsed_steps(path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_steps(path: str) -> tuple[Any, ...]:
+    steps: list[Any] = []
+    position = 1
     while position < len(path):
         found = _STEP.match(path, position)
         if found is None:
@@ -85,7 +93,7 @@ def _steps(path: object) -> list[Any]:
         else:
             steps.append(quoted if quoted is not None else name)
         position = found.end()
-    return steps
+    return tuple(steps)
 
 
 def _follow(value: Any, steps: list[Any]) -> Any:

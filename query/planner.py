@@ -23,16 +23,16 @@ from docdb.errors import DataError, ProgrammingError
 from query import ast, functions, recursion
 from query import jsonfunctions as jf
 from query import plan as p
-from query import windows as w
 from query.expressions import Context, as_bag, compile_expr, compile_json_argument, compile_sort_key
 from query.joins import Unit, join_written, order_joins, using_conditions
 from query.parser import parse_one
-from query.pushdown import and_all, conjuncts, constraints_for, covers, document_filter, references
+from query.pushdown import and_all, conjuncts, constraints_for, covers, document_filter
 from query.scope import ROWID_NAMES, Scope, Source
 from query.sqltext import sql
 from query.subqueries import compile_subquery
 from query.udf import BUILTINS, Functions
 from query.values import truth
+from query.windowplan import aggregate_calls, refuse_windows, window_calls, windowed
 
 __all__ = ["Database", "Planner"]
 
@@ -109,7 +109,7 @@ class Planner:
                                                                   ast.SubquerySource))
                      and reads_source(item.query, name)):
             raise ProgrammingError(f"recursive reference in a subquery: {name}")  # as SQLite says
-        if _aggregates(_select_exprs(body.right), self.functions):
+        if aggregate_calls(_select_exprs(body.right), self.functions):
             raise ProgrammingError(f"recursive aggregate queries not supported ({name})")
         initial, names = self.compound(body.left, outer)
         if cte.columns:
@@ -122,7 +122,7 @@ class Planner:
         if len(step_names) != len(names):
             raise ProgrammingError(f"SELECTs to the left and right of {body.op} do not have the same number "
                                    "of result columns")
-        together = not getattr(body.right, "distinct", False) and not _window_calls(_select_exprs(body.right))
+        together = not getattr(body.right, "distinct", False) and not window_calls(_select_exprs(body.right))
         plan: p.Plan = recursion.Recursive(initial, step, working, body.op == "UNION", name, together)
         if cte.query.limit is not None or cte.query.offset is not None:
             ctx, empty = self.context(), Scope(parent=outer)
@@ -197,7 +197,7 @@ class Planner:
         if sel.group_as is not None or sel.group_names:
             sel, order = _regrouped(sel, order, self.functions)
         scope = Scope(parent=outer)
-        _refuse_windows([sel.where, *sel.group_by], [])
+        refuse_windows([sel.where, *sel.group_by], [])
         plan = self.from_clause(sel, scope)
         ctx = self.context()
         items = list(sel.columns) if sel.value is None else [ast.ResultColumn(sel.value, "value")]
@@ -212,11 +212,11 @@ class Planner:
             sel = replace(sel, having=_aliased(sel.having, aliases, scope, first=False))
         if sel.group_by:
             sel = replace(sel, group_by=tuple(_aliased(g, aliases, scope, first=False) for g in sel.group_by))
-        calls = _aggregates([e for e in exprs] + [sel.having] + [o.expr for o in order], self.functions)
-        windows = _window_calls(exprs + [o.expr for o in order])
-        _refuse_windows([sel.having, *calls, *windows], exprs)
+        calls = aggregate_calls([e for e in exprs] + [sel.having] + [o.expr for o in order], self.functions)
+        windows = window_calls(exprs + [o.expr for o in order])
+        refuse_windows([sel.having, *calls, *windows], exprs)
         if sel.having is not None and not sel.group_by and \
-                not _aggregates(exprs + [o.expr for o in order], self.functions):
+                not aggregate_calls(exprs + [o.expr for o in order], self.functions):
             raise ProgrammingError("HAVING clause on a non-aggregate query")  # as SQLite says
         aggregation = None
         if calls or sel.group_by:
@@ -226,7 +226,7 @@ class Planner:
                 plan = p.Filter(plan, compile_expr(sel.having, scope, ctx), "HAVING " + sql(sel.having))
         if windows:
             width = 1 + len(calls) if aggregation is not None else scope.width
-            plan, ctx = self._windowed(plan, sel, scope, ctx, windows, width)
+            plan, ctx = windowed(plan, sel, scope, ctx, windows, width, self.functions)
         compiled = [compile_expr(as_bag(e, ctx), scope, ctx) for e in exprs]
         keys = []
         for ordering in order:
@@ -298,7 +298,7 @@ class Planner:
             alias = None if position is not None else _alias_position(expr, [], names, exprs)
             chosen = exprs[position if position is not None else alias] \
                 if position is not None or alias is not None else expr
-            if _aggregates([chosen], self.functions):
+            if aggregate_calls([chosen], self.functions):
                 raise ProgrammingError("aggregate functions are not allowed in the GROUP BY clause")
             keys.append(compile_expr(chosen, scope, inner))
         aggregates = []
@@ -313,7 +313,7 @@ class Planner:
                 functions.check_arity(factory, len(call.args))
             except ValueError as error:
                 raise ProgrammingError(str(error)) from None
-            if _aggregates(list(call.args), self.functions):
+            if aggregate_calls(list(call.args), self.functions):
                 raise ProgrammingError(f"misuse of aggregate function {call.name}()")
             if call.distinct and len(call.args) != 1:
                 raise ProgrammingError("DISTINCT aggregates must have exactly one argument")
@@ -333,57 +333,6 @@ class Planner:
         ctx = Context(self.query, {call: 1 + i for i, call in enumerate(calls)}, scope, self.partiql,
                       self.functions, compile_subquery, permissive=self.permissive)
         return node, ctx, Scope(parent=scope.parent)
-
-    def _windowed(self, plan: p.Plan, sel: ast.Select, scope: Scope, ctx: Context, calls: list[ast.Call],
-                  width: int) -> tuple[p.Plan, Context]:
-        """The window calls computed over ``plan``'s rows and appended to them; the
-        context that reads each call from its slot."""
-        named = {name.lower(): window for name, window in sel.windows}
-        grouped: dict[tuple, tuple[w.WindowSpec, list]] = {}
-        for position, call in enumerate(calls):
-            window = _resolve_window(call.over, named)
-            spec_key = (window.partition, window.order)
-            if spec_key not in grouped:
-                order = [(compile_sort_key(o.expr, scope, ctx), o.descending, o.nulls_first)
-                         for o in window.order]
-                grouped[spec_key] = (w.WindowSpec([compile_expr(e, scope, ctx) for e in window.partition],
-                                                  order), [])
-            grouped[spec_key][1].append((position, self._window_call(call, window, scope, ctx)))
-        node = w.Windowed(plan, list(grouped.values()), len(calls), [sql(c) for c in calls])
-        slots = {call: width + i for i, call in enumerate(calls)}
-        return node, replace(ctx, aggregates={**ctx.aggregates, **slots})
-
-    def _window_call(self, call: ast.Call, window: ast.Window, scope: Scope, ctx: Context) -> w.WindowCall:
-        arity = w.window_arity(call.name)
-        factory = None
-        if arity is not None:
-            if not arity[0] <= len(call.args) <= arity[1] or call.star:
-                raise ProgrammingError(f"wrong number of arguments to function {call.name}()")
-            if call.filter is not None:
-                raise ProgrammingError("FILTER clause may only be used with aggregate window functions")
-        else:
-            try:
-                factory = self.functions.lookup_aggregate(call.name)
-            except KeyError:
-                known = _is_scalar(self.functions, call.name)
-                raise ProgrammingError(f"{call.name}() may not be used as a window function" if known
-                                       else f"no such function: {call.name}") from None
-            try:
-                functions.check_arity(factory, len(call.args))
-            except ValueError as error:
-                raise ProgrammingError(str(error)) from None
-        if call.distinct:
-            raise ProgrammingError("DISTINCT is not supported for window functions")
-        frame = window.frame or ast.Frame("RANGE", ("UNBOUNDED PRECEDING", None))
-        w.check_frame(frame.unit, frame.start[0], frame.end[0], len(window.order))
-
-        def offset(bound: tuple) -> Any:
-            return compile_expr(bound[1], scope, ctx) if bound[1] is not None else None
-        compiled = w.Frame(frame.unit, frame.start[0], offset(frame.start), frame.end[0], offset(frame.end),
-                           frame.exclude)
-        return w.WindowCall(call.name, factory, [compile_expr(a, scope, ctx) for a in call.args], compiled,
-                            compile_expr(call.filter, scope, ctx) if call.filter is not None else None,
-                            call.star, runs=factory in functions.AGGREGATES.values())
 
     # ----- FROM
 
@@ -498,7 +447,7 @@ def _regrouped(sel: ast.Select, order: tuple[ast.Ordering, ...], registry: Funct
         return sel, tuple(replace(o, expr=_aliased(o.expr, keys, Scope(), True)) for o in order)
     items = [c.expr for c in sel.columns if isinstance(c, ast.ResultColumn)] + \
         [e for e in (sel.value, sel.having) if e is not None]
-    if _aggregates(items, registry):
+    if aggregate_calls(items, registry):
         raise ProgrammingError("GROUP AS with aggregate functions is not supported: use COLL_COUNT(g) ... "
                                "over the group")
     variables = _variables(sel.sources)
@@ -707,69 +656,9 @@ def _has_left_join(item: Any) -> bool:
                                            or _has_left_join(item.right))
 
 
-def _aggregates(exprs: list, registry: Functions) -> list[ast.Call]:
-    """The aggregate calls in ``exprs``, each once, not looking into subqueries (a window
-    call is none, but what its arguments and window hold may be)."""
-    found: list[ast.Call] = []
-    for expr in exprs:
-        for node in references(expr, into_calls=True):
-            if isinstance(node, ast.Call) and node.over is None and registry.is_aggregate(node.name) \
-                    and node not in found and not (node.name in ("min", "max") and len(node.args) > 1):
-                found.append(node)
-    return found
-
-
-def _window_calls(exprs: list) -> list[ast.Call]:
-    """The window function calls (``f(...) OVER ...``) in ``exprs``, each once, not in subqueries."""
-    found: list[ast.Call] = []
-    for expr in exprs:
-        for node in references(expr, into_calls=True):
-            if isinstance(node, ast.Call) and node.over is not None and node not in found:
-                found.append(node)
-    return found
-
-
-def _refuse_windows(places: list, others: list) -> None:
-    """A window call where none may stand (WHERE, GROUP BY, HAVING, an aggregate's or another
-    window call's arguments), or a window-only function without OVER anywhere (``others``
-    too): SQLite's "misuse of window function"."""
-    for place in places:
-        inner = place
-        if isinstance(place, ast.Call):  # a call's own window is its business; look inside it
-            inner = (place.args, place.filter, place.over)
-        for call in _window_calls([inner]):
-            raise ProgrammingError(f"misuse of window function {call.name}()")
-    for node in references(tuple(places + others), into_calls=True):
-        if isinstance(node, ast.Call) and node.over is None and w.window_arity(node.name) is not None:
-            raise ProgrammingError(f"misuse of window function {node.name}()")
-
-
-def _resolve_window(window: ast.Window, named: dict[str, ast.Window]) -> ast.Window:
-    """``OVER w`` or ``OVER (w ORDER BY ...)``: the named window with this one's additions."""
-    if window.base is None:
-        return window
-    base = named.get(window.base.lower())
-    if base is None:
-        raise ProgrammingError(f"no such window: {window.base}")
-    base = _resolve_window(base, named)
-    if window.partition:
-        raise ProgrammingError(f"cannot override PARTITION clause of window: {window.base}")
-    if window.order and base.order:
-        raise ProgrammingError(f"cannot override ORDER BY clause of window: {window.base}")
-    return ast.Window(None, base.partition, window.order or base.order, window.frame or base.frame)
-
-
 def _negative_literal(expr: Any) -> bool:
     return isinstance(expr, ast.Unary) and expr.op == "-" and isinstance(expr.operand, ast.Literal) \
         and isinstance(expr.operand.value, (int, float)) and expr.operand.value > 0
-
-
-def _is_scalar(registry: Functions, name: str) -> bool:
-    try:
-        registry.lookup_scalar(name)
-    except KeyError:
-        return False
-    return True
 
 
 def _passes(condition: Any) -> Any:
