@@ -37,7 +37,7 @@ from docdb.conveniences import Sqlite3Conveniences
 from docdb.errors import DatabaseError, InterfaceError, OperationalError, ProgrammingError, SerializationError
 from docdb.models.check import check as check_database
 from docdb.models.collection import Collection, document_reader
-from docdb.models.constraints import install_check_loader
+from docdb.models.constraints import check_items, install_check_loader
 from docdb.models.db import Database, NotCommitted
 from docdb.models.maintenance import describe, object_stats, tree_bytes
 from docdb.models.objects import check_name, create_object, create_view, drop_object, rename_object
@@ -413,13 +413,11 @@ class Connection(Sqlite3Conveniences):
         (default: the parent's primary key), ``on_delete``, ``on_update`` (NO ACTION,
         RESTRICT, CASCADE, SET NULL, SET DEFAULT) and ``name``. A column's definition may
         hold its own: ``"INTEGER REFERENCES p(id) ON DELETE CASCADE CHECK (b > 0)"``."""
-        checks = [*checks.items()] if isinstance(checks, dict) else list(checks or ())
-        foreign_keys = list(foreign_keys or ())
+        checks, foreign_keys = check_items(checks), list(foreign_keys or ())
         if isinstance(columns, dict) and any(_CONSTRAINED.search(str(spec)) for spec in columns.values()):
             from query.ddl import column_definitions  # the query layer reads SQL; loaded when needed
             columns, column_checks, column_keys = column_definitions(name, columns)
             checks, foreign_keys = [*column_checks, *checks], [*column_keys, *foreign_keys]
-        checks = [{"name": c[0], "sql": c[1]} if isinstance(c, tuple) else c for c in checks]
         with self.writing() as txn:
             existing = txn.catalog.get(name)
             if existing is None or not if_not_exists or existing["kind"] != "table":

@@ -40,7 +40,7 @@ def analyzed(plan: Plan, env: Env) -> list[str]:
         pass
     total = time.perf_counter() - started
     lines = []
-    for depth, node in _walk(plan, 0):
+    for depth, node in plan.walk():
         tally = tallies[id(node)]
         if tally.asked:
             note = f"(rows={tally.rows:,}, time={tally.seconds * 1000:.3f} ms)"
@@ -51,14 +51,8 @@ def analyzed(plan: Plan, env: Env) -> list[str]:
     return lines
 
 
-def _walk(node: Plan, depth: int) -> Iterator[tuple[int, Plan]]:
-    yield depth, node
-    for child in node.children():
-        yield from _walk(child, depth + 1)
-
-
 def _instrument(plan: Plan, tallies: dict[int, _Tally]) -> None:
-    for _, node in _walk(plan, 0):
+    for _, node in plan.walk():
         tally = tallies.setdefault(id(node), _Tally())
         node.rows = _counted(node.rows, tally, lambda row: 1)  # type: ignore[method-assign]
         node.batches = _counted(node.batches, tally, len)  # type: ignore[method-assign]

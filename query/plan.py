@@ -82,11 +82,14 @@ class Plan:
     def label(self) -> str:
         return type(self).__name__.upper()
 
-    def explain(self, depth: int = 0) -> list[str]:
-        lines = ["  " * depth + self.label()]
+    def walk(self, depth: int = 0) -> Iterator[tuple[int, Plan]]:
+        """(depth, node) of this node and every node under it, parents first."""
+        yield depth, self
         for child in self.children():
-            lines += child.explain(depth + 1)
-        return lines
+            yield from child.walk(depth + 1)
+
+    def explain(self) -> list[str]:
+        return ["  " * depth + node.label() for depth, node in self.walk()]
 
 
 @dataclass(eq=False)

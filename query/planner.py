@@ -123,11 +123,8 @@ class Planner:
             raise ProgrammingError(f"SELECTs to the left and right of {body.op} do not have the same number "
                                    "of result columns")
         together = not getattr(body.right, "distinct", False) and not window_calls(_select_exprs(body.right))
-        plan: p.Plan = recursion.Recursive(initial, step, working, body.op == "UNION", name, together)
-        if cte.query.limit is not None or cte.query.offset is not None:
-            ctx, empty = self.context(), Scope(parent=outer)
-            plan = p.Limit(plan, *[compile_expr(e, empty, ctx) if e is not None else None
-                                   for e in (cte.query.limit, cte.query.offset)])
+        plan = self._limited(recursion.Recursive(initial, step, working, body.op == "UNION", name, together),
+                             cte.query, outer)
         self.ctes[-1][name.lower()] = (p.Shared(plan, name, lazy=True), names)
 
     def _ordered(self, node: ast.Query, outer: Scope | None) -> tuple[p.Plan, list[str]]:
@@ -139,21 +136,26 @@ class Planner:
             width = len(names)
             if node.order_by:
                 plan = self._sort_output(plan, names, node.order_by, outer)
-        if node.limit is not None or node.offset is not None:
-            ctx = self.context()
-            empty = Scope(parent=outer)
-            limit = compile_expr(node.limit, empty, ctx) if node.limit is not None else None
-            offset = compile_expr(node.offset, empty, ctx) if node.offset is not None else None
-            if isinstance(plan, p.Sort):
-                plan.limit, plan.offset = limit, offset  # keep only the rows LIMIT can reach
-            if self.partiql and _negative_literal(node.offset):  # PartiQL: OFFSET -1 is an error
-                raise ProgrammingError("OFFSET takes a non-negative integer")
-            plan = p.Limit(plan, limit, offset, self.permissive)
+        plan = self._limited(plan, node, outer)
         if width != len(names):
             plan = p.Strip(plan, len(names))
         if isinstance(body, ast.Select) and body.pivot:
             return p.Pivot(plan), ["value"]
         return plan, names
+
+    def _limited(self, plan: p.Plan, node: ast.Query, outer: Scope | None) -> p.Plan:
+        """``plan`` under the query's LIMIT and OFFSET, if it has them (a sort below keeps only
+        the rows they can reach)."""
+        if node.limit is None and node.offset is None:
+            return plan
+        ctx, empty = self.context(), Scope(parent=outer)
+        limit = compile_expr(node.limit, empty, ctx) if node.limit is not None else None
+        offset = compile_expr(node.offset, empty, ctx) if node.offset is not None else None
+        if isinstance(plan, p.Sort):
+            plan.limit, plan.offset = limit, offset
+        if self.partiql and _negative_literal(node.offset):  # PartiQL: OFFSET -1 is an error
+            raise ProgrammingError("OFFSET takes a non-negative integer")
+        return p.Limit(plan, limit, offset, self.permissive)
 
     def compound(self, body: Any, outer: Scope | None) -> tuple[p.Plan, list[str]]:
         if isinstance(body, ast.Query):  # (SELECT ... ORDER BY ... LIMIT n) UNION ...: its own query

@@ -52,11 +52,11 @@ class Recursive(Plan):
     union: bool  # UNION (each row once) rather than UNION ALL
     name: str
     by_level: bool = True  # run the recursive SELECT over every queued row at once
-    reused: list = field(default_factory=list)  # hash joins in ``step`` that build once per run
+    reused: list = field(init=False)  # hash joins in ``step`` that build once per run
 
     def __post_init__(self) -> None:
-        self.reused = [node for node in _nodes(self.step) if isinstance(node, HashJoin)
-                       and not any(isinstance(n, WorkingRow) for n in _nodes(node.right))]
+        self.reused = [node for _, node in self.step.walk() if isinstance(node, HashJoin)
+                       and not any(isinstance(n, WorkingRow) for _, n in node.right.walk())]
         for node in self.reused:
             node.reuse = True
 
@@ -95,8 +95,3 @@ class Recursive(Plan):
     def label(self) -> str:
         return f"RECURSIVE {self.name} ({'UNION' if self.union else 'UNION ALL'})"
 
-
-def _nodes(plan: Plan) -> Iterator[Plan]:
-    yield plan
-    for child in plan.children():
-        yield from _nodes(child)

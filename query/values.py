@@ -153,21 +153,33 @@ def struct(pairs: list[tuple[str, Any]]) -> dict:
     return made if len(made) == len(pairs) else Fields(pairs)
 
 
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
 def hashable(value: Any) -> Any:
-    """A dict-key form of a value: documents and arrays by their JSON text (a bag's elements
-    in any order)."""
-    if isinstance(value, Bag):
-        return ("\0bag", tuple(sorted(repr(hashable(x)) for x in value)))
-    if isinstance(value, dict) and any(isinstance(x, Bag) for x in value.values()):  # {'_1': <<...>>}
-        return ("\0struct", tuple(sorted((k, repr(hashable(x))) for k, x in value.items())))
+    """A dict-key form of a value: documents and arrays by their JSON text, in which a bag's
+    elements are in a fixed order (``_canonical``: only subclasses, bags among them, leave
+    orjson's own path, so plain documents pay nothing for it)."""
     if isinstance(value, (dict, list)):
-        return ("\0json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+        return ("\0json", orjson.dumps(value, default=_canonical, option=_CANONICAL))
     if value is MISSING:
         return MISSING_KEY  # not NULL: DISTINCT and set operations keep them apart
     return value
 
 
 MISSING_KEY = ("\0missing",)
+
+
+def _canonical(value: Any) -> Any:
+    """What orjson writes for a subclass of a JSON type: a bag as its elements sorted by their
+    own text (and marked, so it differs from an array), anything else as its base type."""
+    if isinstance(value, Bag):
+        texts = sorted(orjson.dumps(x, default=_canonical, option=_CANONICAL) for x in value)
+        return {"\0bag": [orjson.loads(text) for text in texts]}
+    for base in (dict, list, str, int, float):
+        if isinstance(value, base):
+            return base(value)
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
 def is_missing(v: object) -> bool:

@@ -29,21 +29,20 @@ __all__ = ["aggregate_calls", "refuse_windows", "resolve_window", "window_calls"
 def aggregate_calls(exprs: list, registry: Functions) -> list[ast.Call]:
     """The aggregate calls in ``exprs``, each once, not looking into subqueries (a window
     call is none, but what its arguments and window hold may be)."""
-    found: list[ast.Call] = []
-    for expr in exprs:
-        for node in references(expr, into_calls=True):
-            if isinstance(node, ast.Call) and node.over is None and registry.is_aggregate(node.name) \
-                    and node not in found and not (node.name in ("min", "max") and len(node.args) > 1):
-                found.append(node)
-    return found
+    return _calls(exprs, lambda node: node.over is None and registry.is_aggregate(node.name)
+                  and not (node.name in ("min", "max") and len(node.args) > 1))
 
 
 def window_calls(exprs: list) -> list[ast.Call]:
     """The window function calls (``f(...) OVER ...``) in ``exprs``, each once, not in subqueries."""
+    return _calls(exprs, lambda node: node.over is not None)
+
+
+def _calls(exprs: list, wanted: Any) -> list[ast.Call]:
     found: list[ast.Call] = []
     for expr in exprs:
         for node in references(expr, into_calls=True):
-            if isinstance(node, ast.Call) and node.over is not None and node not in found:
+            if isinstance(node, ast.Call) and wanted(node) and node not in found:
                 found.append(node)
     return found
 

@@ -228,7 +228,7 @@ def _shifted(call: WindowCall, part: list[tuple], env: Env) -> list:
         return [None, *values[:-1]] if sign < 0 else [*values[1:], None]
     out = []
     for i, row in enumerate(part):
-        k = call.args[1](row, env) if len(call.args) > 1 else 1
+        k = call.args[1](row, env)
         k = v.numeric_affinity(k) if isinstance(k, str) else k
         if k is None or k is MISSING:
             out.append(None)
@@ -276,10 +276,9 @@ def _step(call: WindowCall, acc: Any, row: tuple, env: Env) -> None:
 
 def _final(acc: Any) -> Any:
     try:
-        value = acc.final()
+        return acc.final()
     except OverflowError:
         raise DataError("integer overflow") from None
-    return list(value) if isinstance(value, list) else value  # a running array_agg keeps growing
 
 
 def _running(call: WindowCall, part: list[tuple], ends: Any, env: Env) -> list:
@@ -288,30 +287,26 @@ def _running(call: WindowCall, part: list[tuple], ends: Any, env: Env) -> list:
     argument and no FILTER has its values computed in one pass first."""
     acc = call.factory()  # type: ignore[misc]
     if call.filter is None and len(call.args) == 1 and not call.star:
-        arg = call.args[0]
-        values = [_plain(arg(row, env)) for row in part]
-        step, final = acc.step, acc.final
-        fed, out, last = -1, [], None
-        try:
-            for end in ends:
-                if end > fed or last is None:
-                    while fed < end:
-                        fed += 1
-                        step(values[fed])
-                    last = final()
-                out.append(last if type(last) is not list else list(last))
-        except OverflowError:
-            raise DataError("integer overflow") from None
-        return out
-    fed, out, last_value = -1, [], None
+        values = [_plain(call.args[0](row, env)) for row in part]
+        step = acc.step
+
+        def feed(i: int) -> None:
+            step(values[i])
+    else:
+        def feed(i: int) -> None:
+            _step(call, acc, part[i], env)
+    fed, out, last = -1, [], _UNREAD
     for end in ends:
-        if end > fed or last_value is None:
+        if end > fed or last is _UNREAD:
             while fed < end:
                 fed += 1
-                _step(call, acc, part[fed], env)
-            last_value = (_final(acc),)
-        out.append(last_value[0] if not isinstance(last_value[0], list) else list(last_value[0]))
+                feed(fed)
+            last = _final(acc)
+        out.append(list(last) if type(last) is list else last)  # a running array_agg keeps growing
     return out
+
+
+_UNREAD = object()
 
 
 _EXACT = 1 << 53  # integers whose sums a float holds exactly: avg over them is avg as stepped
@@ -354,14 +349,17 @@ def _frames(frame: Frame, part: list[tuple], groups: _Groups, spec: WindowSpec, 
     """For each row of the partition, the positions its frame holds, in order (a range
     unless EXCLUDE takes some out)."""
     n = len(part)
+    # the offsets are constant expressions (as SQLite requires): taken once per partition
+    start_k = _offset(frame, frame.start_offset, part[0], env, True) if frame.start_offset else 0
+    end_k = _offset(frame, frame.end_offset, part[0], env, False) if frame.end_offset else 0
     if frame.unit == "ROWS" and frame.exclude == "NO OTHERS":
-        return _row_frames(frame, part, env)
+        return _row_frames(frame, n, start_k, end_k)
     out: list = []
     numbers = _RangeValues(part, spec, env) if frame.unit == "RANGE" and \
         {frame.start, frame.end} & {"PRECEDING", "FOLLOWING"} else None
-    for i, row in enumerate(part):
-        lo = _bound(frame, frame.start, frame.start_offset, True, i, row, n, groups, numbers, env)
-        hi = _bound(frame, frame.end, frame.end_offset, False, i, row, n, groups, numbers, env)
+    for i in range(n):
+        lo = _bound(frame.unit, frame.start, start_k, True, i, n, groups, numbers)
+        hi = _bound(frame.unit, frame.end, end_k, False, i, n, groups, numbers)
         rows: Any = range(max(lo, 0), max(min(hi, n - 1) + 1, max(lo, 0)))
         if frame.exclude != "NO OTHERS" and rows:
             g = groups.of[i]
@@ -376,24 +374,15 @@ def _frames(frame: Frame, part: list[tuple], groups: _Groups, spec: WindowSpec, 
     return out
 
 
-def _row_frames(frame: Frame, part: list[tuple], env: Env) -> list[range]:
-    """ROWS frames without EXCLUDE: positions relative to each row, their offsets (constant
-    expressions, as SQLite requires) taken once."""
-    n = len(part)
-
-    def reach(kind: str, offset: Compiled | None, starting: bool) -> tuple[int, int | None]:
-        """(relative position, or the fixed one for UNBOUNDED) of a bound."""
-        if kind == "UNBOUNDED PRECEDING":
-            return 0, 0
-        if kind == "UNBOUNDED FOLLOWING":
-            return 0, n - 1
-        if kind == "CURRENT ROW":
-            return 0, None
-        assert offset is not None
-        k = _offset(frame, offset, part[0], env, starting)
-        return (-k if kind == "PRECEDING" else k), None
-    start, fixed_start = reach(frame.start, frame.start_offset, True)
-    end, fixed_end = reach(frame.end, frame.end_offset, False)
+def _row_frames(frame: Frame, n: int, start_k: int, end_k: int) -> list[range]:
+    """ROWS frames without EXCLUDE: ranges made by arithmetic, not bound by bound."""
+    def reach(kind: str, k: int) -> tuple[int, int | None]:
+        """(position relative to the row, or the fixed one for UNBOUNDED) of a bound."""
+        if kind.startswith("UNBOUNDED"):
+            return 0, 0 if kind == "UNBOUNDED PRECEDING" else n - 1
+        return (-k if kind == "PRECEDING" else k if kind == "FOLLOWING" else 0), None
+    start, fixed_start = reach(frame.start, start_k)
+    end, fixed_end = reach(frame.end, end_k)
     out = []
     for i in range(n):
         lo = max(fixed_start if fixed_start is not None else i + start, 0)
@@ -415,24 +404,23 @@ def _offset(frame: Frame, compiled: Compiled, row: tuple, env: Env, starting: bo
     return int(value)
 
 
-def _bound(frame: Frame, kind: str, offset: Compiled | None, starting: bool, i: int, row: tuple, n: int,
-           groups: _Groups, numbers: _RangeValues | None, env: Env) -> int:
-    """The first (``starting``) or last position of row i's frame; may fall outside 0..n-1."""
+def _bound(unit: str, kind: str, k: Any, starting: bool, i: int, n: int, groups: _Groups,
+           numbers: _RangeValues | None) -> int:
+    """The first (``starting``) or last position of row i's frame, ``k`` the bound's offset;
+    may fall outside 0..n-1."""
     if kind == "UNBOUNDED PRECEDING":
         return 0
     if kind == "UNBOUNDED FOLLOWING":
         return n - 1
     g = groups.of[i]
     if kind == "CURRENT ROW":
-        if frame.unit == "ROWS":
+        if unit == "ROWS":
             return i
         return groups.first[g] if starting else groups.last[g]
-    assert offset is not None
-    k = _offset(frame, offset, row, env, starting)
     sign = -1 if kind == "PRECEDING" else 1
-    if frame.unit == "ROWS":
+    if unit == "ROWS":
         return i + sign * k
-    if frame.unit == "GROUPS":
+    if unit == "GROUPS":
         target = g + sign * k
         if target < 0:
             return 0 if starting else -1

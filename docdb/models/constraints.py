@@ -30,8 +30,8 @@ from typing import Any
 
 from docdb.errors import IntegrityError, ProgrammingError
 
-__all__ = ["ACTIONS", "Rules", "install_check_compiler", "install_check_loader", "normalized_checks",
-           "normalized_foreign_keys", "rules_for"]
+__all__ = ["ACTIONS", "Rules", "check_items", "install_check_compiler", "install_check_loader",
+           "normalized_checks", "normalized_foreign_keys", "rules_for"]
 
 ACTIONS = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
 
@@ -54,15 +54,22 @@ def install_check_loader(loader: Callable[[], None]) -> None:
     _loader[:] = [loader]
 
 
-def normalized_checks(table: str, columns: list[str], checks: Any) -> list[dict]:
-    """``checks`` -- SQL expressions, or a dict of name -> expression -- in catalog form,
-    each compiled once to refuse a bad one now rather than at the first write."""
+def check_items(checks: Any) -> list[dict]:
+    """CHECKs as the API takes them -- SQL expressions, ``{"name", "sql"}`` dicts, or a dict
+    of name -> expression -- as a list of ``{"name", "sql"}``."""
     if checks is None:
         return []
-    items = list(checks.items()) if isinstance(checks, dict) else [
-        (c.get("name"), c.get("sql")) if isinstance(c, dict) else (None, c) for c in checks]
+    if isinstance(checks, dict):
+        return [{"name": name, "sql": sql} for name, sql in checks.items()]
+    return [c if isinstance(c, dict) else {"name": None, "sql": c} for c in checks]
+
+
+def normalized_checks(table: str, columns: list[str], checks: Any) -> list[dict]:
+    """``checks`` (any form ``check_items`` takes) in catalog form, each compiled once to
+    refuse a bad one now rather than at the first write."""
     out = []
-    for name, sql in items:
+    for item in check_items(checks):
+        name, sql = item.get("name"), item.get("sql")
         if not isinstance(sql, str) or not sql.strip():
             raise ProgrammingError(f"table {table}: a CHECK is an SQL expression, not {sql!r}")
         _compile(table, columns, sql)

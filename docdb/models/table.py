@@ -161,6 +161,9 @@ class Table:
 
     def _pk_key(self, schema: TableSchema, pk: Any) -> bytes:
         """The key of the row whose primary key (or hidden row id) is ``pk``."""
+        if type(pk) is int and len(schema.primary_key) == 1 and \
+                schema.column(schema.primary_key[0]).type == "INTEGER":
+            return keycode.encode_tuple((pk,))  # the usual key: nothing to check or widen
         values = list(pk) if isinstance(pk, (tuple, list)) else [pk]
         width = len(schema.primary_key) or 1
         if len(values) != width:
@@ -205,7 +208,7 @@ class Table:
         before = old if was is True else was or None
         if before is not None:
             for child, foreign_key in txn.catalog.referencing(self.name):
-                self._change_children(txn, schema, child, foreign_key, before, new)
+                self._change_children(txn, entry, child, foreign_key, before, new)
 
     def _other(self, name: str) -> Table:
         """Another table of the session, kept so its parsed schema is too."""
@@ -231,7 +234,7 @@ class Table:
                 old is not None and values == [old[names.index(c)] for c in foreign_key["columns"]]):
             return
         parent = foreign_key["parent"]
-        if txn.catalog.get(parent) is None or txn.catalog.get(parent)["kind"] != "table":
+        if (txn.catalog.get(parent) or {}).get("kind") != "table":
             raise IntegrityError(f"FOREIGN KEY constraint failed: table {self.name} references {parent}, "
                                  "which is no table")
         if not self._other(parent).holds_key(txn, foreign_key["parent_columns"], values, self.name):
@@ -244,55 +247,52 @@ class Table:
         must be the primary key or have a UNIQUE index, as SQLite requires of a parent key."""
         entry = self._entry(reader)
         schema = self.schema_of(entry)
-        known = self._parent_keys.get((id(entry), tuple(columns)))
-        if known is None or known[0] is not entry:  # which columns, and whether they are the key
-            chosen = self.parent_key(entry, columns, child)
-            whole = [c.lower() for c in chosen] == [k.lower() for k in schema.primary_key]
-            known = self._parent_keys[(id(entry), tuple(columns))] = (entry, chosen, whole)
-        _, columns, whole = known
+        columns, whole = self._key_columns(entry, columns, child)
         if whole:
-            if len(values) == 1 and type(values[0]) is int and schema.column(columns[0]).type == "INTEGER":
-                return reader.get(entry["id"], keycode.encode_tuple(values)) is not None  # as row_at
             try:
                 key = self._pk_key(schema, values)
             except (DataError, ProgrammingError):
                 return False  # a value the key's type cannot hold: no row has it
             return reader.get(entry["id"], key) is not None
         try:
-            where = {schema.column(c).name: check_value(self.name, schema.column(c), v)
-                     for c, v in zip(columns, values)}
+            return next(self._matching(dict(zip(columns, values)))[1], None) is not None
         except DataError:
             return False
-        return any(True for _ in self._select(where, None, 1)[0])
 
-    def parent_key(self, entry: dict, columns: list[str], child: str) -> list[str]:
-        """The columns a foreign key into this table names: given, or the primary key --
-        "foreign key mismatch" unless they are the primary key or UNIQUE."""
+    def _key_columns(self, entry: dict, columns: list[str], child: str) -> tuple[list[str], bool]:
+        """(the columns a foreign key into this version of the table names -- given, or the
+        primary key --, whether they are the primary key); "foreign key mismatch" unless they
+        are the primary key or UNIQUE. Kept per entry: a write asks for every row."""
+        known = self._parent_keys.get((id(entry), tuple(columns)))
+        if known is not None and known[0] is entry:
+            return known[1], known[2]
         schema = self.schema_of(entry)
         chosen = list(columns) or list(schema.primary_key)
         folded = [c.lower() for c in chosen]
+        whole = folded == [k.lower() for k in schema.primary_key]
         unique = [[f.lower() for f in index_fields(ix)] for ix in entry["indexes"].values()
                   if ix.get("unique")]
-        if not chosen or (folded != [k.lower() for k in schema.primary_key] and folded not in unique):
+        if not chosen or (not whole and folded not in unique):
             raise ProgrammingError(f'foreign key mismatch - "{child}" referencing "{self.name}"')
-        return chosen
+        self._parent_keys[(id(entry), tuple(columns))] = (entry, chosen, whole)
+        return chosen, whole
 
-    def _change_children(self, txn: Transaction, schema: TableSchema, child: str, foreign_key: dict,
+    def _change_children(self, txn: Transaction, entry: dict, child: str, foreign_key: dict,
                          old: tuple, new: tuple | None) -> None:
         """A parent row deleted, or its key changed: the referencing rows of ``child`` are
         refused (NO ACTION, RESTRICT), follow (CASCADE), or lose their key (SET NULL, SET DEFAULT)."""
-        names = [c.name.lower() for c in schema.columns]
-        entry = txn.catalog.require(self.name, "table")
-        columns = self.parent_key(entry, foreign_key["parent_columns"], child)
+        names = [c.name.lower() for c in self.schema_of(entry).columns]
+        columns, _ = self._key_columns(entry, foreign_key["parent_columns"], child)
         before = [old[names.index(c.lower())] for c in columns]
         after = None if new is None else [new[names.index(c.lower())] for c in columns]
         if any(v is None for v in before) or before == after:
             return
         action = foreign_key["on_delete" if new is None else "on_update"]
         table = self._other(child)
-        where = dict(zip(foreign_key["columns"], before))
-        referring = [pk for pk, row in table.candidates(where)[1]
-                     if all(row[i] == v for i, v in table._positions(where))]
+        try:
+            referring = [pk for pk, _ in table._matching(dict(zip(foreign_key["columns"], before)))[1]]
+        except DataError:
+            return  # a value the child's column cannot hold: no child has it
         if not referring:
             return
         if action in ("NO ACTION", "RESTRICT"):
@@ -313,10 +313,6 @@ class Table:
                 if None not in values and not self.holds_key(txn, parent_columns, values, child):
                     raise IntegrityError(f"FOREIGN KEY constraint failed{_label(foreign_key)}: the default "
                                          f"{values!r:.60} of {child} names no row of {self.name}")
-
-    def _positions(self, where: dict) -> list[tuple[int, Any]]:
-        names = [c.name for c in self.schema().columns]
-        return [(names.index(c), v) for c, v in where.items()]
 
     def _next_rowid(self, txn: Transaction, entry: dict) -> int:
         """The largest row id (or INTEGER PRIMARY KEY) + 1; with AUTOINCREMENT, also above any
@@ -436,20 +432,29 @@ class Table:
         if where is not None and not isinstance(where, dict):
             raise ProgrammingError(f"table {self.name}: where is a dict of column -> value")
         schema = self.schema_of(self._entry(self._session.reading()))
-        wanted = {k: check_value(self.name, schema.column(k), v) for k, v in (where or {}).items()}
         order = _order_spec(self.name, schema, order_by)
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
             raise ProgrammingError(f"limit must be a non-negative integer or None, not {limit!r}")
         stats = {"keys_examined": 0, "docs_examined": 0, "decoded": 0}
-        access, found = self.candidates(wanted, stats)
-        positions = [(i, wanted[c.name]) for i, c in enumerate(schema.columns) if c.name in wanted]
-        rows = [row for _, row in found
-                if all(row[i] == v and (row[i] is None) == (v is None) for i, v in positions)]
+        access, found = self._matching(where or {}, stats)
+        rows = [row for _, row in found]
         for position, descending in reversed(order):
             rows.sort(key=lambda r, p=position: (r[p] is not None, r[p]), reverse=descending)
         if limit is not None:
             rows = rows[:limit]
         return [self._as_dict(schema, r) for r in rows], stats, access
+
+    def _matching(self, where: dict, stats: dict[str, int] | None = None
+                  ) -> tuple[Access, Iterator[tuple[Any, tuple]]]:
+        """(the access chosen, the (key, row) pairs whose columns equal ``where``'s values,
+        None matching NULL). A value the column's type cannot hold is a DataError."""
+        schema = self.schema_of(self._entry(self._session.reading()))
+        columns = {k: schema.column(k) for k in where}
+        wanted = {column.name: check_value(self.name, column, where[k]) for k, column in columns.items()}
+        access, found = self.candidates(wanted, stats)
+        positions = [(i, wanted[c.name]) for i, c in enumerate(schema.columns) if c.name in wanted]
+        return access, (pair for pair in found
+                        if all(pair[1][i] == v and (pair[1][i] is None) == (v is None) for i, v in positions))
 
     def candidates(self, where: dict | None = None, stats: dict[str, int] | None = None,
                    keys: bool = True) -> tuple[Access, Iterator[tuple[Any, tuple]]]:

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import docdb
+from tests.query.sqlite_peer import both
 
 COLUMNS = ["a", "b", "c", "d"]
 ROWS = st.lists(st.tuples(st.integers(-9, 9), st.one_of(st.none(), st.text("xyz", max_size=3)),
@@ -34,11 +35,9 @@ def _apply(conn, change):
 @settings(max_examples=200, deadline=None)
 @given(rows=ROWS, changes=CHANGES)
 def test_dropping_and_renaming_columns_agree_with_sqlite3(rows, changes):
-    mine, peer = docdb.connect(":memory:", autocommit=True), sqlite3.connect(":memory:", isolation_level=None)
-    for conn in (mine, peer):
-        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c REAL, d INTEGER)")
-        conn.execute("CREATE INDEX t_d ON t (d)")
-        conn.executemany("INSERT INTO t (a, b, c, d) VALUES (?, ?, ?, ?)", rows)
+    mine, peer = both("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c REAL, d INTEGER)",
+                      "CREATE INDEX t_d ON t (d)",
+                      rows=("INSERT INTO t (a, b, c, d) VALUES (?, ?, ?, ?)", rows), autocommit=True)
     for change in changes:
         assert _apply(mine, change) == _apply(peer, change), change
         got = mine.execute("SELECT * FROM t ORDER BY id")

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import docdb
+from tests.query.sqlite_peer import both
 
 ACTIONS = ["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
 KEYS = st.integers(0, 4)
@@ -39,13 +40,10 @@ def _run(conn, sql, params=()):
 @settings(max_examples=300, deadline=None)
 @given(on_delete=st.sampled_from(ACTIONS), on_update=st.sampled_from(ACTIONS), statements=STATEMENTS)
 def test_foreign_keys_agree_with_sqlite3(on_delete, on_update, statements):
-    mine, peer = docdb.connect(":memory:", autocommit=True), sqlite3.connect(":memory:", isolation_level=None)
-    peer.execute("PRAGMA foreign_keys = ON")
-    for conn in (mine, peer):
-        conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT)")
-        conn.execute("CREATE TABLE child (id INTEGER PRIMARY KEY, "
-                     f"pid INTEGER DEFAULT 0 REFERENCES parent(id) "
-                     f"ON DELETE {on_delete} ON UPDATE {on_update})")
+    mine, peer = both("CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT)",
+                      "CREATE TABLE child (id INTEGER PRIMARY KEY, "
+                      "pid INTEGER DEFAULT 0 REFERENCES parent(id) "
+                      f"ON DELETE {on_delete} ON UPDATE {on_update})", autocommit=True, foreign_keys=True)
     for sql, params in statements:
         got, want = _run(mine, sql, params), _run(peer, sql, params)
         assert got == want, (sql, params, on_delete, on_update)
@@ -58,11 +56,9 @@ def test_foreign_keys_agree_with_sqlite3(on_delete, on_update, statements):
 @given(rows=st.lists(st.tuples(st.one_of(st.integers(-5, 5), st.none()),
                                st.one_of(st.text("abc", max_size=4), st.none())), max_size=8))
 def test_checks_agree_with_sqlite3(rows):
-    mine, peer = docdb.connect(":memory:", autocommit=True), sqlite3.connect(":memory:", isolation_level=None)
-    for conn in (mine, peer):
-        conn.execute("CREATE TABLE t (n INTEGER CHECK (n >= 0), "
-                     "s TEXT CONSTRAINT short CHECK (length(s) < 3), "
-                     "CHECK (n IS NULL OR s IS NULL OR n < length(s) + 2))")
+    mine, peer = both("CREATE TABLE t (n INTEGER CHECK (n >= 0), "
+                      "s TEXT CONSTRAINT short CHECK (length(s) < 3), "
+                      "CHECK (n IS NULL OR s IS NULL OR n < length(s) + 2))", autocommit=True)
     for row in rows:
         insert = "INSERT INTO t VALUES (?, ?)"
         assert _run(mine, insert, row) == _run(peer, insert, row)

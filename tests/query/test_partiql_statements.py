@@ -4,14 +4,13 @@ permissive evaluation -- and row values against sqlite3 on random rows (NULLs in
 
 from __future__ import annotations
 
-import sqlite3
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import docdb
 from query.executor import evaluate
 from query.values import MISSING, Fields
+from tests.query.sqlite_peer import both
 
 VALUES = st.one_of(st.none(), st.integers(-2, 2))
 OPS = ["=", "!=", "<", "<=", ">", ">="]
@@ -21,10 +20,8 @@ OPS = ["=", "!=", "<", "<=", ">", ">="]
 @given(left=st.tuples(VALUES, VALUES, VALUES), right=st.tuples(VALUES, VALUES, VALUES),
        op=st.sampled_from(OPS), rows=st.lists(st.tuples(VALUES, VALUES, VALUES), max_size=4))
 def test_row_values_agree_with_sqlite3(left, right, op, rows):
-    mine, peer = docdb.connect(":memory:"), sqlite3.connect(":memory:")
-    for conn in (mine, peer):
-        conn.execute("CREATE TABLE t (a INTEGER, b INTEGER, c INTEGER)")
-        conn.executemany("INSERT INTO t VALUES (?, ?, ?)", rows)
+    mine, peer = both("CREATE TABLE t (a INTEGER, b INTEGER, c INTEGER)",
+                      rows=("INSERT INTO t VALUES (?, ?, ?)", rows))
     sql = (f"SELECT (?, ?, ?) {op} (?, ?, ?), (?, ?, ?) IN (SELECT a, b, c FROM t), "
            "(?, ?, ?) NOT IN (SELECT a, b, c FROM t)")
     params = left + right + left + left

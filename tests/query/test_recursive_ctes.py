@@ -4,24 +4,20 @@ is stopped with an error; misshapen recursive CTEs are refused."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import docdb
 from query import recursion
+from tests.query.sqlite_peer import both
 
 EDGES = st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=20)
 
 
 def _both(edges):
-    mine, peer = docdb.connect(":memory:"), sqlite3.connect(":memory:")
-    for conn in (mine, peer):
-        conn.execute("CREATE TABLE edge (src INTEGER, dst INTEGER)")
-        conn.executemany("INSERT INTO edge VALUES (?, ?)", edges)
-    return mine, peer
+    return both("CREATE TABLE edge (src INTEGER, dst INTEGER)",
+                rows=("INSERT INTO edge VALUES (?, ?)", edges))
 
 
 @settings(max_examples=200, deadline=None)

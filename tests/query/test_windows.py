@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import docdb
+from tests.query.sqlite_peer import both
 
 ROWS = st.lists(st.tuples(st.sampled_from([1, 2, 3, None]),
                           st.one_of(st.integers(-5, 5), st.none(), st.sampled_from([0.5, 2.5])),
@@ -53,11 +54,8 @@ def _same(mine, theirs):
 
 
 def _both(rows):
-    mine, peer = docdb.connect(":memory:"), sqlite3.connect(":memory:")
-    for conn in (mine, peer):
-        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b REAL, c INTEGER)")
-        conn.executemany("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", rows)
-    return mine, peer
+    return both("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b REAL, c INTEGER)",
+                rows=("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", rows))
 
 
 def _outcome(conn, sql):
@@ -147,7 +145,7 @@ def test_a_window_function_used_wrongly_says_so():
             mine.execute(sql).fetchall()
 
 
-def test_running_sums_stay_linear_on_many_rows():
+def test_running_sums_over_many_rows():
     conn = docdb.connect(":memory:")
     conn.execute("CREATE TABLE big (x INTEGER)")
     conn.executemany("INSERT INTO big VALUES (?)", [(i,) for i in range(20_000)])
